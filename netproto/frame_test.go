@@ -1,0 +1,224 @@
+package netproto
+
+import (
+	"bytes"
+	"encoding/binary"
+	"errors"
+	"io"
+	"math/rand/v2"
+	"strings"
+	"testing"
+	"testing/iotest"
+)
+
+func mustLength(t testing.TB, format string) *Format {
+	t.Helper()
+	h, err := LengthHeader(format)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return h
+}
+
+// readers wraps a stream the ways bufio's tests do.
+var readers = []struct {
+	name string
+	wrap func(io.Reader) io.Reader
+}{
+	{"plain", func(r io.Reader) io.Reader { return r }},
+	{"onebyte", iotest.OneByteReader},
+	{"half", iotest.HalfReader},
+	{"dataerr", iotest.DataErrReader},
+	{"timeout", iotest.TimeoutReader},
+}
+
+func TestFrameRoundTrip(t *testing.T) {
+	payloads := [][]byte{nil, []byte("x"), []byte("hello, wire"), bytes.Repeat([]byte{0, 0xff}, 40000)}
+	for _, format := range []string{"!I", "i", "<H", ">q", "B"} {
+		h := mustLength(t, format)
+		var stream bytes.Buffer
+		for _, p := range payloads {
+			if h.Size() < 8 && len(p) >= 1<<(8*h.Size()-1) {
+				continue
+			}
+			if err := WriteFrame(&stream, h, p); err != nil {
+				t.Fatal(err)
+			}
+		}
+		for _, rd := range readers {
+			t.Run(format+"/"+rd.name, func(t *testing.T) {
+				r := rd.wrap(bytes.NewReader(stream.Bytes()))
+				for i, want := range payloads {
+					if h.Size() < 8 && len(want) >= 1<<(8*h.Size()-1) {
+						continue
+					}
+					got, err := ReadFrame(r, h, DefaultMaxFrame)
+					if errors.Is(err, iotest.ErrTimeout) {
+						// TimeoutReader fails its second read; the contract
+						// is that the error comes back, not a wrong frame.
+						return
+					}
+					if err != nil {
+						t.Fatalf("frame %d: %v", i, err)
+					}
+					if !bytes.Equal(got, want) {
+						t.Fatalf("frame %d: got %d bytes, want %d", i, len(got), len(want))
+					}
+				}
+				if _, err := ReadFrame(r, h, DefaultMaxFrame); err != io.EOF {
+					t.Fatalf("after the last frame: %v, want io.EOF", err)
+				}
+			})
+		}
+	}
+}
+
+// TestFrameRandomSplits feeds frames through a pipe in random pieces.
+func TestFrameRandomSplits(t *testing.T) {
+	h := mustLength(t, "!I")
+	rng := rand.New(rand.NewPCG(1, 2))
+	var stream []byte
+	var want [][]byte
+	for i := 0; i < 200; i++ {
+		p := make([]byte, rng.IntN(3000))
+		for j := range p {
+			p[j] = byte(rng.Uint32())
+		}
+		want = append(want, p)
+		stream, _ = AppendFrame(stream, h, p)
+	}
+	pr, pw := io.Pipe()
+	go func() {
+		s := stream
+		for len(s) > 0 {
+			n := min(len(s), 1+rng.IntN(700))
+			pw.Write(s[:n])
+			s = s[n:]
+		}
+		pw.Close()
+	}()
+	for i, w := range want {
+		got, err := ReadFrame(pr, h, DefaultMaxFrame)
+		if err != nil || !bytes.Equal(got, w) {
+			t.Fatalf("frame %d: err %v, equal %v", i, err, bytes.Equal(got, w))
+		}
+	}
+}
+
+// countingReader records how many bytes were taken from it.
+type countingReader struct {
+	r io.Reader
+	n int
+}
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n += n
+	return n, err
+}
+
+func TestFrameBadLengths(t *testing.T) {
+	tail := strings.Repeat("z", 100)
+	cases := []struct {
+		name   string
+		format string
+		header []byte
+		max    int64
+		want   error
+	}{
+		{"negative i", "i", binary.LittleEndian.AppendUint32(nil, 0xffffffff), DefaultMaxFrame, ErrBadLength},
+		{"min int32", "i", binary.LittleEndian.AppendUint32(nil, 0x80000000), DefaultMaxFrame, ErrBadLength},
+		{"over default", "!I", binary.BigEndian.AppendUint32(nil, DefaultMaxFrame+1), DefaultMaxFrame, ErrFrameTooLarge},
+		{"huge unsigned", "!I", binary.BigEndian.AppendUint32(nil, 0xffffffff), DefaultMaxFrame, ErrFrameTooLarge},
+		{"huge Q", ">Q", binary.BigEndian.AppendUint64(nil, 1<<63+5), DefaultMaxFrame, ErrFrameTooLarge},
+		{"negative q", "<q", binary.LittleEndian.AppendUint64(nil, 1<<63), DefaultMaxFrame, ErrBadLength},
+		{"custom limit", "!I", binary.BigEndian.AppendUint32(nil, 11), 10, ErrFrameTooLarge},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			cr := &countingReader{r: io.MultiReader(bytes.NewReader(c.header), strings.NewReader(tail))}
+			got, err := ReadFrame(cr, mustLength(t, c.format), c.max)
+			if !errors.Is(err, c.want) || got != nil {
+				t.Fatalf("ReadFrame = %q, %v; want nil, %v", got, err, c.want)
+			}
+			if cr.n != len(c.header) {
+				t.Fatalf("read %d bytes, want only the %d-byte header", cr.n, len(c.header))
+			}
+		})
+	}
+}
+
+func TestFramePartial(t *testing.T) {
+	h := mustLength(t, "!I")
+	full, _ := AppendFrame(nil, h, []byte("0123456789"))
+	for cut := 1; cut < len(full); cut++ {
+		got, err := ReadFrame(iotest.OneByteReader(bytes.NewReader(full[:cut])), h, DefaultMaxFrame)
+		if err != io.ErrUnexpectedEOF {
+			t.Fatalf("cut at %d: err %v, want io.ErrUnexpectedEOF", cut, err)
+		}
+		if cut > 4 && string(got) != "0123456789"[:cut-4] {
+			t.Fatalf("cut at %d: partial %q", cut, got)
+		}
+	}
+	// A promise of 10 MB followed by 3 bytes must not commit 10 MB.
+	big := binary.BigEndian.AppendUint32(nil, 10<<20)
+	got, err := ReadFrame(bytes.NewReader(append(big, "abc"...)), h, DefaultMaxFrame)
+	if err != io.ErrUnexpectedEOF || string(got) != "abc" || cap(got) > 2*growStep {
+		t.Fatalf("got %q (cap %d), %v", got, cap(got), err)
+	}
+}
+
+func TestLengthHeaderRefusesNonIntegers(t *testing.T) {
+	for _, f := range []string{"", "ii", "d", "4s", "?", "zz"} {
+		if _, err := LengthHeader(f); err == nil {
+			t.Errorf("LengthHeader(%q) accepted", f)
+		}
+	}
+	if _, err := AppendLength(nil, mustLength(t, "B"), 256); !errors.Is(err, ErrFrameTooLarge) {
+		t.Errorf("256 in B: %v", err)
+	}
+}
+
+func BenchmarkFrameEncode(b *testing.B) {
+	h := mustLength(b, "!I")
+	payload := make([]byte, 512)
+	buf := make([]byte, 0, 1024)
+	b.SetBytes(int64(len(payload)))
+	var native []byte
+	b.Run("wirelab", func(b *testing.B) {
+		for b.Loop() {
+			buf, _ = AppendFrame(buf[:0], h, payload)
+		}
+	})
+	b.Run("native", func(b *testing.B) {
+		for b.Loop() {
+			native = binary.BigEndian.AppendUint32(buf[:0], uint32(len(payload)))
+			native = append(native, payload...)
+		}
+	})
+}
+
+func BenchmarkFrameDecode(b *testing.B) {
+	h := mustLength(b, "!I")
+	frame, _ := AppendFrame(nil, h, make([]byte, 512))
+	r := bytes.NewReader(frame)
+	b.Run("wirelab", func(b *testing.B) {
+		for b.Loop() {
+			r.Reset(frame)
+			if _, err := ReadFrame(r, h, DefaultMaxFrame); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("native", func(b *testing.B) {
+		var hdr [4]byte
+		for b.Loop() {
+			r.Reset(frame)
+			io.ReadFull(r, hdr[:])
+			p := make([]byte, binary.BigEndian.Uint32(hdr[:]))
+			if _, err := io.ReadFull(r, p); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}
