@@ -1,0 +1,289 @@
+package engine
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"net"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/wirelab/wirelab/netproto"
+)
+
+// readBufferSize is the size of each connection's read buffer. Small, since
+// a server may hold ten thousand connections; large reads bypass it.
+const readBufferSize = 4096
+
+// aLongTimeAgo is a deadline that has passed: setting it wakes a blocked
+// read or write at once.
+var aLongTimeAgo = time.Unix(1, 0)
+
+// noDeadline clears a deadline.
+var noDeadline time.Time
+
+// A Conn is a TCP (or any stream) connection with exact reads, framing and
+// per-operation timeouts. Reads go through a small buffer, so the bytes a
+// frame leaves behind belong to the next call. One task may read while
+// another writes; concurrent readers (or writers) take turns, a whole
+// operation at a time.
+type Conn struct {
+	nc      net.Conn
+	r       *bufio.Reader
+	rmu     sync.Mutex
+	wmu     sync.Mutex
+	timeout atomic.Int64 // nanoseconds; 0 means none
+	closed  atomic.Bool
+}
+
+// NewConn wraps nc. The caller gives up nc: Conn.Close closes it.
+func NewConn(nc net.Conn) *Conn {
+	return &Conn{nc: nc, r: bufio.NewReaderSize(nc, readBufferSize)}
+}
+
+// Dial connects to host:port over TCP. timeout bounds the connect (0: the
+// system's own limit); cancelling ctx interrupts it.
+func Dial(ctx context.Context, host string, port int, timeout time.Duration) (*Conn, error) {
+	d := net.Dialer{Timeout: timeout}
+	nc, err := d.DialContext(ctx, "tcp", net.JoinHostPort(host, strconv.Itoa(port)))
+	if err != nil {
+		return nil, classify(ctx, "connect", err)
+	}
+	return NewConn(nc), nil
+}
+
+// SetTimeout sets the limit of every later blocking operation on c; 0 or
+// less means none. A timed-out operation returns an error wrapping
+// ErrTimeout and leaves c usable.
+func (c *Conn) SetTimeout(d time.Duration) { c.timeout.Store(int64(max(d, 0))) }
+
+// Timeout returns the limit set by SetTimeout.
+func (c *Conn) Timeout() time.Duration { return time.Duration(c.timeout.Load()) }
+
+// LocalAddr returns the local address.
+func (c *Conn) LocalAddr() net.Addr { return c.nc.LocalAddr() }
+
+// RemoteAddr returns the peer's address.
+func (c *Conn) RemoteAddr() net.Addr { return c.nc.RemoteAddr() }
+
+// Closed reports whether Close has been called.
+func (c *Conn) Closed() bool { return c.closed.Load() }
+
+// Close closes the connection; blocked operations return ErrClosed. Closing
+// twice is harmless.
+func (c *Conn) Close() error {
+	if c.closed.Swap(true) {
+		return nil
+	}
+	return c.nc.Close()
+}
+
+// CloseWrite shuts down the sending side where the connection supports it,
+// so that the peer reads end of stream while replies can still come back.
+func (c *Conn) CloseWrite() error {
+	if cw, ok := c.nc.(interface{ CloseWrite() error }); ok {
+		return cw.CloseWrite()
+	}
+	return c.Close()
+}
+
+// arm sets the deadline of one operation through set (SetReadDeadline or
+// SetWriteDeadline) and makes ctx's cancellation cut it short. The
+// returned function disarms the cancellation; call it when the operation
+// is over.
+func (c *Conn) arm(ctx context.Context, set func(time.Time) error) (disarm func() bool) {
+	var deadline time.Time
+	if t := c.Timeout(); t > 0 {
+		deadline = time.Now().Add(t)
+	}
+	set(deadline)
+	if ctx.Done() == nil {
+		return func() bool { return true }
+	}
+	return context.AfterFunc(ctx, func() { set(aLongTimeAgo) })
+}
+
+// begin checks that an operation may start at all.
+func (c *Conn) begin(ctx context.Context, op string) error {
+	if ctx.Err() != nil {
+		return &OpError{Op: op, Err: ErrInterrupted}
+	}
+	if c.closed.Load() {
+		return &OpError{Op: op, Err: ErrClosed}
+	}
+	return nil
+}
+
+// read runs fn, a read on c.r, under the read lock, the deadline and ctx.
+func (c *Conn) read(ctx context.Context, op string, fn func() error) error {
+	if err := c.begin(ctx, op); err != nil {
+		return err
+	}
+	c.rmu.Lock()
+	defer c.rmu.Unlock()
+	disarm := c.arm(ctx, c.nc.SetReadDeadline)
+	err := fn()
+	disarm()
+	return classify(ctx, op, err)
+}
+
+// write runs fn, a write on c.nc, under the write lock, the deadline and ctx.
+func (c *Conn) write(ctx context.Context, op string, fn func() error) error {
+	if err := c.begin(ctx, op); err != nil {
+		return err
+	}
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
+	disarm := c.arm(ctx, c.nc.SetWriteDeadline)
+	err := fn()
+	disarm()
+	return classify(ctx, op, err)
+}
+
+// Recv reads whatever has arrived, between 1 and max bytes, waiting only
+// when nothing has. It is the raw call whose misuse makes "sticky packets":
+// message boundaries are not kept. At end of stream it returns ErrClosed.
+func (c *Conn) Recv(ctx context.Context, max int) ([]byte, error) {
+	if max <= 0 {
+		return nil, &OpError{Op: "recv", Err: ErrTooLong}
+	}
+	var buf []byte
+	err := c.read(ctx, "recv", func() error {
+		if n := c.r.Buffered(); n > 0 {
+			buf = make([]byte, min(n, max))
+		} else {
+			buf = make([]byte, min(max, 64<<10))
+		}
+		n, err := c.r.Read(buf)
+		if n < len(buf)/2 {
+			// Callers keep the slice; do not let it pin a big buffer.
+			buf = append([]byte(nil), buf[:n]...)
+		} else {
+			buf = buf[:n]
+		}
+		if n > 0 {
+			return nil
+		}
+		return err
+	})
+	return buf, err
+}
+
+// RecvExact reads exactly n bytes. If the stream ends or the operation
+// fails first, it returns the bytes it got and the error.
+func (c *Conn) RecvExact(ctx context.Context, n int) ([]byte, error) {
+	var buf []byte
+	err := c.read(ctx, "recv", func() error {
+		var err error
+		buf, err = netproto.ReadPayload(c.r, int64(n))
+		return err
+	})
+	return buf, err
+}
+
+// RecvUntil reads up to and including delim and returns the bytes before
+// it. If max bytes arrive without delim, it returns them and ErrTooLong; if
+// the stream ends first, the bytes it got and ErrClosed. Nothing past the
+// delimiter is consumed.
+func (c *Conn) RecvUntil(ctx context.Context, delim []byte, limit int) ([]byte, error) {
+	var acc []byte
+	err := c.read(ctx, "recv", func() error {
+		for {
+			if c.r.Buffered() == 0 {
+				if _, err := c.r.Peek(1); err != nil {
+					return err
+				}
+			}
+			chunk, _ := c.r.Peek(c.r.Buffered())
+			from := max(0, len(acc)-len(delim)+1)
+			acc = append(acc, chunk...)
+			if i := bytes.Index(acc[from:], delim); i >= 0 {
+				end := from + i
+				c.r.Discard(end + len(delim) - (len(acc) - len(chunk)))
+				acc = acc[:end]
+				return nil
+			}
+			c.r.Discard(len(chunk))
+			if len(acc) > limit {
+				return ErrTooLong
+			}
+		}
+	})
+	return acc, err
+}
+
+// Send writes all of data, or fails: there is no partial send. It returns
+// the bytes written, which are all of data when err is nil.
+func (c *Conn) Send(ctx context.Context, data []byte) (int, error) {
+	var n int
+	err := c.write(ctx, "send", func() error {
+		var err error
+		n, err = c.nc.Write(data)
+		return err
+	})
+	return n, err
+}
+
+// SendFrame writes payload behind its length packed by h, in one write
+// for small payloads and without copying large ones.
+func (c *Conn) SendFrame(ctx context.Context, h *netproto.Format, payload []byte) error {
+	var hdr [8]byte
+	head, err := netproto.AppendLength(hdr[:0], h, len(payload))
+	if err != nil {
+		return &OpError{Op: "send", Err: err}
+	}
+	return c.write(ctx, "send", func() error {
+		if len(payload) < 4096 {
+			buf := make([]byte, 0, len(head)+len(payload))
+			_, err := c.nc.Write(append(append(buf, head...), payload...))
+			return err
+		}
+		bufs := net.Buffers{head, payload}
+		_, err := bufs.WriteTo(c.nc)
+		return err
+	})
+}
+
+// RecvFrame reads one frame whose length header is h and whose payload is
+// at most max bytes. A negative or oversized length is refused before any
+// payload is read (netproto.ErrBadLength, netproto.ErrFrameTooLarge); a
+// stream that ends inside the payload gives the bytes that came and
+// ErrClosed.
+func (c *Conn) RecvFrame(ctx context.Context, h *netproto.Format, max int64) ([]byte, error) {
+	var buf []byte
+	err := c.read(ctx, "recv", func() error {
+		var err error
+		buf, err = netproto.ReadFrame(c.r, h, max)
+		return err
+	})
+	return buf, err
+}
+
+// SendMsg writes a message of m's format: the JSON header h (which the
+// caller has made to carry len(body) under m.SizeKey), then body.
+func (c *Conn) SendMsg(ctx context.Context, m *netproto.Msg, h, body []byte) error {
+	var hdr [8]byte
+	head, err := netproto.AppendLength(hdr[:0], m.Length, len(h))
+	if err != nil {
+		return &OpError{Op: "send", Err: err}
+	}
+	return c.write(ctx, "send", func() error {
+		bufs := net.Buffers{head, h, body}
+		_, err := bufs.WriteTo(c.nc)
+		return err
+	})
+}
+
+// RecvMsgHeader reads a message's length prefix and JSON header and checks
+// them (netproto.Msg.ReadHeader); it returns the raw JSON and the body size
+// the header announces, leaving the body unread.
+func (c *Conn) RecvMsgHeader(ctx context.Context, m *netproto.Msg) (raw []byte, size int64, err error) {
+	err = c.read(ctx, "recv", func() error {
+		var err error
+		raw, size, err = m.ReadHeader(c.r)
+		return err
+	})
+	return raw, size, err
+}

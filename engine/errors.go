@@ -1,0 +1,102 @@
+// Package engine is wirelab's Go core: TCP connections and listeners, UDP
+// sockets, commands, hashing, file transfer, channels and shared
+// dictionaries. Every blocking call takes a context.Context and returns
+// within moments of its cancellation. It knows nothing of Lua.
+package engine
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net"
+	"os"
+	"syscall"
+
+	"github.com/wirelab/wirelab/netproto"
+)
+
+// The failures of the world. Each error the engine returns wraps one of
+// these or a netproto error, so that callers can tell them apart with
+// errors.Is and show them with Reason.
+var (
+	// ErrClosed means the peer closed the stream, or this end was closed.
+	ErrClosed = errors.New("closed")
+	// ErrTimeout means the operation's deadline passed.
+	ErrTimeout = errors.New("timeout")
+	// ErrInterrupted means the operation's context was cancelled.
+	ErrInterrupted = errors.New("interrupted")
+	// ErrRefused means nothing listens at the address dialled.
+	ErrRefused = errors.New("refused")
+	// ErrTooLong means a delimiter did not come within the byte limit.
+	ErrTooLong = errors.New("too long")
+	// ErrDatagramTooLarge means a UDP payload exceeds 65507 bytes.
+	ErrDatagramTooLarge = errors.New("datagram too large")
+	// ErrChecksum means a received file's digest differs from the one expected.
+	ErrChecksum = errors.New("checksum mismatch")
+	// ErrExists means a received file would replace an existing one.
+	ErrExists = errors.New("file exists")
+	// ErrBadName means a file name from the network is not a plain name.
+	ErrBadName = errors.New("bad file name")
+	// ErrShortFile means a file ended before the size it was sent with.
+	ErrShortFile = errors.New("file shorter than size")
+)
+
+// OpError is the error of a failed operation, as net.OpError is: the
+// operation's name and the reason, which wraps one of the errors above
+// where one applies.
+type OpError struct {
+	Op  string // "recv", "send", "connect", "accept", ...
+	Err error
+}
+
+func (e *OpError) Error() string { return e.Op + ": " + e.Err.Error() }
+
+// Unwrap returns the reason.
+func (e *OpError) Unwrap() error { return e.Err }
+
+// Timeout reports whether the operation's deadline passed.
+func (e *OpError) Timeout() bool { return errors.Is(e.Err, ErrTimeout) }
+
+// Reason returns the short, stable text of err that scripts compare
+// against: "closed", "timeout", "interrupted", "refused", "frame too large",
+// and so on; for other errors, the error's own text.
+func Reason(err error) string {
+	var op *OpError
+	if errors.As(err, &op) {
+		err = op.Err
+	}
+	for _, known := range []error{ErrClosed, ErrTimeout, ErrInterrupted, ErrRefused, ErrTooLong,
+		ErrDatagramTooLarge, ErrChecksum, ErrExists, ErrBadName, ErrShortFile,
+		netproto.ErrFrameTooLarge, netproto.ErrBadLength, netproto.ErrHeaderTooLarge} {
+		if errors.Is(err, known) {
+			return known.Error()
+		}
+	}
+	return err.Error()
+}
+
+// classify maps the errors of the net and os packages onto the engine's,
+// keeping those it does not know. ctx tells an interruption, which is made
+// with a past deadline, from a timeout.
+func classify(ctx context.Context, op string, err error) error {
+	if err == nil {
+		return nil
+	}
+	switch {
+	case ctx.Err() != nil && (errors.Is(err, os.ErrDeadlineExceeded) || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)):
+		err = ErrInterrupted
+	case errors.Is(err, os.ErrDeadlineExceeded):
+		err = ErrTimeout
+	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, net.ErrClosed),
+		errors.Is(err, syscall.ECONNRESET), errors.Is(err, syscall.EPIPE), errors.Is(err, syscall.ECONNABORTED):
+		err = ErrClosed
+	case errors.Is(err, syscall.ECONNREFUSED):
+		err = ErrRefused
+	default:
+		var ne net.Error
+		if errors.As(err, &ne) && ne.Timeout() {
+			err = ErrTimeout
+		}
+	}
+	return &OpError{Op: op, Err: err}
+}

@@ -1,0 +1,259 @@
+package engine
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"hash"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+)
+
+// FileOptions say where a file lives and how it is checked.
+type FileOptions struct {
+	// Dir, when set, confines the file to that directory: the name must be
+	// a plain file name (CheckName) and is opened through os.Root, so that
+	// no symbolic link leads out of Dir.
+	Dir string
+	// Hash names the digest computed on the fly: "md5", "sha1", "sha256"
+	// or "" for none.
+	Hash string
+	// Size, for SendFile, is the exact number of bytes to send (-1: the
+	// whole file as it is when opened).
+	Size int64
+	// Expect, for RecvFile, is the hex digest the bytes must have; on a
+	// mismatch nothing is kept and the error wraps ErrChecksum.
+	Expect string
+	// Overwrite, for RecvFile, lets the file replace an existing one;
+	// otherwise an existing file is never touched and the error wraps
+	// ErrExists.
+	Overwrite bool
+}
+
+// CheckName reports whether name is a plain file name fit to be created in
+// a directory: not empty, not "." or "..", no slash or backslash, no NUL.
+// It returns an error wrapping ErrBadName otherwise.
+func CheckName(name string) error {
+	if name == "" || name == "." || name == ".." || strings.ContainsAny(name, "/\\\x00") {
+		return fmt.Errorf("%w: %q", ErrBadName, name)
+	}
+	return nil
+}
+
+// openRoot resolves (dir, name) for o: with o.Dir, name must be plain and
+// lives in o.Dir; without it, name is a path whose directory is trusted.
+func openRoot(o FileOptions, name string) (*os.Root, string, error) {
+	dir := o.Dir
+	if dir == "" {
+		dir, name = filepath.Split(name)
+		if dir == "" {
+			dir = "."
+		}
+	}
+	if err := CheckName(name); err != nil {
+		return nil, "", err
+	}
+	root, err := os.OpenRoot(dir)
+	if err != nil {
+		return nil, "", err
+	}
+	return root, name, nil
+}
+
+// idleReader refreshes a read deadline before every read, so that a
+// transfer fails when the peer stalls for the timeout, however long the
+// whole transfer takes.
+type idleReader struct {
+	c *Conn
+	r io.Reader
+}
+
+func (ir idleReader) Read(p []byte) (int, error) {
+	if t := ir.c.Timeout(); t > 0 {
+		ir.c.nc.SetReadDeadline(time.Now().Add(t))
+	}
+	return ir.r.Read(p)
+}
+
+// idleWriter is idleReader's twin for writes.
+type idleWriter struct {
+	c *Conn
+	w io.Writer
+}
+
+func (iw idleWriter) Write(p []byte) (int, error) {
+	if t := iw.c.Timeout(); t > 0 {
+		iw.c.nc.SetWriteDeadline(time.Now().Add(t))
+	}
+	return iw.w.Write(p)
+}
+
+// SendFile streams a file's bytes to the peer without passing them through
+// the caller, hashing them on the way when o.Hash is set. It returns the
+// bytes sent and the hex digest. The timeout applies to each stall, not
+// the whole transfer. With o.Size >= 0 it sends exactly that many bytes,
+// failing with ErrShortFile if the file has fewer.
+func (c *Conn) SendFile(ctx context.Context, path string, o FileOptions) (int64, string, error) {
+	root, name, err := openRoot(o, path)
+	if err != nil {
+		return 0, "", &OpError{Op: "send_file", Err: err}
+	}
+	defer root.Close()
+	f, err := root.Open(name)
+	if err != nil {
+		return 0, "", &OpError{Op: "send_file", Err: err}
+	}
+	defer f.Close()
+	size := o.Size
+	if size < 0 {
+		st, err := f.Stat()
+		if err != nil {
+			return 0, "", &OpError{Op: "send_file", Err: err}
+		}
+		if !st.Mode().IsRegular() {
+			return 0, "", &OpError{Op: "send_file", Err: fmt.Errorf("%s is not a regular file", path)}
+		}
+		size = st.Size()
+	}
+	h, err := NewHash(o.Hash)
+	if err != nil {
+		return 0, "", &OpError{Op: "send_file", Err: err}
+	}
+	var n int64
+	err = c.write(ctx, "send_file", func() error {
+		var src io.Reader = io.LimitReader(f, size)
+		if h != nil {
+			src = io.TeeReader(src, h)
+		}
+		var dst io.Writer = idleWriter{c, c.nc}
+		if h == nil && c.Timeout() == 0 {
+			// io.Copy to the bare connection uses sendfile(2).
+			dst = c.nc
+		}
+		var err error
+		n, err = io.Copy(dst, src)
+		if err == nil && n < size {
+			return ErrShortFile
+		}
+		return err
+	})
+	return n, hexSum(h), err
+}
+
+// RecvFile reads exactly size bytes from the peer into the file at path
+// (or name in o.Dir), hashing them on the way when o.Hash is set, and
+// returns the bytes received and the hex digest. The bytes go to a hidden
+// temporary file in the same directory, which is synced and renamed into
+// place only when all of them arrived and the digest matched o.Expect: a
+// peer that disconnects halfway leaves nothing behind. Without
+// o.Overwrite an existing file is never replaced (ErrExists).
+func (c *Conn) RecvFile(ctx context.Context, path string, size int64, o FileOptions) (int64, string, error) {
+	fail := func(err error) (int64, string, error) { return 0, "", &OpError{Op: "recv_file", Err: err} }
+	if size < 0 {
+		return fail(fmt.Errorf("negative size %d", size))
+	}
+	root, name, err := openRoot(o, path)
+	if err != nil {
+		return fail(err)
+	}
+	defer root.Close()
+	if !o.Overwrite {
+		if _, err := root.Lstat(name); err == nil {
+			return fail(fmt.Errorf("%w: %s", ErrExists, name))
+		}
+	}
+	h, err := NewHash(o.Hash)
+	if err != nil {
+		return fail(err)
+	}
+	tmp, f, err := createTemp(root, name)
+	if err != nil {
+		return fail(err)
+	}
+	keep := false
+	defer func() {
+		if !keep {
+			f.Close()
+			root.Remove(tmp)
+		}
+	}()
+	var n int64
+	err = c.read(ctx, "recv_file", func() error {
+		var dst io.Writer = f
+		if h != nil {
+			dst = io.MultiWriter(f, h)
+		}
+		// Bytes already buffered come first, then the socket itself.
+		var err error
+		n, err = io.CopyN(dst, c.r, int64(min(c.r.Buffered(), int(min(size, 1<<30)))))
+		if err != nil {
+			return err
+		}
+		m, err := io.CopyN(dst, idleReader{c, c.nc}, size-n)
+		n += m
+		return err
+	})
+	if err != nil {
+		return n, "", err
+	}
+	sum := hexSum(h)
+	if o.Expect != "" && !strings.EqualFold(o.Expect, sum) {
+		return n, sum, &OpError{Op: "recv_file", Err: fmt.Errorf("%w: got %s, want %s", ErrChecksum, sum, o.Expect)}
+	}
+	if err := f.Sync(); err != nil {
+		return n, sum, &OpError{Op: "recv_file", Err: err}
+	}
+	if err := f.Close(); err != nil {
+		return n, sum, &OpError{Op: "recv_file", Err: err}
+	}
+	if o.Overwrite {
+		err = root.Rename(tmp, name)
+	} else {
+		// link(2) fails if name exists, so a file that appeared meanwhile
+		// is not replaced either.
+		err = root.Link(tmp, name)
+		if err == nil {
+			root.Remove(tmp)
+		} else if errors.Is(err, fs.ErrExist) {
+			err = fmt.Errorf("%w: %s", ErrExists, name)
+		}
+	}
+	if err != nil {
+		root.Remove(tmp)
+		keep = true // closed and removed already
+		return n, sum, &OpError{Op: "recv_file", Err: err}
+	}
+	keep = true
+	return n, sum, nil
+}
+
+// createTemp creates a new hidden file beside name in root.
+func createTemp(root *os.Root, name string) (string, *os.File, error) {
+	var rnd [6]byte
+	for range 10 {
+		rand.Read(rnd[:])
+		tmp := "." + name + ".part-" + hex.EncodeToString(rnd[:])
+		if len(tmp) > 250 {
+			tmp = ".wirelab.part-" + hex.EncodeToString(rnd[:])
+		}
+		f, err := root.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o666)
+		if errors.Is(err, fs.ErrExist) {
+			continue
+		}
+		return tmp, f, err
+	}
+	return "", nil, errors.New("cannot create a temporary file")
+}
+
+func hexSum(h hash.Hash) string {
+	if h == nil {
+		return ""
+	}
+	return hex.EncodeToString(h.Sum(nil))
+}

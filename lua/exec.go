@@ -1,0 +1,73 @@
+package lua
+
+import (
+	"math"
+
+	glua "github.com/yuin/gopher-lua"
+
+	"github.com/wirelab/wirelab/engine"
+)
+
+func init() {
+	register(&module{
+		name: "exec",
+		doc:  "run commands",
+		funcs: []fn{
+			{"run", execRun, "exec.run(cmd [, {timeout=s, cwd=dir, env={...}, stdin=s, max_output=n}]) -> {stdout=, stderr=, code=, timed_out=, truncated=} | nil, err -- cmd is a shell string or an argv table"},
+		},
+	})
+}
+
+func execRun(L *glua.LState) int {
+	var cmd engine.Command
+	switch v := L.Get(1).(type) {
+	case glua.LString:
+		cmd.Shell = string(v)
+	case *glua.LTable:
+		n := v.Len()
+		if n == 0 {
+			L.ArgError(1, "empty argv")
+		}
+		for i := 1; i <= n; i++ {
+			s, ok := v.RawGetInt(i).(glua.LString)
+			if !ok {
+				L.ArgError(1, "argv must hold strings")
+			}
+			cmd.Argv = append(cmd.Argv, string(s))
+		}
+	default:
+		L.ArgError(1, "string or table expected, got "+v.Type().String())
+	}
+	opts := optTable(L, 2)
+	cmd.Timeout = seconds(L, optField(opts, "timeout"), "timeout")
+	cmd.Dir = optString(L, opts, "cwd", "")
+	maxOut := optInt(L, opts, "max_output", engine.DefaultMaxOutput)
+	if maxOut < 1 || maxOut > math.MaxInt32 {
+		L.RaiseError("option max_output must be from 1 to %d", math.MaxInt32)
+	}
+	cmd.MaxOutput = int(maxOut)
+	if v := optField(opts, "stdin"); v != glua.LNil {
+		cmd.Stdin = []byte(optString(L, opts, "stdin", ""))
+	}
+	if env, ok := optField(opts, "env").(*glua.LTable); ok {
+		cmd.Env = map[string]string{}
+		env.ForEach(func(k, v glua.LValue) {
+			cmd.Env[glua.LVAsString(k)] = glua.LVAsString(v)
+		})
+	}
+	res, err := engine.Run(ctxOf(L), cmd)
+	if err != nil {
+		return fail(L, err)
+	}
+	t := L.CreateTable(0, 6)
+	t.RawSetString("stdout", lstring(res.Stdout))
+	t.RawSetString("stderr", lstring(res.Stderr))
+	t.RawSetString("code", glua.LNumber(res.Code))
+	t.RawSetString("timed_out", glua.LBool(res.TimedOut))
+	t.RawSetString("truncated", glua.LBool(res.Truncated))
+	if res.Signal != "" {
+		t.RawSetString("signal", glua.LString(res.Signal))
+	}
+	L.Push(t)
+	return 1
+}

@@ -1,0 +1,352 @@
+// Package lua binds wirelab's engine to gopher-lua. Every task, connection
+// handler and the main script runs in a state of its own, on a goroutine of
+// its own; values move between states by copy (transfer.go), Go objects by
+// reference. Modules are registered the way gopher-lua registers its own
+// libraries, one file per module.
+package lua
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"sort"
+	"strings"
+	"sync"
+
+	glua "github.com/yuin/gopher-lua"
+
+	"github.com/wirelab/wirelab/engine"
+)
+
+// stateOptions keep a state small: a server holds one per connection.
+// The data stack starts small and grows on demand; the call stack grows
+// and shrinks with use.
+var stateOptions = glua.Options{
+	CallStackSize:       200,
+	RegistrySize:        256,
+	RegistryMaxSize:     256 * 1024,
+	RegistryGrowStep:    256,
+	MinimizeStackMemory: true,
+	SkipOpenLibs:        true,
+}
+
+// A module is a library loaded into a state: a table of functions, each
+// with the doc string that help() shows.
+type module struct {
+	name  string
+	doc   string
+	funcs []fn
+	// setup adds non-function fields (json.null) after the functions.
+	setup func(L *glua.LState, mod *glua.LTable)
+}
+
+// An fn is one function of a module or method of a class.
+type fn struct {
+	name string
+	f    glua.LGFunction
+	doc  string // "signature -- what it does"
+}
+
+// modules are wirelab's own, set as globals on first use and preloaded for
+// require.
+var modules = map[string]*module{}
+
+// register adds a module; each module file calls it from init.
+func register(m *module) { modules[m.name] = m }
+
+// gopherLibs are gopher-lua's libraries loaded on first use of their global.
+var gopherLibs = map[string]glua.LGFunction{
+	glua.MathLibName:      glua.OpenMath,
+	glua.OsLibName:        glua.OpenOs,
+	glua.IoLibName:        glua.OpenIo,
+	glua.CoroutineLibName: glua.OpenCoroutine,
+	glua.DebugLibName:     glua.OpenDebug,
+	glua.LoadLibName:      glua.OpenPackage,
+}
+
+// lazyGlobals maps each global that is loaded on first use to its library.
+var lazyGlobals = map[string]string{"require": glua.LoadLibName, "module": glua.LoadLibName}
+
+// stateKey is where a state's *state lives in its registry.
+const stateKey = "wirelab.state"
+
+// A state is the Go side of one Lua state.
+type state struct {
+	rt *Runtime
+	L  *glua.LState
+	// builtins maps library values to their global paths, for transfer;
+	// built on first use.
+	builtins map[glua.LValue]string
+}
+
+// stateOf returns the Go side of L.
+func stateOf(L *glua.LState) *state {
+	return L.G.Registry.RawGetString(stateKey).(*glua.LUserData).Value.(*state)
+}
+
+// ctxOf returns the context that L's blocking calls honour.
+func ctxOf(L *glua.LState) context.Context {
+	if ctx := L.Context(); ctx != nil {
+		return ctx
+	}
+	return context.Background()
+}
+
+// newState returns a fresh state whose blocking calls honour ctx. The base,
+// string and table libraries are loaded at once; the others, and
+// wirelab's modules, when a script first names them.
+func (rt *Runtime) newState(ctx context.Context) *glua.LState {
+	L := glua.NewState(stateOptions)
+	s := &state{rt: rt, L: L}
+	ud := L.NewUserData()
+	ud.Value = s
+	L.G.Registry.RawSetString(stateKey, ud)
+	for _, lib := range []struct {
+		name string
+		open glua.LGFunction
+	}{{glua.BaseLibName, glua.OpenBase}, {glua.StringLibName, glua.OpenString}, {glua.TabLibName, glua.OpenTable}} {
+		L.Push(L.NewFunction(lib.open))
+		L.Push(glua.LString(lib.name))
+		L.Call(1, 0)
+	}
+	L.SetGlobal("print", L.NewFunction(s.print))
+	mt := L.NewTable()
+	mt.RawSetString("__index", L.NewFunction(lazyIndex))
+	L.SetMetatable(L.G.Global, mt)
+	if ctx != nil {
+		L.SetContext(ctx)
+	}
+	return L
+}
+
+// lazyIndex is _G's __index: it loads a library the first time a script
+// names its global, then steps aside (the global is set for real).
+func lazyIndex(L *glua.LState) int {
+	name, ok := L.Get(2).(glua.LString)
+	if !ok {
+		return 0
+	}
+	v := loadLib(L, string(name))
+	L.Push(v)
+	return 1
+}
+
+// loadLib loads the library that provides the global name and returns the
+// global's value, or nil when no library does.
+func loadLib(L *glua.LState, name string) glua.LValue {
+	if m, ok := modules[name]; ok {
+		tbl := openModule(L, m)
+		L.G.Global.RawSetString(name, tbl)
+		return tbl
+	}
+	lib := name
+	if l, ok := lazyGlobals[name]; ok {
+		lib = l
+	}
+	open, ok := gopherLibs[lib]
+	if !ok {
+		return glua.LNil
+	}
+	if L.G.Global.RawGetString(lib) == glua.LNil {
+		L.Push(L.NewFunction(open))
+		L.Push(glua.LString(lib))
+		L.Call(1, 0)
+		if lib == glua.LoadLibName {
+			preloadModules(L)
+		}
+	}
+	return L.G.Global.RawGetString(name)
+}
+
+// preloadModules makes require("socket") and the like return the global.
+func preloadModules(L *glua.LState) {
+	for name := range modules {
+		L.PreloadModule(name, func(L *glua.LState) int {
+			L.Push(L.GetGlobal(name))
+			return 1
+		})
+	}
+}
+
+// openModule builds m's table in L.
+func openModule(L *glua.LState, m *module) *glua.LTable {
+	tbl := L.CreateTable(0, len(m.funcs)+2)
+	for _, f := range m.funcs {
+		tbl.RawSetString(f.name, L.NewFunction(f.f))
+	}
+	if m.setup != nil {
+		m.setup(L, tbl)
+	}
+	return tbl
+}
+
+// GlobalNames returns the globals a script can name, loaded or not, for
+// completion.
+func GlobalNames(L *glua.LState) []string {
+	seen := map[string]bool{}
+	L.G.Global.ForEach(func(k, _ glua.LValue) {
+		if s, ok := k.(glua.LString); ok {
+			seen[string(s)] = true
+		}
+	})
+	for name := range modules {
+		seen[name] = true
+	}
+	for name := range gopherLibs {
+		seen[name] = true
+	}
+	for name := range lazyGlobals {
+		seen[name] = true
+	}
+	names := make([]string, 0, len(seen))
+	for n := range seen {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return names
+}
+
+// print is Lua's print, writing through the runtime's Stdout so that lines
+// from concurrent tasks do not interleave.
+func (s *state) print(L *glua.LState) int {
+	var b strings.Builder
+	for i := 1; i <= L.GetTop(); i++ {
+		if i > 1 {
+			b.WriteByte('\t')
+		}
+		b.WriteString(L.ToStringMeta(L.Get(i)).String())
+	}
+	b.WriteByte('\n')
+	s.rt.writeOut(b.String())
+	return 0
+}
+
+// A Runtime is one run of wirelab: the main script's state, every task and
+// server it starts, and what they share.
+type Runtime struct {
+	ctx    context.Context
+	cancel context.CancelFunc
+
+	outMu  sync.Mutex
+	stdout io.Writer
+	stderr io.Writer
+
+	dicts engine.Registry
+
+	mu      sync.Mutex
+	active  int
+	idle    chan struct{} // closed and replaced when active drops to 0
+	servers map[*Server]struct{}
+}
+
+// Options configure a Runtime.
+type Options struct {
+	Stdout io.Writer // default os.Stdout
+	Stderr io.Writer // default os.Stderr
+}
+
+// NewRuntime returns a runtime whose tasks and servers live until ctx is
+// cancelled or Close is called.
+func NewRuntime(ctx context.Context, o Options) *Runtime {
+	ctx, cancel := context.WithCancel(ctx)
+	rt := &Runtime{ctx: ctx, cancel: cancel, stdout: o.Stdout, stderr: o.Stderr,
+		idle: make(chan struct{}), servers: map[*Server]struct{}{}}
+	if rt.stdout == nil {
+		rt.stdout = os.Stdout
+	}
+	if rt.stderr == nil {
+		rt.stderr = os.Stderr
+	}
+	return rt
+}
+
+// SetOutput redirects print and error reports, as the REPL does to keep
+// background output off the line being edited.
+func (rt *Runtime) SetOutput(stdout, stderr io.Writer) {
+	rt.outMu.Lock()
+	defer rt.outMu.Unlock()
+	rt.stdout, rt.stderr = stdout, stderr
+}
+
+func (rt *Runtime) writeOut(s string) {
+	rt.outMu.Lock()
+	defer rt.outMu.Unlock()
+	io.WriteString(rt.stdout, s)
+}
+
+// reportf writes a report line (or lines) to the runtime's stderr.
+func (rt *Runtime) reportf(format string, args ...any) {
+	rt.outMu.Lock()
+	defer rt.outMu.Unlock()
+	fmt.Fprintf(rt.stderr, format, args...)
+}
+
+// NewState returns a state for a main script or a REPL, whose blocking
+// calls honour ctx (nil: the runtime's own). Close it when done.
+func (rt *Runtime) NewState(ctx context.Context) *glua.LState {
+	if ctx == nil {
+		ctx = rt.ctx
+	}
+	return rt.newState(ctx)
+}
+
+// Context returns the runtime's context, cancelled by Close.
+func (rt *Runtime) Context() context.Context { return rt.ctx }
+
+// begin counts one task or server as running.
+func (rt *Runtime) begin() {
+	rt.mu.Lock()
+	rt.active++
+	rt.mu.Unlock()
+}
+
+// end counts one task or server as finished.
+func (rt *Runtime) end() {
+	rt.mu.Lock()
+	rt.active--
+	if rt.active == 0 {
+		close(rt.idle)
+		rt.idle = make(chan struct{})
+	}
+	rt.mu.Unlock()
+}
+
+// Active returns how many tasks and servers are running.
+func (rt *Runtime) Active() int {
+	rt.mu.Lock()
+	defer rt.mu.Unlock()
+	return rt.active
+}
+
+// Wait blocks until no task or server is left, or ctx is done.
+func (rt *Runtime) Wait(ctx context.Context) error {
+	for {
+		rt.mu.Lock()
+		n, idle := rt.active, rt.idle
+		rt.mu.Unlock()
+		if n == 0 {
+			return nil
+		}
+		select {
+		case <-idle:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+}
+
+// Close closes every server and cancels every task; their blocked calls
+// return "interrupted". It does not wait for them: call Wait for that.
+func (rt *Runtime) Close() {
+	rt.cancel()
+	rt.mu.Lock()
+	servers := make([]*Server, 0, len(rt.servers))
+	for s := range rt.servers {
+		servers = append(servers, s)
+	}
+	rt.mu.Unlock()
+	for _, s := range servers {
+		s.Close()
+	}
+}

@@ -1,0 +1,350 @@
+package lua
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	glua "github.com/yuin/gopher-lua"
+
+	"github.com/wirelab/wirelab/engine"
+)
+
+func init() {
+	register(&module{
+		name: "task",
+		doc:  "concurrent tasks, each with a Lua state of its own: spawn, sleep, channel, shared",
+		funcs: []fn{
+			{"spawn", taskSpawn, "task.spawn(fn, ...) -> task -- run fn(...) concurrently; upvalues, arguments and globals are copied in, Go objects shared"},
+			{"sleep", taskSleep, "task.sleep(s) -- wait s seconds"},
+			{"channel", taskChannel, "task.channel([size]) -> channel -- carries values between tasks, holding up to size unreceived"},
+			{"shared", taskShared, "task.shared(name) -> dict -- the dictionary called name, shared by all tasks"},
+		},
+	})
+}
+
+// A Task is a function running in a state and goroutine of its own.
+type Task struct {
+	cancel context.CancelFunc
+	done   chan struct{}
+	waited atomic.Bool
+
+	mu      sync.Mutex
+	results []any // frozen, when ok
+	err     string
+	ok      bool
+}
+
+// Done returns a channel closed when the task has finished.
+func (t *Task) Done() <-chan struct{} { return t.done }
+
+// Cancel interrupts the task: its blocked call returns "interrupted" and
+// its code stops at the next instruction.
+func (t *Task) Cancel() { t.cancel() }
+
+// state returns a word for the task's state, for tostring.
+func (t *Task) state() string {
+	select {
+	case <-t.done:
+		t.mu.Lock()
+		defer t.mu.Unlock()
+		if t.ok {
+			return "done"
+		}
+		return "failed"
+	default:
+		return "running"
+	}
+}
+
+// errorText turns a Lua error into its message and traceback; a
+// cancellation reads "interrupted".
+func errorText(ctx context.Context, err error) string {
+	var api *glua.ApiError
+	if errors.As(err, &api) {
+		msg := glua.LVAsString(api.Object)
+		if api.Object.Type() != glua.LTString && api.Object.Type() != glua.LTNumber {
+			msg = api.Object.String()
+		}
+		if ctx.Err() != nil && strings.Contains(msg, context.Canceled.Error()) {
+			return "interrupted"
+		}
+		if api.StackTrace != "" {
+			return msg + "\n" + api.StackTrace
+		}
+		return msg
+	}
+	if ctx.Err() != nil {
+		return "interrupted"
+	}
+	return err.Error()
+}
+
+// callIn runs c in a new state whose calls honour ctx, with extra (Go
+// objects) appended to its arguments, and returns its results frozen.
+func (rt *Runtime) callIn(ctx context.Context, c *frozenCall, extra ...any) (results []any, err error) {
+	L := rt.newState(ctx)
+	defer L.Close()
+	fn, args := thawCall(L, c)
+	top := L.GetTop()
+	L.Push(fn)
+	for _, a := range args {
+		L.Push(a)
+	}
+	for _, x := range extra {
+		L.Push(newObject(L, x))
+	}
+	if err := L.PCall(len(args)+len(extra), glua.MultRet, nil); err != nil {
+		return nil, errors.New(errorText(ctx, err))
+	}
+	n := L.GetTop() - top
+	vals := make([]glua.LValue, n)
+	for i := range vals {
+		vals[i] = L.Get(top + 1 + i)
+	}
+	return freezeValues(L, vals...)
+}
+
+// spawn starts c as a task.
+func (rt *Runtime) spawn(c *frozenCall) *Task {
+	ctx, cancel := context.WithCancel(rt.ctx)
+	t := &Task{cancel: cancel, done: make(chan struct{})}
+	rt.begin()
+	go func() {
+		defer rt.end()
+		defer cancel()
+		results, err := rt.callIn(ctx, c)
+		t.mu.Lock()
+		t.results, t.ok = results, err == nil
+		if err != nil {
+			t.err = err.Error()
+		}
+		t.mu.Unlock()
+		close(t.done)
+		// Nobody may ever ask: say it now, unless someone waits already
+		// or the task was cancelled on purpose.
+		if err != nil && !t.waited.Load() && t.err != "interrupted" {
+			rt.reportf("wirelab: task failed: %s\n", t.err)
+		}
+	}()
+	return t
+}
+
+func taskSpawn(L *glua.LState) int {
+	fnv := L.CheckFunction(1)
+	args := make([]glua.LValue, 0, L.GetTop()-1)
+	for i := 2; i <= L.GetTop(); i++ {
+		args = append(args, L.Get(i))
+	}
+	c, err := freezeCall(L, fnv, args)
+	if err != nil {
+		L.RaiseError("task.spawn: %v", err)
+	}
+	L.Push(newObject(L, stateOf(L).rt.spawn(c)))
+	return 1
+}
+
+func taskSleep(L *glua.LState) int {
+	if err := engine.Sleep(ctxOf(L), seconds(L, L.CheckAny(1), "sleep")); err != nil {
+		return fail(L, err)
+	}
+	L.Push(glua.LTrue)
+	return 1
+}
+
+var taskClass = &class{
+	name: "task",
+	doc:  "a running function",
+	tostring: func(v any) string {
+		t := v.(*Task)
+		return fmt.Sprintf("<task %p %s>", t, t.state())
+	},
+	methods: []fn{
+		{"wait", taskWait, "t:wait([timeout]) -> true, results... | false, err -- wait for the task to finish"},
+		{"cancel", taskCancel, "t:cancel() -- interrupt the task"},
+		{"done", taskDone, "t:done() -> bool -- whether the task has finished"},
+	},
+}
+
+func checkTask(L *glua.LState) *Task { return check[*Task](L, 1, "task") }
+
+func taskWait(L *glua.LState) int {
+	t := checkTask(L)
+	t.waited.Store(true)
+	timeout := seconds(L, L.Get(2), "timeout")
+	var expire <-chan time.Time
+	if timeout > 0 {
+		timer := time.NewTimer(timeout)
+		defer timer.Stop()
+		expire = timer.C
+	}
+	select {
+	case <-t.done:
+	case <-expire:
+		L.Push(glua.LFalse)
+		L.Push(glua.LString("timeout"))
+		return 2
+	case <-ctxOf(L).Done():
+		L.Push(glua.LFalse)
+		L.Push(glua.LString("interrupted"))
+		return 2
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if !t.ok {
+		L.Push(glua.LFalse)
+		L.Push(glua.LString(t.err))
+		return 2
+	}
+	L.Push(glua.LTrue)
+	for _, v := range thawValues(L, t.results) {
+		L.Push(v)
+	}
+	return 1 + len(t.results)
+}
+
+func taskCancel(L *glua.LState) int {
+	checkTask(L).Cancel()
+	return 0
+}
+
+func taskDone(L *glua.LState) int {
+	select {
+	case <-checkTask(L).done:
+		L.Push(glua.LTrue)
+	default:
+		L.Push(glua.LFalse)
+	}
+	return 1
+}
+
+func taskChannel(L *glua.LState) int {
+	size := L.OptInt(1, 0)
+	if size < 0 {
+		L.ArgError(1, "negative size")
+	}
+	L.Push(newObject(L, engine.NewChan(size)))
+	return 1
+}
+
+var channelClass = &class{
+	name: "channel",
+	doc:  "a channel between tasks",
+	tostring: func(v any) string {
+		return fmt.Sprintf("<channel %p, %d waiting>", v, v.(*engine.Chan).Len())
+	},
+	methods: []fn{
+		{"send", chanSend, "ch:send(v) -> true | nil, err -- deliver v (copied), waiting for room"},
+		{"recv", chanRecv, "ch:recv([timeout]) -> v | nil, \"closed\" or \"timeout\" -- the next value"},
+		{"close", chanClose, "ch:close() -- no more sends; receivers drain what is left"},
+	},
+}
+
+func checkChan(L *glua.LState) *engine.Chan { return check[*engine.Chan](L, 1, "channel") }
+
+func chanSend(L *glua.LState) int {
+	ch := checkChan(L)
+	v, err := freezeValues(L, L.CheckAny(2))
+	if err != nil {
+		L.ArgError(2, err.Error())
+	}
+	if err := ch.Send(ctxOf(L), v[0]); err != nil {
+		return fail(L, err)
+	}
+	L.Push(glua.LTrue)
+	return 1
+}
+
+func chanRecv(L *glua.LState) int {
+	ch := checkChan(L)
+	v, err := ch.Recv(ctxOf(L), seconds(L, L.Get(2), "timeout"))
+	if err != nil {
+		return fail(L, err)
+	}
+	L.Push(thawValues(L, []any{v})[0])
+	return 1
+}
+
+func chanClose(L *glua.LState) int {
+	checkChan(L).Close()
+	return 0
+}
+
+func taskShared(L *glua.LState) int {
+	L.Push(newObject(L, stateOf(L).rt.dicts.Dict(L.CheckString(1))))
+	return 1
+}
+
+var dictClass = &class{
+	name: "dict",
+	doc:  "a dictionary shared by all tasks",
+	tostring: func(v any) string {
+		return fmt.Sprintf("<dict %p, %d keys>", v, len(v.(*engine.Dict).Keys()))
+	},
+	methods: []fn{
+		{"get", dictGet, "d:get(key) -> value | nil"},
+		{"set", dictSet, "d:set(key, value) -- store a copy of value (nil deletes)"},
+		{"add", dictAdd, "d:add(key, value) -> bool -- store only if key is absent"},
+		{"incr", dictIncr, "d:incr(key [, delta]) -> n | nil, err -- add delta (default 1) to a number, atomically"},
+		{"delete", dictDelete, "d:delete(key) -> old value"},
+		{"keys", dictKeys, "d:keys() -> {key, ...} -- sorted"},
+	},
+}
+
+func checkDict(L *glua.LState) *engine.Dict { return check[*engine.Dict](L, 1, "dict") }
+
+func dictValue(L *glua.LState, n int) any {
+	v, err := freezeValues(L, L.Get(n))
+	if err != nil {
+		L.ArgError(n, err.Error())
+	}
+	return v[0]
+}
+
+func dictGet(L *glua.LState) int {
+	v, _ := checkDict(L).Get(L.CheckString(2))
+	L.Push(thawValues(L, []any{v})[0])
+	return 1
+}
+
+func dictSet(L *glua.LState) int {
+	d, key := checkDict(L), L.CheckString(2)
+	d.Set(key, dictValue(L, 3))
+	return 0
+}
+
+func dictAdd(L *glua.LState) int {
+	d, key := checkDict(L), L.CheckString(2)
+	L.Push(glua.LBool(d.Add(key, dictValue(L, 3))))
+	return 1
+}
+
+func dictIncr(L *glua.LState) int {
+	d, key, delta := checkDict(L), L.CheckString(2), L.OptNumber(3, 1)
+	n, err := d.Incr(key, float64(delta))
+	if err != nil {
+		return fail(L, err)
+	}
+	L.Push(glua.LNumber(n))
+	return 1
+}
+
+func dictDelete(L *glua.LState) int {
+	d, key := checkDict(L), L.CheckString(2)
+	L.Push(thawValues(L, []any{d.Delete(key)})[0])
+	return 1
+}
+
+func dictKeys(L *glua.LState) int {
+	keys := checkDict(L).Keys()
+	t := L.CreateTable(len(keys), 0)
+	for _, k := range keys {
+		t.Append(glua.LString(k))
+	}
+	L.Push(t)
+	return 1
+}

@@ -1,0 +1,66 @@
+package lua
+
+import (
+	"fmt"
+	"strings"
+
+	glua "github.com/yuin/gopher-lua"
+	"golang.org/x/text/encoding"
+	"golang.org/x/text/encoding/htmlindex"
+	"golang.org/x/text/encoding/ianaindex"
+	"golang.org/x/text/encoding/unicode"
+)
+
+func init() {
+	register(&module{
+		name: "text",
+		doc:  "text encodings (golang.org/x/text): Windows peers answer in GBK",
+		funcs: []fn{
+			{"decode", textDecode, "text.decode(bytes, enc) -> utf8 | nil, err -- from gbk, gb18030, big5, shift_jis, utf-16le, latin1, ... to UTF-8"},
+			{"encode", textEncode, "text.encode(s, enc) -> bytes | nil, err -- from UTF-8 to enc"},
+		},
+	})
+}
+
+// lookupEncoding finds an encoding by its WHATWG or IANA name.
+func lookupEncoding(name string) (encoding.Encoding, error) {
+	n := strings.ToLower(strings.TrimSpace(name))
+	if n == "utf-8" || n == "utf8" {
+		return unicode.UTF8, nil
+	}
+	if e, err := htmlindex.Get(n); err == nil {
+		return e, nil
+	}
+	if e, err := ianaindex.IANA.Encoding(n); err == nil && e != nil {
+		return e, nil
+	}
+	return nil, fmt.Errorf("unknown encoding %q", name)
+}
+
+func textDecode(L *glua.LState) int {
+	data, name := L.CheckString(1), L.CheckString(2)
+	enc, err := lookupEncoding(name)
+	if err != nil {
+		L.ArgError(2, err.Error())
+	}
+	out, err := enc.NewDecoder().Bytes(sbytes(data))
+	if err != nil {
+		return fail(L, err)
+	}
+	L.Push(lstring(out))
+	return 1
+}
+
+func textEncode(L *glua.LState) int {
+	s, name := L.CheckString(1), L.CheckString(2)
+	enc, err := lookupEncoding(name)
+	if err != nil {
+		L.ArgError(2, err.Error())
+	}
+	out, err := encoding.HTMLEscapeUnsupported(enc.NewEncoder()).Bytes(sbytes(s))
+	if err != nil {
+		return fail(L, err)
+	}
+	L.Push(lstring(out))
+	return 1
+}
