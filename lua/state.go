@@ -135,6 +135,8 @@ func lazyIndex(L *glua.LState) int {
 // loadLib loads the library that provides the global name and returns the
 // global's value, or nil when no library does.
 func loadLib(L *glua.LState, name string) glua.LValue {
+	// The library's values become builtins that transfer maps by name.
+	stateOf(L).builtins = nil
 	if m, ok := modules[name]; ok {
 		tbl := openModule(L, m)
 		L.G.Global.RawSetString(name, tbl)
