@@ -32,10 +32,23 @@ var noDeadline time.Time
 type Conn struct {
 	nc      net.Conn
 	r       *bufio.Reader
-	rmu     sync.Mutex
-	wmu     sync.Mutex
+	rmu     sync.Mutex // held by a read, guards rw
+	wmu     sync.Mutex // held by a write, guards ww
+	rw, ww  watch
 	timeout atomic.Int64 // nanoseconds; 0 means none
 	closed  atomic.Bool
+}
+
+// A watch ties one direction of a connection to the context of the
+// operation in progress: when that context is cancelled, the direction's
+// deadline is set in the past and the blocked call returns. The watch
+// stays registered while the same context keeps calling, so a handler's
+// loop of reads costs no registration per call.
+type watch struct {
+	ctx      context.Context
+	stop     func() bool
+	deadline time.Time   // the deadline last set
+	poisoned atomic.Bool // set when a cancellation moved the deadline
 }
 
 // NewConn wraps nc. The caller gives up nc: Conn.Close closes it.
@@ -77,7 +90,10 @@ func (c *Conn) Close() error {
 	if c.closed.Swap(true) {
 		return nil
 	}
-	return c.nc.Close()
+	err := c.nc.Close()
+	// Blocked operations are over now that nc is closed.
+	c.unwatch()
+	return err
 }
 
 // CloseWrite shuts down the sending side where the connection supports it,
@@ -89,20 +105,55 @@ func (c *Conn) CloseWrite() error {
 	return c.Close()
 }
 
-// arm sets the deadline of one operation through set (SetReadDeadline or
-// SetWriteDeadline) and makes ctx's cancellation cut it short. The
-// returned function disarms the cancellation; call it when the operation
-// is over.
-func (c *Conn) arm(ctx context.Context, set func(time.Time) error) (disarm func() bool) {
-	var deadline time.Time
-	if t := c.Timeout(); t > 0 {
-		deadline = time.Now().Add(t)
+// arm prepares one operation in the direction of w, whose deadline set
+// changes: it follows ctx's cancellation and sets the deadline from the
+// timeout. The deadline is refreshed only when it has fallen more than a
+// sixteenth of the timeout behind, so a busy loop does not reset a timer
+// on every call; a timeout may thus fire up to that much early.
+func (c *Conn) arm(ctx context.Context, w *watch, set func(time.Time) error) {
+	if ctx != w.ctx {
+		if w.stop != nil {
+			w.stop()
+		}
+		w.ctx, w.stop = ctx, nil
+		if ctx.Done() != nil {
+			w.stop = context.AfterFunc(ctx, func() {
+				w.poisoned.Store(true)
+				set(aLongTimeAgo)
+			})
+		}
 	}
-	set(deadline)
-	if ctx.Done() == nil {
-		return func() bool { return true }
+	var want time.Time
+	t := c.Timeout()
+	if t > 0 {
+		want = time.Now().Add(t)
 	}
-	return context.AfterFunc(ctx, func() { set(aLongTimeAgo) })
+	poisoned := w.poisoned.Swap(false)
+	switch {
+	case poisoned:
+	case t == 0 && w.deadline.IsZero():
+		return
+	case t > 0 && !w.deadline.IsZero() && w.deadline.After(want.Add(-t/16)) && !w.deadline.After(want):
+		return
+	}
+	w.deadline = want
+	set(want)
+}
+
+// unwatch drops the watches' registrations, when the connection closes.
+func (c *Conn) unwatch() {
+	c.rmu.Lock()
+	if c.rw.stop != nil {
+		c.rw.stop()
+	}
+	c.rw.ctx, c.rw.stop = nil, nil
+	c.rmu.Unlock()
+	c.wmu.Lock()
+	if c.ww.stop != nil {
+		c.ww.stop()
+	}
+	c.ww.ctx, c.ww.stop = nil, nil
+	c.wmu.Unlock()
 }
 
 // begin checks that an operation may start at all.
@@ -123,10 +174,8 @@ func (c *Conn) read(ctx context.Context, op string, fn func() error) error {
 	}
 	c.rmu.Lock()
 	defer c.rmu.Unlock()
-	disarm := c.arm(ctx, c.nc.SetReadDeadline)
-	err := fn()
-	disarm()
-	return classify(ctx, op, err)
+	c.arm(ctx, &c.rw, c.nc.SetReadDeadline)
+	return classify(ctx, op, fn())
 }
 
 // write runs fn, a write on c.nc, under the write lock, the deadline and ctx.
@@ -136,10 +185,8 @@ func (c *Conn) write(ctx context.Context, op string, fn func() error) error {
 	}
 	c.wmu.Lock()
 	defer c.wmu.Unlock()
-	disarm := c.arm(ctx, c.nc.SetWriteDeadline)
-	err := fn()
-	disarm()
-	return classify(ctx, op, err)
+	c.arm(ctx, &c.ww, c.nc.SetWriteDeadline)
+	return classify(ctx, op, fn())
 }
 
 // Recv reads whatever has arrived, between 1 and max bytes, waiting only

@@ -12,7 +12,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"time"
 )
 
 // FileOptions say where a file lives and how it is checked.
@@ -70,26 +69,28 @@ func openRoot(o FileOptions, name string) (*os.Root, string, error) {
 // transfer fails when the peer stalls for the timeout, however long the
 // whole transfer takes.
 type idleReader struct {
-	c *Conn
-	r io.Reader
+	ctx context.Context
+	c   *Conn
+	r   io.Reader
 }
 
 func (ir idleReader) Read(p []byte) (int, error) {
-	if t := ir.c.Timeout(); t > 0 {
-		ir.c.nc.SetReadDeadline(time.Now().Add(t))
+	if ir.c.Timeout() > 0 {
+		ir.c.arm(ir.ctx, &ir.c.rw, ir.c.nc.SetReadDeadline)
 	}
 	return ir.r.Read(p)
 }
 
 // idleWriter is idleReader's twin for writes.
 type idleWriter struct {
-	c *Conn
-	w io.Writer
+	ctx context.Context
+	c   *Conn
+	w   io.Writer
 }
 
 func (iw idleWriter) Write(p []byte) (int, error) {
-	if t := iw.c.Timeout(); t > 0 {
-		iw.c.nc.SetWriteDeadline(time.Now().Add(t))
+	if iw.c.Timeout() > 0 {
+		iw.c.arm(iw.ctx, &iw.c.ww, iw.c.nc.SetWriteDeadline)
 	}
 	return iw.w.Write(p)
 }
@@ -131,7 +132,7 @@ func (c *Conn) SendFile(ctx context.Context, path string, o FileOptions) (int64,
 		if h != nil {
 			src = io.TeeReader(src, h)
 		}
-		var dst io.Writer = idleWriter{c, c.nc}
+		var dst io.Writer = idleWriter{ctx, c, c.nc}
 		if h == nil && c.Timeout() == 0 {
 			// io.Copy to the bare connection uses sendfile(2).
 			dst = c.nc
@@ -195,7 +196,7 @@ func (c *Conn) RecvFile(ctx context.Context, path string, size int64, o FileOpti
 		if err != nil {
 			return err
 		}
-		m, err := io.CopyN(dst, idleReader{c, c.nc}, size-n)
+		m, err := io.CopyN(dst, idleReader{ctx, c, c.nc}, size-n)
 		n += m
 		return err
 	})

@@ -1,0 +1,248 @@
+package engine
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/wirelab/wirelab/netproto"
+)
+
+// pairs makes connected pairs of several kinds, as yamux's tests do.
+var pairs = []struct {
+	name string
+	make func(t testing.TB) (*Conn, *Conn)
+}{
+	{"pipe", func(t testing.TB) (*Conn, *Conn) {
+		a, b := net.Pipe()
+		return NewConn(a), NewConn(b)
+	}},
+	{"tcp", tcpPair},
+}
+
+func tcpPair(t testing.TB) (*Conn, *Conn) {
+	t.Helper()
+	ln, err := Listen(context.Background(), "127.0.0.1", 0, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	accepted := make(chan *Conn, 1)
+	go func() {
+		c, _ := ln.Accept(context.Background())
+		accepted <- c
+	}()
+	c, err := Dial(context.Background(), "127.0.0.1", ln.Port(), time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := <-accepted
+	if s == nil {
+		t.Fatal("accept failed")
+	}
+	t.Cleanup(func() { c.Close(); s.Close() })
+	return c, s
+}
+
+func TestFramesOverEveryConn(t *testing.T) {
+	h, _ := netproto.LengthHeader("!I")
+	for _, p := range pairs {
+		t.Run(p.name, func(t *testing.T) {
+			a, b := p.make(t)
+			ctx := context.Background()
+			msgs := [][]byte{[]byte("one"), {}, bytes.Repeat([]byte("x"), 100000)}
+			go func() {
+				for _, m := range msgs {
+					if err := a.SendFrame(ctx, h, m); err != nil {
+						t.Error(err)
+					}
+				}
+				a.Close()
+			}()
+			for i, want := range msgs {
+				got, err := b.RecvFrame(ctx, h, netproto.DefaultMaxFrame)
+				if err != nil || !bytes.Equal(got, want) {
+					t.Fatalf("frame %d: %d bytes, %v", i, len(got), err)
+				}
+			}
+			if _, err := b.RecvFrame(ctx, h, netproto.DefaultMaxFrame); !errors.Is(err, ErrClosed) {
+				t.Fatalf("after close: %v, want ErrClosed", err)
+			}
+		})
+	}
+}
+
+// TestInterrupt checks that cancelling a context wakes every blocking call
+// within 100 ms with ErrInterrupted.
+func TestInterrupt(t *testing.T) {
+	ln, err := Listen(context.Background(), "127.0.0.1", 0, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	udp, err := ListenUDP(context.Background(), "127.0.0.1", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer udp.Close()
+	h, _ := netproto.LengthHeader("!I")
+	calls := map[string]func(ctx context.Context) error{
+		"accept": func(ctx context.Context) error { _, err := ln.Accept(ctx); return err },
+		"sleep":  func(ctx context.Context) error { return Sleep(ctx, time.Minute) },
+		"exec":   func(ctx context.Context) error { _, err := Run(ctx, Command{Shell: "sleep 60"}); return err },
+		"udp":    func(ctx context.Context) error { _, _, _, err := udp.RecvFrom(ctx, 100); return err },
+		"chan":   func(ctx context.Context) error { _, err := NewChan(0).Recv(ctx, 0); return err },
+	}
+	for _, p := range pairs {
+		p := p
+		calls["recv/"+p.name] = func(ctx context.Context) error {
+			_, b := p.make(t)
+			_, err := b.Recv(ctx, 10)
+			return err
+		}
+		calls["frame/"+p.name] = func(ctx context.Context) error {
+			_, b := p.make(t)
+			_, err := b.RecvFrame(ctx, h, 100)
+			return err
+		}
+	}
+	for name, call := range calls {
+		t.Run(name, func(t *testing.T) {
+			ctx, cancel := context.WithCancel(context.Background())
+			done := make(chan error, 1)
+			go func() { done <- call(ctx) }()
+			time.Sleep(50 * time.Millisecond)
+			start := time.Now()
+			cancel()
+			select {
+			case err := <-done:
+				if !errors.Is(err, ErrInterrupted) {
+					t.Fatalf("err %v, want ErrInterrupted", err)
+				}
+				if d := time.Since(start); d > 100*time.Millisecond {
+					t.Fatalf("returned after %v", d)
+				}
+			case <-time.After(time.Second):
+				t.Fatal("still blocked a second after cancel")
+			}
+		})
+	}
+}
+
+func TestConnUsableAfterInterrupt(t *testing.T) {
+	a, b := tcpPair(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	go func() { time.Sleep(20 * time.Millisecond); cancel() }()
+	if _, err := b.Recv(ctx, 10); !errors.Is(err, ErrInterrupted) {
+		t.Fatal(err)
+	}
+	a.Send(context.Background(), []byte("later"))
+	got, err := b.RecvExact(context.Background(), 5)
+	if err != nil || string(got) != "later" {
+		t.Fatalf("%q %v", got, err)
+	}
+}
+
+func TestRecvUntil(t *testing.T) {
+	a, b := tcpPair(t)
+	ctx := context.Background()
+	go func() {
+		for _, piece := range []string{"GET / HT", "TP/1.0\r", "\n", "Host: x\r\n\r", "\nbody"} {
+			a.Send(ctx, []byte(piece))
+			time.Sleep(2 * time.Millisecond)
+		}
+	}()
+	for _, want := range []string{"GET / HTTP/1.0", "Host: x", ""} {
+		got, err := b.RecvUntil(ctx, []byte("\r\n"), 100)
+		if err != nil || string(got) != want {
+			t.Fatalf("%q %v, want %q", got, err, want)
+		}
+	}
+	if got, _ := b.RecvExact(ctx, 4); string(got) != "body" {
+		t.Fatalf("left %q", got)
+	}
+}
+
+func TestRunKillsGroupOnTimeout(t *testing.T) {
+	dir := t.TempDir()
+	pidfile := filepath.Join(dir, "pid")
+	start := time.Now()
+	res, err := Run(context.Background(), Command{Shell: "sleep 60 & echo $! > " + pidfile + "; wait", Timeout: 200 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !res.TimedOut || time.Since(start) > 2*time.Second {
+		t.Fatalf("timed out %v after %v", res.TimedOut, time.Since(start))
+	}
+	pid, _ := os.ReadFile(pidfile)
+	time.Sleep(50 * time.Millisecond)
+	stat, err := os.ReadFile("/proc/" + strings.TrimSpace(string(pid)) + "/stat")
+	if err == nil && !strings.Contains(string(stat), ") Z ") {
+		t.Fatalf("child still running: %s", stat)
+	}
+}
+
+func TestRunDrainsBothPipes(t *testing.T) {
+	res, err := Run(context.Background(), Command{Argv: []string{"sh", "-c", "head -c 1000000 /dev/zero >&2; head -c 1000000 /dev/zero"}, MaxOutput: 500000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Stdout) != 500000 || len(res.Stderr) != 500000 || !res.Truncated || res.Code != 0 {
+		t.Fatalf("stdout %d stderr %d truncated %v code %d", len(res.Stdout), len(res.Stderr), res.Truncated, res.Code)
+	}
+}
+
+func TestRecvFileShortLeavesNothing(t *testing.T) {
+	a, b := tcpPair(t)
+	dir := t.TempDir()
+	go func() {
+		a.Send(context.Background(), bytes.Repeat([]byte("a"), 5000))
+		a.Close()
+	}()
+	n, _, err := b.RecvFile(context.Background(), "f", 10000, FileOptions{Dir: dir, Hash: "md5"})
+	if !errors.Is(err, ErrClosed) || n != 5000 {
+		t.Fatalf("n %d err %v", n, err)
+	}
+	entries, _ := os.ReadDir(dir)
+	if len(entries) != 0 {
+		t.Fatalf("left %v", entries)
+	}
+}
+
+func TestDictAndChan(t *testing.T) {
+	d := NewDict()
+	done := make(chan bool)
+	for i := 0; i < 8; i++ {
+		go func() {
+			for j := 0; j < 1000; j++ {
+				d.Incr("n", 1)
+			}
+			done <- true
+		}()
+	}
+	for i := 0; i < 8; i++ {
+		<-done
+	}
+	if v, _ := d.Get("n"); v != 8000.0 {
+		t.Fatalf("n = %v", v)
+	}
+	ch := NewChan(2)
+	ch.Send(context.Background(), 1)
+	ch.Close()
+	if v, err := ch.Recv(context.Background(), 0); v != 1 || err != nil {
+		t.Fatalf("%v %v", v, err)
+	}
+	if _, err := ch.Recv(context.Background(), 0); !errors.Is(err, ErrClosed) {
+		t.Fatal(err)
+	}
+	if _, err := NewChan(0).Recv(context.Background(), 10*time.Millisecond); !errors.Is(err, ErrTimeout) {
+		t.Fatal(err)
+	}
+}
+

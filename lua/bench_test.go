@@ -1,0 +1,290 @@
+package lua
+
+import (
+	"bufio"
+	"context"
+	"crypto/md5"
+	"encoding/binary"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"path/filepath"
+	"strconv"
+	"sync"
+	"testing"
+	"time"
+)
+
+// echoClients drives n round trips of a 64-byte frame ("!I" header)
+// against port from clients connections at once, and returns the time.
+func echoClients(tb testing.TB, port, clients, n int) time.Duration {
+	conns := make([]net.Conn, clients)
+	for i := range conns {
+		c, err := net.Dial("tcp", "127.0.0.1:"+strconv.Itoa(port))
+		if err != nil {
+			tb.Fatal(err)
+		}
+		conns[i] = c
+	}
+	var wg sync.WaitGroup
+	start := time.Now()
+	for i, c := range conns {
+		wg.Add(1)
+		go func(c net.Conn, rounds int) {
+			defer wg.Done()
+			defer c.Close()
+			msg := make([]byte, 4+64)
+			binary.BigEndian.PutUint32(msg, 64)
+			reply := make([]byte, 4+64)
+			for r := 0; r < rounds; r++ {
+				if _, err := c.Write(msg); err != nil {
+					tb.Error(err)
+					return
+				}
+				if _, err := io.ReadFull(c, reply); err != nil {
+					tb.Error(err)
+					return
+				}
+			}
+		}(c, n/clients+boolInt(i < n%clients))
+	}
+	wg.Wait()
+	return time.Since(start)
+}
+
+func boolInt(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// nativeEcho is the reference: a framed echo server in plain Go, a
+// goroutine per connection, as one would write it by hand.
+func nativeEcho(tb testing.TB) (port int, stop func()) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func(c net.Conn) {
+				defer c.Close()
+				r := bufio.NewReader(c)
+				var hdr [4]byte
+				for {
+					if _, err := io.ReadFull(r, hdr[:]); err != nil {
+						return
+					}
+					p := make([]byte, binary.BigEndian.Uint32(hdr[:]))
+					if _, err := io.ReadFull(r, p); err != nil {
+						return
+					}
+					out := make([]byte, 0, 4+len(p))
+					out = append(append(out, hdr[:]...), p...)
+					if _, err := c.Write(out); err != nil {
+						return
+					}
+				}
+			}(c)
+		}
+	}()
+	return ln.Addr().(*net.TCPAddr).Port, func() { ln.Close() }
+}
+
+// luaEcho starts the same server written in Lua on wirelab.
+func luaEcho(tb testing.TB) (port int, stop func()) {
+	rt := NewRuntime(context.Background(), Options{Stdout: io.Discard, Stderr: os.Stderr})
+	L := rt.NewState(nil)
+	err := Run(L, "echo", []byte(`
+		srv = socket.serve("127.0.0.1", 0, function(c)
+			while true do
+				local m = c:recv_frame()
+				if not m then return end
+				c:send_frame(m)
+			end
+		end)`), nil)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	if err := L.DoString("port = srv:port()"); err != nil {
+		tb.Fatal(err)
+	}
+	port, _ = strconv.Atoi(L.GetGlobal("port").String())
+	return port, func() { rt.Close(); rt.Wait(context.Background()); L.Close() }
+}
+
+// BenchmarkFramedEcho compares a Lua-scripted framed echo server with the
+// native Go one, 50 clients at once; lua/native is the ratio of messages
+// per second (1.0: as fast as Go).
+func BenchmarkFramedEcho(b *testing.B) {
+	const clients = 50
+	nport, nstop := nativeEcho(b)
+	defer nstop()
+	lport, lstop := luaEcho(b)
+	defer lstop()
+	n := max(b.N, clients)
+	echoClients(b, nport, clients, clients) // warm up both
+	echoClients(b, lport, clients, clients)
+	b.ResetTimer()
+	var native, scripted time.Duration
+	// Alternate quarters so that a machine's drift touches both alike.
+	for q := 0; q < 4; q++ {
+		native += echoClients(b, nport, clients, n/4)
+		scripted += echoClients(b, lport, clients, n/4)
+	}
+	b.ReportMetric(float64(n)/native.Seconds(), "native-msg/s")
+	b.ReportMetric(float64(n)/scripted.Seconds(), "lua-msg/s")
+	b.ReportMetric(native.Seconds()/scripted.Seconds(), "lua/native")
+}
+
+// BenchmarkRecvExact reads 64-byte records with c:recv_exact in Lua, and
+// with io.ReadFull in Go over the same kind of socket.
+func BenchmarkRecvExact(b *testing.B) {
+	const record = 64
+	feed := func(n int) (int, func()) {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			b.Fatal(err)
+		}
+		go func() {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			defer c.Close()
+			buf := make([]byte, 64*1024)
+			for left := n * record; left > 0; left -= len(buf) {
+				c.Write(buf[:min(left, len(buf))])
+			}
+		}()
+		return ln.Addr().(*net.TCPAddr).Port, func() { ln.Close() }
+	}
+	n := max(b.N, 1000)
+	port, stop := feed(n)
+	start := time.Now()
+	c, _ := net.Dial("tcp", "127.0.0.1:"+strconv.Itoa(port))
+	r := bufio.NewReader(c)
+	buf := make([]byte, record)
+	for i := 0; i < n; i++ {
+		if _, err := io.ReadFull(r, buf); err != nil {
+			b.Fatal(err)
+		}
+	}
+	native := time.Since(start)
+	c.Close()
+	stop()
+
+	port, stop = feed(n)
+	defer stop()
+	rt := NewRuntime(context.Background(), Options{})
+	defer rt.Close()
+	L := rt.NewState(nil)
+	defer L.Close()
+	b.ResetTimer()
+	start = time.Now()
+	err := Run(L, "bench", []byte(fmt.Sprintf(`
+		local c = assert(socket.connect("127.0.0.1", %d))
+		for i = 1, %d do assert(c:recv_exact(%d)) end
+		c:close()`, port, n, record)), nil)
+	scripted := time.Since(start)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportMetric(float64(n)/native.Seconds(), "native-rec/s")
+	b.ReportMetric(float64(n)/scripted.Seconds(), "lua-rec/s")
+	b.ReportMetric(native.Seconds()/scripted.Seconds(), "lua/native")
+}
+
+// BenchmarkFileTransferMD5 moves a 64 MiB file over loopback with md5 on
+// both ends, driven by Lua (send_file/recv_file), against plain Go doing
+// the same with io.Copy; lua/native near 1 means the script costs nothing.
+func BenchmarkFileTransferMD5(b *testing.B) {
+	dir := b.TempDir()
+	src := filepath.Join(dir, "src")
+	f, _ := os.Create(src)
+	chunk := make([]byte, 1<<20)
+	for i := range chunk {
+		chunk[i] = byte(i * 7)
+	}
+	const size = 64 << 20
+	for i := 0; i < size/len(chunk); i++ {
+		f.Write(chunk)
+	}
+	f.Close()
+
+	var native, scripted time.Duration
+	b.SetBytes(size)
+	for i := 0; i < b.N; i++ {
+		start := time.Now()
+		nativeTransfer(b, src, filepath.Join(dir, "native-"+strconv.Itoa(i)), size)
+		native += time.Since(start)
+
+		rt := NewRuntime(context.Background(), Options{})
+		L := rt.NewState(nil)
+		start = time.Now()
+		err := Run(L, "transfer", []byte(fmt.Sprintf(`
+			local ln = assert(socket.listen("127.0.0.1", 0))
+			local t = task.spawn(function()
+				local c = assert(socket.connect("127.0.0.1", ln:port()))
+				return c:send_file(%q, {hash = "md5"})
+			end)
+			local s = assert(ln:accept())
+			local n, sum = assert(s:recv_file(%q, %d, {hash = "md5"}))
+			local ok, sn, ssum = t:wait()
+			assert(ok and sum == ssum, "digests differ")`, src, filepath.Join(dir, "lua-"+strconv.Itoa(i)), size)), nil)
+		scripted += time.Since(start)
+		if err != nil {
+			b.Fatal(err)
+		}
+		L.Close()
+		rt.Close()
+		os.Remove(filepath.Join(dir, "native-"+strconv.Itoa(i)))
+		os.Remove(filepath.Join(dir, "lua-"+strconv.Itoa(i)))
+	}
+	b.ReportMetric(float64(b.N*size)/native.Seconds()/(1<<20), "native-MiB/s")
+	b.ReportMetric(float64(b.N*size)/scripted.Seconds()/(1<<20), "lua-MiB/s")
+	b.ReportMetric(native.Seconds()/scripted.Seconds(), "lua/native")
+}
+
+// nativeTransfer is the reference: the same transfer in plain Go, md5 on
+// both sides, fsync at the end as recv_file does.
+func nativeTransfer(tb testing.TB, src, dst string, size int64) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer ln.Close()
+	sent := make(chan []byte, 1)
+	go func() {
+		c, err := net.Dial("tcp", ln.Addr().String())
+		if err != nil {
+			sent <- nil
+			return
+		}
+		defer c.Close()
+		f, _ := os.Open(src)
+		defer f.Close()
+		h := md5.New()
+		io.Copy(c, io.TeeReader(f, h))
+		sent <- h.Sum(nil)
+	}()
+	c, err := ln.Accept()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer c.Close()
+	out, _ := os.Create(dst)
+	h := md5.New()
+	io.CopyN(io.MultiWriter(out, h), c, size)
+	out.Sync()
+	out.Close()
+	if string(<-sent) != string(h.Sum(nil)) {
+		tb.Fatal("digests differ")
+	}
+}
