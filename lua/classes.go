@@ -70,25 +70,36 @@ func ClassMethods() map[string][]string {
 	return out
 }
 
-// classMeta returns the metatable of c in L, building it on first use.
-func classMeta(L *glua.LState, c *class) *glua.LTable {
-	if mt, ok := L.GetTypeMetatable(c.name).(*glua.LTable); ok {
-		return mt
+// classMetas are the metatables of every class, built once and shared
+// by all states: a server holds a state per connection, and a metatable
+// with its methods is several kilobytes. They are never written after
+// this, and __metatable hides them from getmetatable, so states only ever
+// read them, which is safe from many goroutines. Their functions are Go
+// functions, which run on whichever state calls them.
+var classMetas = sync.OnceValue(func() map[string]*glua.LTable {
+	owner := glua.NewState(glua.Options{SkipOpenLibs: true})
+	metas := map[string]*glua.LTable{}
+	for name, c := range classes {
+		mt := owner.NewTable()
+		methods := owner.CreateTable(0, len(c.methods))
+		for _, m := range c.methods {
+			methods.RawSetString(m.name, owner.NewFunction(m.f))
+		}
+		mt.RawSetString("__index", methods)
+		mt.RawSetString("__name", glua.LString(c.name))
+		mt.RawSetString("__metatable", glua.LString(c.name))
+		mt.RawSetString("__tostring", owner.NewFunction(func(L *glua.LState) int {
+			ud := L.CheckUserData(1)
+			L.Push(glua.LString(c.tostring(ud.Value)))
+			return 1
+		}))
+		metas[name] = mt
 	}
-	mt := L.NewTypeMetatable(c.name)
-	methods := L.CreateTable(0, len(c.methods))
-	for _, m := range c.methods {
-		methods.RawSetString(m.name, L.NewFunction(m.f))
-	}
-	mt.RawSetString("__index", methods)
-	mt.RawSetString("__name", glua.LString(c.name))
-	mt.RawSetString("__tostring", L.NewFunction(func(L *glua.LState) int {
-		ud := L.CheckUserData(1)
-		L.Push(glua.LString(c.tostring(ud.Value)))
-		return 1
-	}))
-	return mt
-}
+	return metas
+})
+
+// classMeta returns the shared metatable of c.
+func classMeta(_ *glua.LState, c *class) *glua.LTable { return classMetas()[c.name] }
 
 // newObject wraps a Go object of a known class in a userdata of L.
 func newObject(L *glua.LState, v any) glua.LValue {

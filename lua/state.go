@@ -24,9 +24,9 @@ import (
 // and shrinks with use.
 var stateOptions = glua.Options{
 	CallStackSize:       200,
-	RegistrySize:        256,
+	RegistrySize:        128,
 	RegistryMaxSize:     256 * 1024,
-	RegistryGrowStep:    256,
+	RegistryGrowStep:    128,
 	MinimizeStackMemory: true,
 	SkipOpenLibs:        true,
 }

@@ -1,0 +1,126 @@
+package lua
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"os/exec"
+	"runtime"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestMain lets the test binary serve as the client process of
+// TestTenThousandConnections: one process holds the server's descriptors,
+// the other the clients'.
+func TestMain(m *testing.M) {
+	if spec := os.Getenv("WIRELAB_HOLD_CLIENTS"); spec != "" {
+		holdClients(spec)
+		return
+	}
+	os.Exit(m.Run())
+}
+
+// holdClients opens n connections to port, makes one framed round trip on
+// each, prints "ready" and holds them until stdin closes.
+func holdClients(spec string) {
+	var port, n int
+	fmt.Sscanf(spec, "%d,%d", &port, &n)
+	conns := make([]net.Conn, 0, n)
+	frame := []byte{0, 0, 0, 2, 'h', 'i'}
+	for i := 0; i < n; i++ {
+		c, err := net.Dial("tcp", "127.0.0.1:"+strconv.Itoa(port))
+		if err != nil {
+			fmt.Println("dial:", err)
+			os.Exit(1)
+		}
+		conns = append(conns, c)
+		c.Write(frame)
+	}
+	reply := make([]byte, 6)
+	for _, c := range conns {
+		if _, err := io.ReadFull(c, reply); err != nil || string(reply[4:]) != "HI" {
+			fmt.Println("reply:", err)
+			os.Exit(1)
+		}
+	}
+	fmt.Println("ready")
+	io.Copy(io.Discard, os.Stdin)
+}
+
+// TestTenThousandConnections holds 10,000 concurrent connections open on
+// a Lua server, every one with its handler blocked in recv_frame, and
+// measures the server process's memory.
+func TestTenThousandConnections(t *testing.T) {
+	if testing.Short() {
+		t.Skip("opens 10,000 connections")
+	}
+	const n = 10000
+	rt := NewRuntime(context.Background(), Options{Stdout: io.Discard, Stderr: os.Stderr})
+	defer func() { rt.Close(); rt.Wait(context.Background()) }()
+	L := rt.NewState(nil)
+	defer L.Close()
+	err := Run(L, "hold", []byte(`
+		srv = socket.serve("127.0.0.1", 0, function(c)
+			while true do
+				local m = c:recv_frame()
+				if not m then return end
+				c:send_frame(m:upper())
+			end
+		end)`), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	L.DoString("port = srv:port()")
+	port, _ := strconv.Atoi(L.GetGlobal("port").String())
+
+	runtime.GC()
+	before := rssBytes(t)
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	cmd.Env = append(os.Environ(), fmt.Sprintf("WIRELAB_HOLD_CLIENTS=%d,%d", port, n))
+	stdin, _ := cmd.StdinPipe()
+	stdout, _ := cmd.StdoutPipe()
+	cmd.Stderr = os.Stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { stdin.Close(); cmd.Wait() }()
+	start := time.Now()
+	line, _ := bufio.NewReader(stdout).ReadString('\n')
+	if strings.TrimSpace(line) != "ready" {
+		t.Fatalf("client process: %q", line)
+	}
+	elapsed := time.Since(start)
+	runtime.GC()
+	after := rssBytes(t)
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	per := float64(after-before) / n
+	t.Logf("%d connections in %v; server RSS grew %.0f MiB (%.1f KiB per connection); heap in use %.0f MiB, stacks %.0f MiB",
+		n, elapsed.Round(time.Millisecond), float64(after-before)/(1<<20), per/1024, float64(ms.HeapInuse)/(1<<20), float64(ms.StackInuse)/(1<<20))
+	if after-before > 600<<20 {
+		t.Fatalf("10,000 connections cost %d MiB, over the 600 MiB budget", (after-before)>>20)
+	}
+}
+
+// rssBytes returns this process's resident memory.
+func rssBytes(t *testing.T) int64 {
+	data, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		t.Skip("no /proc/self/status")
+	}
+	for _, line := range strings.Split(string(data), "\n") {
+		if strings.HasPrefix(line, "VmRSS:") {
+			kb, _ := strconv.ParseInt(strings.Fields(line)[1], 10, 64)
+			return kb << 10
+		}
+	}
+	t.Skip("no VmRSS")
+	return 0
+}
+
