@@ -49,7 +49,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 			fmt.Fprint(stderr, usage)
 			return 2
 		}
-		name, src, args = "=(command line)", []byte(args[1]), args[2:]
+		name, src, args = "(command line)", []byte(args[1]), args[2:]
 	case "run":
 		if len(args) < 2 {
 			fmt.Fprint(stderr, usage)

@@ -245,4 +245,3 @@ func TestDictAndChan(t *testing.T) {
 		t.Fatal(err)
 	}
 }
-

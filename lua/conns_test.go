@@ -123,4 +123,3 @@ func rssBytes(t *testing.T) int64 {
 	t.Skip("no VmRSS")
 	return 0
 }
-

@@ -23,7 +23,7 @@ func Run(L *glua.LState, name string, src []byte, args []string) error {
 		argt.Append(glua.LString(a))
 	}
 	L.SetGlobal("arg", argt)
-	fn, err := L.Load(bytes.NewReader(skipShebang(src)), "@"+name)
+	fn, err := L.Load(bytes.NewReader(skipShebang(src)), name)
 	if err != nil {
 		return &ScriptError{Msg: err.Error()}
 	}

@@ -286,11 +286,11 @@ var dictClass = &class{
 		return fmt.Sprintf("<dict %p, %d keys>", v, len(v.(*engine.Dict).Keys()))
 	},
 	methods: []fn{
-		{"get", dictGet, "d:get(key) -> value | nil"},
+		{"get", dictGet, "d:get(key) -> value | nil -- a copy of the value under key"},
 		{"set", dictSet, "d:set(key, value) -- store a copy of value (nil deletes)"},
 		{"add", dictAdd, "d:add(key, value) -> bool -- store only if key is absent"},
 		{"incr", dictIncr, "d:incr(key [, delta]) -> n | nil, err -- add delta (default 1) to a number, atomically"},
-		{"delete", dictDelete, "d:delete(key) -> old value"},
+		{"delete", dictDelete, "d:delete(key) -> old value -- remove key"},
 		{"keys", dictKeys, "d:keys() -> {key, ...} -- sorted"},
 	},
 }

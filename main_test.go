@@ -1,0 +1,121 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// binary is wirelab built once for the tests that need a real process.
+var binary string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "wirelab-test")
+	if err != nil {
+		panic(err)
+	}
+	binary = filepath.Join(dir, "wirelab")
+	if out, err := exec.Command("go", "build", "-o", binary, ".").CombinedOutput(); err != nil {
+		panic(string(out))
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+func TestExitCodes(t *testing.T) {
+	dir := t.TempDir()
+	script := filepath.Join(dir, "args.lua")
+	os.WriteFile(script, []byte("#!/usr/bin/env wirelab\nprint(arg[0], arg[1], select('#', ...), ...)\n"), 0o644)
+	failing := filepath.Join(dir, "fail.lua")
+	os.WriteFile(failing, []byte("local function f() error('it broke') end\nf()\n"), 0o644)
+	flagged := filepath.Join(dir, "flags.lua")
+	os.WriteFile(flagged, []byte(`local o = flags.parse(arg, {port = 8080, host = "127.0.0.1", json = false}, {help = {port = "port to use"}})
+print(o.port, o.host, o.json, o[1])`), 0o644)
+	cases := []struct {
+		name     string
+		args     []string
+		code     int
+		out, err string
+	}{
+		{"no args", nil, 2, "", "usage:"},
+		{"unknown", []string{"frobnicate"}, 2, "", "unknown command"},
+		{"version", []string{"version"}, 0, "wirelab ", ""},
+		{"eval", []string{"-e", "print(struct.calcsize('i'), ...)", "x"}, 0, "4\tx\n", ""},
+		{"args", []string{"run", script, "a", "b"}, 0, script + "\ta\t2\ta\tb\n", ""},
+		{"script error", []string{"run", failing}, 1, "", "it broke"},
+		{"traceback", []string{"run", failing}, 1, "", "stack traceback"},
+		{"syntax error", []string{"-e", "print("}, 1, "", "wirelab:"},
+		{"missing script", []string{"run", filepath.Join(dir, "nope.lua")}, 2, "", "no such file"},
+		{"run without script", []string{"run"}, 2, "", "usage:"},
+		{"flags", []string{"run", flagged, "--port", "9000", "--json", "rest"}, 0, "9000\t127.0.0.1\ttrue\trest\n", ""},
+		{"flags help", []string{"run", flagged, "--help"}, 0, "port to use", ""},
+		{"bad flag", []string{"run", flagged, "--nope"}, 2, "", "flag provided but not defined"},
+		{"bad number", []string{"run", flagged, "--port", "x"}, 2, "", "invalid value"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			var out, errb bytes.Buffer
+			code := run(c.args, &out, &errb)
+			if code != c.code || !strings.Contains(out.String(), c.out) || !strings.Contains(errb.String(), c.err) {
+				t.Fatalf("code %d (want %d)\nstdout %q (want %q)\nstderr %q (want %q)", code, c.code, out.String(), c.out, errb.String(), c.err)
+			}
+		})
+	}
+}
+
+// TestWaitsForServers checks that run exits when the main chunk is done
+// and no task is left, and not before.
+func TestWaitsForTasks(t *testing.T) {
+	var out bytes.Buffer
+	start := time.Now()
+	code := run([]string{"-e", `task.spawn(function() task.sleep(0.2) print("late") end) print("main done")`}, &out, &out)
+	if code != 0 || out.String() != "main done\nlate\n" || time.Since(start) < 200*time.Millisecond {
+		t.Fatalf("code %d, output %q after %v", code, out.String(), time.Since(start))
+	}
+}
+
+// TestInterruptServer runs a real server process and stops it with
+// SIGINT: it must close its server and exit 130 at once.
+func TestInterruptServer(t *testing.T) {
+	for _, sig := range []syscall.Signal{syscall.SIGINT, syscall.SIGTERM} {
+		t.Run(sig.String(), func(t *testing.T) {
+			cmd := exec.Command(binary, "-e", `
+				local srv = socket.serve("127.0.0.1", 0, function(c) c:recv(10) end)
+				local c = socket.connect("127.0.0.1", srv:port())
+				print("listening on 127.0.0.1:" .. srv:port())`)
+			stdout, _ := cmd.StdoutPipe()
+			var stderr bytes.Buffer
+			cmd.Stderr = &stderr
+			if err := cmd.Start(); err != nil {
+				t.Fatal(err)
+			}
+			line, _ := bufio.NewReader(stdout).ReadString('\n')
+			if !strings.HasPrefix(line, "listening on") {
+				t.Fatalf("got %q", line)
+			}
+			start := time.Now()
+			cmd.Process.Signal(sig)
+			done := make(chan error, 1)
+			go func() { done <- cmd.Wait() }()
+			select {
+			case <-done:
+			case <-time.After(3 * time.Second):
+				cmd.Process.Kill()
+				t.Fatal("still running 3 s after the signal")
+			}
+			if code := cmd.ProcessState.ExitCode(); code != 130 {
+				t.Fatalf("exit %d, want 130; stderr %s", code, stderr.String())
+			}
+			if d := time.Since(start); d > time.Second {
+				t.Fatalf("took %v to stop", d)
+			}
+		})
+	}
+}
