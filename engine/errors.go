@@ -49,6 +49,7 @@ type OpError struct {
 	Err error
 }
 
+// Error implements error.
 func (e *OpError) Error() string { return e.Op + ": " + e.Err.Error() }
 
 // Unwrap returns the reason.

@@ -44,6 +44,7 @@ func (n numberFlag) Set(s string) error {
 // as flags.parse does after printing --help.
 type ExitError struct{ Code int }
 
+// Error implements error.
 func (e *ExitError) Error() string { return fmt.Sprintf("exit %d", e.Code) }
 
 func flagsParse(L *glua.LState) int {

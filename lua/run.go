@@ -10,6 +10,7 @@ import (
 // ScriptError is a script's failure: its message and traceback.
 type ScriptError struct{ Msg string }
 
+// Error implements error.
 func (e *ScriptError) Error() string { return e.Msg }
 
 // Run runs src as the main chunk of L, named name (arg[0] and the name in
@@ -17,7 +18,8 @@ func (e *ScriptError) Error() string { return e.Msg }
 // nil, an *ExitError when the script asked to end with a code (flags
 // --help), or a *ScriptError.
 func Run(L *glua.LState, name string, src []byte, args []string) error {
-	argt := L.CreateTable(len(args), 1)
+	argt := L.CreateTable(len(args), 2)
+	argt.RawSetInt(-1, glua.LString("wirelab"))
 	argt.RawSetInt(0, glua.LString(name))
 	for _, a := range args {
 		argt.Append(glua.LString(a))

@@ -126,6 +126,7 @@ func newFreezer(L *glua.LState) *freezer {
 // TransferError says a value cannot move to another state.
 type TransferError struct{ What string }
 
+// Error implements error.
 func (e *TransferError) Error() string {
 	return "cannot pass " + e.What + " to another task"
 }

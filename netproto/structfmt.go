@@ -40,6 +40,7 @@ type StructError struct {
 	Msg string
 }
 
+// Error implements error.
 func (e *StructError) Error() string { return e.Msg }
 
 func structErr(format string, args ...any) error {
