@@ -3,24 +3,33 @@
 package main
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 	"time"
 
+	"golang.org/x/term"
+
+	"github.com/wirelab/wirelab/engine"
 	"github.com/wirelab/wirelab/lua"
+	"github.com/wirelab/wirelab/scripts"
 )
 
 // version is set at build time with -ldflags "-X main.version=...".
 var version = "dev"
 
 const usage = `usage:
-  wirelab run SCRIPT [ARGS...]   run a script file (or a bundled script by name)
+  wirelab run SCRIPT [ARGS...]   run a script file, or a bundled script by name
   wirelab -e CODE [ARGS...]      run CODE
+  wirelab scripts                list the bundled scripts
+  wirelab passwd FILE USER       store USER's password, hashed, in an accounts file
   wirelab version                print the version
 `
 
@@ -44,6 +53,17 @@ func run(args []string, stdout, stderr io.Writer) int {
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return 0
+	case "scripts":
+		for _, s := range scripts.List() {
+			fmt.Fprintf(stdout, "%-20s %s\n", s.Name, s.Description)
+		}
+		return 0
+	case "passwd":
+		if len(args) != 3 {
+			fmt.Fprint(stderr, usage)
+			return 2
+		}
+		return passwd(args[1], args[2], os.Stdin, stderr)
 	case "-e":
 		if len(args) < 2 {
 			fmt.Fprint(stderr, usage)
@@ -69,13 +89,59 @@ func run(args []string, stdout, stderr io.Writer) int {
 	return runScript(name, src, args, stdout, stderr)
 }
 
-// loadScript reads a script by path.
+// loadScript reads a script by path, or a bundled script by name when no
+// such file exists.
 func loadScript(path string) (string, []byte, error) {
 	src, err := os.ReadFile(path)
-	if err != nil {
-		return "", nil, err
+	if err == nil {
+		return path, src, nil
 	}
-	return path, src, nil
+	if src, ok := scripts.Source(path); ok {
+		return path, src, nil
+	}
+	if errors.Is(err, fs.ErrNotExist) && !strings.ContainsAny(path, "/.") {
+		return "", nil, fmt.Errorf("no script file or bundled script called %q (see wirelab scripts)", path)
+	}
+	return "", nil, err
+}
+
+// passwd reads a password (without echo on a terminal, twice to confirm)
+// and stores it hashed for user in the accounts file.
+func passwd(file, user string, in *os.File, stderr io.Writer) int {
+	read := func(prompt string) (string, error) {
+		if term.IsTerminal(int(in.Fd())) {
+			fmt.Fprint(stderr, prompt)
+			b, err := term.ReadPassword(int(in.Fd()))
+			fmt.Fprintln(stderr)
+			return string(b), err
+		}
+		line, err := bufio.NewReader(in).ReadString('\n')
+		if err != nil && line == "" {
+			return "", err
+		}
+		return strings.TrimRight(line, "\r\n"), nil
+	}
+	pw, err := read("password for " + user + ": ")
+	if err == nil && term.IsTerminal(int(in.Fd())) {
+		again, err2 := read("again: ")
+		if err2 != nil || again != pw {
+			fmt.Fprintln(stderr, "wirelab: the passwords differ")
+			return 1
+		}
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "wirelab: reading the password: %v\n", err)
+		return 1
+	}
+	if pw == "" {
+		fmt.Fprintln(stderr, "wirelab: empty password")
+		return 1
+	}
+	if err := engine.SetPassword(file, user, pw); err != nil {
+		fmt.Fprintf(stderr, "wirelab: %v\n", err)
+		return 1
+	}
+	return 0
 }
 
 // runScript runs a main chunk, then waits for its servers and tasks; the

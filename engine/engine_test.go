@@ -205,7 +205,8 @@ func TestRecvFileShortLeavesNothing(t *testing.T) {
 		a.Send(context.Background(), bytes.Repeat([]byte("a"), 5000))
 		a.Close()
 	}()
-	n, _, err := b.RecvFile(context.Background(), "f", 10000, FileOptions{Dir: dir, Hash: "md5"})
+	r, err := b.RecvFile(context.Background(), "f", 10000, FileOptions{Dir: dir, Hash: "md5"})
+	n := r.N
 	if !errors.Is(err, ErrClosed) || n != 5000 {
 		t.Fatalf("n %d err %v", n, err)
 	}

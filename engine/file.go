@@ -33,6 +33,31 @@ type FileOptions struct {
 	// otherwise an existing file is never touched and the error wraps
 	// ErrExists.
 	Overwrite bool
+	// Unique, for RecvFile, keeps both files when the name is taken: the
+	// new one is stored as NAME.1, NAME.2, ..., the first that is free.
+	Unique bool
+	// Progress, when set, is called with the bytes moved so far as the
+	// transfer goes, and once at the end.
+	Progress func(done int64)
+}
+
+// FileResult is what a transfer did.
+type FileResult struct {
+	N    int64  // bytes moved
+	Sum  string // hex digest, when a hash was asked for
+	Name string // for RecvFile, the name the file was stored under
+}
+
+// progressWriter reports the bytes that pass through it.
+type progressWriter struct {
+	done int64
+	fn   func(int64)
+}
+
+func (p *progressWriter) Write(b []byte) (int, error) {
+	p.done += int64(len(b))
+	p.fn(p.done)
+	return len(b), nil
 }
 
 // CheckName reports whether name is a plain file name fit to be created in
@@ -100,31 +125,32 @@ func (iw idleWriter) Write(p []byte) (int, error) {
 // bytes sent and the hex digest. The timeout applies to each stall, not
 // the whole transfer. With o.Size >= 0 it sends exactly that many bytes,
 // failing with ErrShortFile if the file has fewer.
-func (c *Conn) SendFile(ctx context.Context, path string, o FileOptions) (int64, string, error) {
+func (c *Conn) SendFile(ctx context.Context, path string, o FileOptions) (FileResult, error) {
+	fail := func(err error) (FileResult, error) { return FileResult{}, &OpError{Op: "send_file", Err: err} }
 	root, name, err := openRoot(o, path)
 	if err != nil {
-		return 0, "", &OpError{Op: "send_file", Err: err}
+		return fail(err)
 	}
 	defer root.Close()
 	f, err := root.Open(name)
 	if err != nil {
-		return 0, "", &OpError{Op: "send_file", Err: err}
+		return fail(err)
 	}
 	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return fail(err)
+	}
+	if !st.Mode().IsRegular() {
+		return fail(fmt.Errorf("%s is not a regular file", path))
+	}
 	size := o.Size
 	if size < 0 {
-		st, err := f.Stat()
-		if err != nil {
-			return 0, "", &OpError{Op: "send_file", Err: err}
-		}
-		if !st.Mode().IsRegular() {
-			return 0, "", &OpError{Op: "send_file", Err: fmt.Errorf("%s is not a regular file", path)}
-		}
 		size = st.Size()
 	}
 	h, err := NewHash(o.Hash)
 	if err != nil {
-		return 0, "", &OpError{Op: "send_file", Err: err}
+		return fail(err)
 	}
 	var n int64
 	err = c.write(ctx, "send_file", func() error {
@@ -132,8 +158,11 @@ func (c *Conn) SendFile(ctx context.Context, path string, o FileOptions) (int64,
 		if h != nil {
 			src = io.TeeReader(src, h)
 		}
+		if o.Progress != nil {
+			src = io.TeeReader(src, &progressWriter{fn: o.Progress})
+		}
 		var dst io.Writer = idleWriter{ctx, c, c.nc}
-		if h == nil && c.Timeout() == 0 {
+		if h == nil && o.Progress == nil && c.Timeout() == 0 {
 			// io.Copy to the bare connection uses sendfile(2).
 			dst = c.nc
 		}
@@ -144,7 +173,7 @@ func (c *Conn) SendFile(ctx context.Context, path string, o FileOptions) (int64,
 		}
 		return err
 	})
-	return n, hexSum(h), err
+	return FileResult{N: n, Sum: hexSum(h), Name: name}, err
 }
 
 // RecvFile reads exactly size bytes from the peer into the file at path
@@ -154,8 +183,8 @@ func (c *Conn) SendFile(ctx context.Context, path string, o FileOptions) (int64,
 // place only when all of them arrived and the digest matched o.Expect: a
 // peer that disconnects halfway leaves nothing behind. Without
 // o.Overwrite an existing file is never replaced (ErrExists).
-func (c *Conn) RecvFile(ctx context.Context, path string, size int64, o FileOptions) (int64, string, error) {
-	fail := func(err error) (int64, string, error) { return 0, "", &OpError{Op: "recv_file", Err: err} }
+func (c *Conn) RecvFile(ctx context.Context, path string, size int64, o FileOptions) (FileResult, error) {
+	fail := func(err error) (FileResult, error) { return FileResult{}, &OpError{Op: "recv_file", Err: err} }
 	if size < 0 {
 		return fail(fmt.Errorf("negative size %d", size))
 	}
@@ -164,7 +193,7 @@ func (c *Conn) RecvFile(ctx context.Context, path string, size int64, o FileOpti
 		return fail(err)
 	}
 	defer root.Close()
-	if !o.Overwrite {
+	if !o.Overwrite && !o.Unique {
 		if _, err := root.Lstat(name); err == nil {
 			return fail(fmt.Errorf("%w: %s", ErrExists, name))
 		}
@@ -190,6 +219,9 @@ func (c *Conn) RecvFile(ctx context.Context, path string, size int64, o FileOpti
 		if h != nil {
 			dst = io.MultiWriter(f, h)
 		}
+		if o.Progress != nil {
+			dst = io.MultiWriter(dst, &progressWriter{fn: o.Progress})
+		}
 		// Bytes already buffered come first, then the socket itself.
 		var err error
 		n, err = io.CopyN(dst, c.r, int64(min(c.r.Buffered(), int(min(size, 1<<30)))))
@@ -200,38 +232,47 @@ func (c *Conn) RecvFile(ctx context.Context, path string, size int64, o FileOpti
 		n += m
 		return err
 	})
+	res := FileResult{N: n, Sum: hexSum(h)}
 	if err != nil {
-		return n, "", err
+		return res, err
 	}
-	sum := hexSum(h)
-	if o.Expect != "" && !strings.EqualFold(o.Expect, sum) {
-		return n, sum, &OpError{Op: "recv_file", Err: fmt.Errorf("%w: got %s, want %s", ErrChecksum, sum, o.Expect)}
+	if o.Expect != "" && !strings.EqualFold(o.Expect, res.Sum) {
+		return res, &OpError{Op: "recv_file", Err: fmt.Errorf("%w: got %s, want %s", ErrChecksum, res.Sum, o.Expect)}
 	}
 	if err := f.Sync(); err != nil {
-		return n, sum, &OpError{Op: "recv_file", Err: err}
+		return res, &OpError{Op: "recv_file", Err: err}
 	}
 	if err := f.Close(); err != nil {
-		return n, sum, &OpError{Op: "recv_file", Err: err}
+		return res, &OpError{Op: "recv_file", Err: err}
 	}
+	keep = true // closed; the temporary name is removed below either way
+	defer root.Remove(tmp)
 	if o.Overwrite {
-		err = root.Rename(tmp, name)
-	} else {
-		// link(2) fails if name exists, so a file that appeared meanwhile
-		// is not replaced either.
-		err = root.Link(tmp, name)
+		if err := root.Rename(tmp, name); err != nil {
+			return res, &OpError{Op: "recv_file", Err: err}
+		}
+		res.Name = name
+		return res, nil
+	}
+	// link(2) fails if the name exists, so a file that appeared meanwhile
+	// is not replaced either.
+	for i := 0; ; i++ {
+		candidate := name
+		if i > 0 {
+			candidate = fmt.Sprintf("%s.%d", name, i)
+		}
+		err := root.Link(tmp, candidate)
 		if err == nil {
-			root.Remove(tmp)
-		} else if errors.Is(err, fs.ErrExist) {
-			err = fmt.Errorf("%w: %s", ErrExists, name)
+			res.Name = candidate
+			return res, nil
+		}
+		if !errors.Is(err, fs.ErrExist) {
+			return res, &OpError{Op: "recv_file", Err: err}
+		}
+		if !o.Unique || i >= 10000 {
+			return res, &OpError{Op: "recv_file", Err: fmt.Errorf("%w: %s", ErrExists, candidate)}
 		}
 	}
-	if err != nil {
-		root.Remove(tmp)
-		keep = true // closed and removed already
-		return n, sum, &OpError{Op: "recv_file", Err: err}
-	}
-	keep = true
-	return n, sum, nil
 }
 
 // createTemp creates a new hidden file beside name in root.

@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"hash"
 	"io"
-	"os"
 )
 
 // NewHash returns a new digest by name: "md5", "sha1" or "sha256"; nil for
@@ -28,23 +27,33 @@ func NewHash(name string) (hash.Hash, error) {
 	return nil, fmt.Errorf("unknown hash %q (md5, sha1, sha256)", name)
 }
 
-// HashFile returns the hex digest of a file's contents, read in streaming
-// fashion: a file of any size costs a small buffer.
-func HashFile(algo, path string) (string, error) {
+// HashFile returns the hex digest and the size of a file's contents, read
+// in streaming fashion: a file of any size costs a small buffer. With dir
+// set, name must be a plain name inside dir, opened through os.Root.
+func HashFile(algo, name, dir string) (string, int64, error) {
 	if algo == "" {
-		return "", fmt.Errorf("unknown hash %q (md5, sha1, sha256)", algo)
+		return "", 0, fmt.Errorf("unknown hash %q (md5, sha1, sha256)", algo)
 	}
 	h, err := NewHash(algo)
 	if err != nil {
-		return "", err
+		return "", 0, err
 	}
-	f, err := os.Open(path)
+	root, name, err := openRoot(FileOptions{Dir: dir}, name)
 	if err != nil {
-		return "", err
+		return "", 0, err
+	}
+	defer root.Close()
+	f, err := root.Open(name)
+	if err != nil {
+		return "", 0, err
 	}
 	defer f.Close()
-	if _, err := io.Copy(h, f); err != nil {
-		return "", err
+	if st, err := f.Stat(); err != nil || !st.Mode().IsRegular() {
+		return "", 0, fmt.Errorf("%s is not a regular file", name)
 	}
-	return hex.EncodeToString(h.Sum(nil)), nil
+	n, err := io.Copy(h, f)
+	if err != nil {
+		return "", 0, err
+	}
+	return hex.EncodeToString(h.Sum(nil)), n, nil
 }

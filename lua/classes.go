@@ -25,7 +25,7 @@ var classes map[string]*class
 
 func init() {
 	classes = map[string]*class{}
-	for _, c := range []*class{connClass, listenerClass, serverClass, udpClass, taskClass, channelClass, dictClass, hasherClass, nullClass} {
+	for _, c := range []*class{connClass, listenerClass, serverClass, udpClass, taskClass, channelClass, dictClass, hasherClass, accountsClass, nullClass} {
 		classes[c.name] = c
 	}
 }
@@ -51,6 +51,8 @@ func classOf(v any) *class {
 		name = "dict"
 	case *hasher:
 		name = "hasher"
+	case *engine.Accounts:
+		name = "accounts"
 	case jsonNull:
 		name = "json.null"
 	default:

@@ -18,7 +18,9 @@ func init() {
 			{"md5", hashMD5, "hash.md5(s) -> hex -- MD5 of s, lowercase hex"},
 			{"sha256", hashSHA256, "hash.sha256(s) -> hex -- SHA-256 of s, lowercase hex"},
 			{"new", hashNew, "hash.new(\"md5\"|\"sha1\"|\"sha256\") -> h -- a streaming digest: h:update(s), h:hexdigest()"},
-			{"file", hashFile, "hash.file(algo, path) -> hex | nil, err -- digest of a file, streamed"},
+			{"file", hashFile, "hash.file(algo, path [, {dir=d}]) -> hex, size | nil, err -- digest and size of a file, streamed"},
+			{"password", hashPassword, "hash.password(pw) -> hash -- a bcrypt hash for an accounts file"},
+			{"accounts", hashAccounts, "hash.accounts(path) -> accounts | nil, err -- read a user:password file (plaintext, bcrypt or argon2id entries)"},
 		},
 	})
 }
@@ -60,12 +62,13 @@ func hashFile(L *glua.LState) int {
 	if h, err := engine.NewHash(algo); err != nil || h == nil {
 		L.ArgError(1, fmt.Sprintf("unknown hash %q (md5, sha1, sha256)", algo))
 	}
-	sum, err := engine.HashFile(algo, path)
+	sum, size, err := engine.HashFile(algo, path, optString(L, optTable(L, 3), "dir", ""))
 	if err != nil {
 		return fail(L, err)
 	}
 	L.Push(glua.LString(sum))
-	return 1
+	L.Push(glua.LNumber(size))
+	return 2
 }
 
 var hasherClass = &class{
@@ -90,5 +93,47 @@ func hasherUpdate(L *glua.LState) int {
 func hasherHexdigest(L *glua.LState) int {
 	h := check[*hasher](L, 1, "hasher")
 	L.Push(glua.LString(hex.EncodeToString(h.h.Sum(nil))))
+	return 1
+}
+
+func hashPassword(L *glua.LState) int {
+	h, err := engine.HashPassword(L.CheckString(1))
+	if err != nil {
+		L.ArgError(1, err.Error())
+	}
+	L.Push(glua.LString(h))
+	return 1
+}
+
+func hashAccounts(L *glua.LState) int {
+	a, err := engine.LoadAccounts(L.CheckString(1))
+	if err != nil {
+		return fail(L, err)
+	}
+	L.Push(newObject(L, a))
+	return 1
+}
+
+var accountsClass = &class{
+	name: "accounts",
+	doc:  "an accounts file",
+	tostring: func(v any) string {
+		a := v.(*engine.Accounts)
+		return fmt.Sprintf("<accounts %d users, %d plaintext>", a.Len(), a.Plaintext())
+	},
+	methods: []fn{
+		{"check", accountsCheck, "a:check(user, password) -> bool -- same answer and about the same time for an unknown user and a wrong password"},
+		{"plaintext", accountsPlaintext, "a:plaintext() -> n -- how many entries hold a plaintext password"},
+	},
+}
+
+func accountsCheck(L *glua.LState) int {
+	a := check[*engine.Accounts](L, 1, "accounts")
+	L.Push(glua.LBool(a.Check(L.CheckString(2), L.CheckString(3))))
+	return 1
+}
+
+func accountsPlaintext(L *glua.LState) int {
+	L.Push(glua.LNumber(check[*engine.Accounts](L, 1, "accounts").Plaintext()))
 	return 1
 }

@@ -3,6 +3,8 @@ package lua
 import (
 	"fmt"
 	"net"
+	"os"
+	"path/filepath"
 	"unsafe"
 
 	glua "github.com/yuin/gopher-lua"
@@ -117,8 +119,8 @@ var connClass = &class{
 		{"recv_frame", connRecvFrame, "c:recv_frame([{header=fmt, max=n}]) -> data | nil, err, partial -- one frame of send_frame"},
 		{"send_msg", connSendMsg, "c:send_msg(header [, body [, {header=fmt}]]) -> n | nil, err -- struct-packed length, JSON header with total_size, body"},
 		{"recv_msg", connRecvMsg, "c:recv_msg([{header=fmt, max=n, max_header=n, size_key=s, body=false}]) -> header, body | nil, err -- one message of send_msg"},
-		{"send_file", connSendFile, "c:send_file(path [, {hash=algo, dir=d, size=n}]) -> bytes, hexdigest | nil, err -- stream a file to the peer"},
-		{"recv_file", connRecvFile, "c:recv_file(path, size [, {hash=algo, expect=hex, dir=d, overwrite=false}]) -> bytes, hexdigest | nil, err -- stream size bytes into a file, kept only when complete"},
+		{"send_file", connSendFile, "c:send_file(path [, {hash=algo, dir=d, size=n, progress=false}]) -> bytes, hexdigest | nil, err -- stream a file to the peer"},
+		{"recv_file", connRecvFile, "c:recv_file(path, size [, {hash=algo, expect=hex, dir=d, overwrite=false, unique=false, progress=false}]) -> bytes, hexdigest, name | nil, err -- stream size bytes into a file, kept only when complete"},
 		{"settimeout", connSetTimeout, "c:settimeout(s) -- limit each later operation to s seconds (nil: none)"},
 		{"peer", connPeer, "c:peer() -> host, port -- the peer's address"},
 		{"local", connLocal, "c:local() -> host, port -- this end's address"},
@@ -214,6 +216,8 @@ func connSendMsg(L *glua.LState) int {
 	c, hdr, body, opts := checkConn(L, 1), L.CheckTable(2), L.OptString(3, ""), optTable(L, 4)
 	m := msgFormat(L, opts)
 	var extra map[string]any
+	// size_key = "" sends the header as given, as the upload protocol's
+	// replies do.
 	if m.SizeKey != "" {
 		extra = map[string]any{m.SizeKey: float64(len(body))}
 	}
@@ -260,6 +264,7 @@ func fileOptions(L *glua.LState, opts *glua.LTable) engine.FileOptions {
 		Size:      optInt(L, opts, "size", -1),
 		Expect:    optString(L, opts, "expect", ""),
 		Overwrite: optBool(L, opts, "overwrite", false),
+		Unique:    optBool(L, opts, "unique", false),
 	}
 	if _, err := engine.NewHash(o.Hash); err != nil {
 		L.RaiseError("%v", err)
@@ -270,22 +275,48 @@ func fileOptions(L *glua.LState, opts *glua.LTable) engine.FileOptions {
 	return o
 }
 
-func pushTransfer(L *glua.LState, n int64, sum string) int {
-	L.Push(glua.LNumber(n))
-	if sum == "" {
-		return 1
+func pushTransfer(L *glua.LState, r engine.FileResult, withName bool) int {
+	L.Push(glua.LNumber(r.N))
+	if r.Sum == "" {
+		L.Push(glua.LNil)
+	} else {
+		L.Push(glua.LString(r.Sum))
 	}
-	L.Push(glua.LString(sum))
-	return 2
+	if !withName {
+		return 2
+	}
+	L.Push(glua.LString(r.Name))
+	return 3
 }
 
 func connSendFile(L *glua.LState) int {
 	c, path, opts := checkConn(L, 1), L.CheckString(2), optTable(L, 3)
-	n, sum, err := c.SendFile(ctxOf(L), path, fileOptions(L, opts))
+	o := fileOptions(L, opts)
+	if optBool(L, opts, "progress", false) {
+		if size, err := fileSize(o, path); err == nil {
+			o.Progress = newProgress(L, "send", size)
+		}
+	}
+	r, err := c.SendFile(ctxOf(L), path, o)
 	if err != nil {
 		return fail(L, err)
 	}
-	return pushTransfer(L, n, sum)
+	return pushTransfer(L, r, false)
+}
+
+// fileSize is the size send_file will send, for its progress bar.
+func fileSize(o engine.FileOptions, path string) (int64, error) {
+	if o.Size >= 0 {
+		return o.Size, nil
+	}
+	if o.Dir != "" {
+		path = filepath.Join(o.Dir, path)
+	}
+	st, err := os.Stat(path)
+	if err != nil {
+		return 0, err
+	}
+	return st.Size(), nil
 }
 
 func connRecvFile(L *glua.LState) int {
@@ -293,11 +324,15 @@ func connRecvFile(L *glua.LState) int {
 	if size < 0 || float64(size) != float64(int64(size)) {
 		L.ArgError(3, "size must be a non-negative integer")
 	}
-	n, sum, err := c.RecvFile(ctxOf(L), path, int64(size), fileOptions(L, opts))
+	o := fileOptions(L, opts)
+	if optBool(L, opts, "progress", false) {
+		o.Progress = newProgress(L, "recv", int64(size))
+	}
+	r, err := c.RecvFile(ctxOf(L), path, int64(size), o)
 	if err != nil {
 		return fail(L, err)
 	}
-	return pushTransfer(L, n, sum)
+	return pushTransfer(L, r, true)
 }
 
 func connSetTimeout(L *glua.LState) int {

@@ -6,6 +6,7 @@
 package lua
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -17,6 +18,7 @@ import (
 	glua "github.com/yuin/gopher-lua"
 
 	"github.com/wirelab/wirelab/engine"
+	"github.com/wirelab/wirelab/scripts"
 )
 
 // stateOptions keep a state small: a server holds one per connection.
@@ -66,7 +68,7 @@ var gopherLibs = map[string]glua.LGFunction{
 }
 
 // lazyGlobals maps each global that is loaded on first use to its library.
-var lazyGlobals = map[string]string{"require": glua.LoadLibName, "module": glua.LoadLibName}
+var lazyGlobals = map[string]string{"module": glua.LoadLibName}
 
 // stateKey is where a state's *state lives in its registry.
 const stateKey = "wirelab.state"
@@ -111,6 +113,8 @@ func (rt *Runtime) newState(ctx context.Context) *glua.LState {
 		L.Call(1, 0)
 	}
 	L.SetGlobal("print", L.NewFunction(s.print))
+	L.G.Registry.RawSetString(baseRequireKey, L.GetGlobal("require"))
+	L.SetGlobal("require", L.NewFunction(lazyRequire))
 	mt := L.NewTable()
 	mt.RawSetString("__index", L.NewFunction(lazyIndex))
 	L.SetMetatable(L.G.Global, mt)
@@ -118,6 +122,20 @@ func (rt *Runtime) newState(ctx context.Context) *glua.LState {
 		L.SetContext(ctx)
 	}
 	return L
+}
+
+// baseRequireKey is where the base library's require waits in the registry.
+const baseRequireKey = "wirelab.require"
+
+// lazyRequire is require: it loads the package library, which the base
+// library's require needs, on first use.
+func lazyRequire(L *glua.LState) int {
+	if L.G.Registry.RawGetString("_LOADERS") == glua.LNil {
+		loadLib(L, glua.LoadLibName)
+	}
+	L.Insert(L.G.Registry.RawGetString(baseRequireKey), 1)
+	L.Call(L.GetTop()-1, 1)
+	return 1
 }
 
 // lazyIndex is _G's __index: it loads a library the first time a script
@@ -161,11 +179,28 @@ func loadLib(L *glua.LState, name string) glua.LValue {
 	return L.G.Global.RawGetString(name)
 }
 
-// preloadModules makes require("socket") and the like return the global.
+// preloadModules makes require("socket") and the like return the global,
+// and require("exec_fixed_server") load a bundled script as a module.
 func preloadModules(L *glua.LState) {
 	for name := range modules {
 		L.PreloadModule(name, func(L *glua.LState) int {
 			L.Push(L.GetGlobal(name))
+			return 1
+		})
+	}
+	for _, s := range scripts.List() {
+		if _, taken := modules[s.Name]; taken {
+			continue
+		}
+		L.PreloadModule(s.Name, func(L *glua.LState) int {
+			src, _ := scripts.Source(s.Name)
+			fn, err := L.Load(bytes.NewReader(src), s.Name+".lua")
+			if err != nil {
+				L.RaiseError("%v", err)
+			}
+			L.Push(fn)
+			L.Push(glua.LString(s.Name))
+			L.Call(1, 1)
 			return 1
 		})
 	}

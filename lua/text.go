@@ -3,6 +3,7 @@ package lua
 import (
 	"fmt"
 	"strings"
+	"unicode/utf8"
 
 	glua "github.com/yuin/gopher-lua"
 	"golang.org/x/text/encoding"
@@ -18,6 +19,7 @@ func init() {
 		funcs: []fn{
 			{"decode", textDecode, "text.decode(bytes, enc) -> utf8 | nil, err -- from gbk, gb18030, big5, shift_jis, utf-16le, latin1, ... to UTF-8"},
 			{"encode", textEncode, "text.encode(s, enc) -> bytes | nil, err -- from UTF-8 to enc"},
+			{"valid", textValid, "text.valid(s) -> bool -- whether s is valid UTF-8"},
 		},
 	})
 }
@@ -62,5 +64,10 @@ func textEncode(L *glua.LState) int {
 		return fail(L, err)
 	}
 	L.Push(lstring(out))
+	return 1
+}
+
+func textValid(L *glua.LState) int {
+	L.Push(glua.LBool(utf8.ValidString(L.CheckString(1))))
 	return 1
 }

@@ -1,0 +1,170 @@
+package lua
+
+import (
+	"bufio"
+	"io"
+	"os"
+	"strings"
+	"sync"
+	"time"
+
+	glua "github.com/yuin/gopher-lua"
+	"golang.org/x/sys/unix"
+
+	"github.com/wirelab/wirelab/engine"
+)
+
+func init() {
+	register(&module{
+		name: "term",
+		doc:  "the terminal: line input with prompts only on a terminal, passwords without echo",
+		funcs: []fn{
+			{"isatty", termIsatty, "term.isatty([\"stdin\"|\"stdout\"|\"stderr\"]) -> bool -- whether the stream is a terminal"},
+			{"readline", termReadline, "term.readline([prompt]) -> line | nil, err -- one line of stdin, without its newline; the prompt is shown only on a terminal"},
+			{"readpass", termReadpass, "term.readpass([prompt]) -> line | nil, err -- as readline, without echo on a terminal"},
+		},
+	})
+}
+
+// isTerminal reports whether fd is a terminal.
+func isTerminal(fd int) bool {
+	_, err := unix.IoctlGetTermios(fd, unix.TCGETS)
+	return err == nil
+}
+
+func streamFD(L *glua.LState, n int) int {
+	switch name := L.OptString(n, "stdin"); name {
+	case "stdin":
+		return 0
+	case "stdout":
+		return 1
+	case "stderr":
+		return 2
+	default:
+		L.ArgError(n, "stdin, stdout or stderr expected, got "+name)
+	}
+	return 0
+}
+
+func termIsatty(L *glua.LState) int {
+	L.Push(glua.LBool(isTerminal(streamFD(L, 1))))
+	return 1
+}
+
+// A lineReader reads stdin a line at a time, on request, in a goroutine of
+// its own, so that a read waiting for input can be interrupted and no line
+// is read before it is asked for.
+type lineReader struct {
+	once sync.Once
+	ask  chan struct{}
+	got  chan lineResult
+}
+
+type lineResult struct {
+	line string
+	err  error
+}
+
+var stdinLines lineReader
+
+func (r *lineReader) start() {
+	r.once.Do(func() {
+		r.ask = make(chan struct{})
+		r.got = make(chan lineResult)
+		go func() {
+			br := bufio.NewReader(os.Stdin)
+			for range r.ask {
+				line, err := br.ReadString('\n')
+				if err == io.EOF && line != "" {
+					err = nil
+				}
+				r.got <- lineResult{strings.TrimRight(line, "\r\n"), err}
+			}
+		}()
+	})
+}
+
+// pending is set while a line asked for has not been taken: an interrupted
+// read leaves its line for the next.
+var pending sync.Mutex
+var waiting bool
+
+func readLine(L *glua.LState, prompt string, echo bool) int {
+	tty := isTerminal(0)
+	if tty && prompt != "" {
+		stateOf(L).rt.writeOut(prompt)
+	}
+	if tty && !echo {
+		if t, err := unix.IoctlGetTermios(0, unix.TCGETS); err == nil {
+			saved := *t
+			t.Lflag &^= unix.ECHO
+			unix.IoctlSetTermios(0, unix.TCSETS, t)
+			defer func() {
+				unix.IoctlSetTermios(0, unix.TCSETS, &saved)
+				stateOf(L).rt.writeOut("\n")
+			}()
+		}
+	}
+	stdinLines.start()
+	pending.Lock()
+	if !waiting {
+		stdinLines.ask <- struct{}{}
+		waiting = true
+	}
+	pending.Unlock()
+	select {
+	case res := <-stdinLines.got:
+		pending.Lock()
+		waiting = false
+		pending.Unlock()
+		if res.err != nil {
+			return fail(L, engine.ErrClosed)
+		}
+		L.Push(glua.LString(res.line))
+		return 1
+	case <-ctxOf(L).Done():
+		return fail(L, engine.ErrInterrupted)
+	}
+}
+
+func termReadline(L *glua.LState) int { return readLine(L, L.OptString(1, ""), true) }
+func termReadpass(L *glua.LState) int { return readLine(L, L.OptString(1, ""), false) }
+
+// progress draws a progress bar on stderr while a file moves, when stderr
+// is a terminal; otherwise it is nil and costs nothing.
+type progress struct {
+	rt    *Runtime
+	label string
+	total int64
+	start time.Time
+	last  time.Time
+}
+
+func newProgress(L *glua.LState, label string, total int64) func(int64) {
+	if !isTerminal(2) {
+		return nil
+	}
+	p := &progress{rt: stateOf(L).rt, label: label, total: total, start: time.Now()}
+	return p.update
+}
+
+func (p *progress) update(done int64) {
+	now := time.Now()
+	if now.Sub(p.last) < 100*time.Millisecond && done < p.total {
+		return
+	}
+	p.last = now
+	frac := 1.0
+	if p.total > 0 {
+		frac = float64(done) / float64(p.total)
+	}
+	const width = 30
+	bar := strings.Repeat("=", int(frac*width)) + strings.Repeat(" ", width-int(frac*width))
+	rate := float64(done) / max(now.Sub(p.start).Seconds(), 1e-3) / (1 << 20)
+	end := ""
+	if done >= p.total {
+		end = "\n"
+	}
+	p.rt.reportf("\r%s [%s] %3.0f%% %.1f MiB/s%s", p.label, bar, frac*100, rate, end)
+}
+

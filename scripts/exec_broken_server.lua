@@ -1,0 +1,40 @@
+-- Remote command runner, broken on purpose: answers carry no length, so a big answer sticks to the next one.
+--
+-- The documents' first server: it receives a command with recv(1024), runs it
+-- through the shell and sends stdout then stderr back as raw bytes. Nothing
+-- tells the client where one answer ends, and its single recv(1024) leaves
+-- the rest of a big answer in the socket, to be read as the next one.
+-- exec_fixed_server is the cure. Like the original, an empty answer sends
+-- nothing at all, and the client then waits.
+local M = {}
+
+M.defaults = {host = "127.0.0.1", port = 8080, timeout = 30, max_output = 16 * 1024 * 1024}
+M.help = {
+  host = "address to listen on",
+  port = "port to listen on (0: any free port)",
+  timeout = "seconds a command may run before it is killed with its children",
+  max_output = "bytes of stdout (and of stderr) kept per command",
+}
+
+-- run runs one command as the documents do: through the shell, stdout then stderr.
+function M.run(cmd, o)
+  local r, err = exec.run(cmd, {timeout = o.timeout, max_output = o.max_output})
+  if not r then return "wirelab: " .. err .. "\n" end
+  return r.stdout .. r.stderr
+end
+
+function M.serve(o)
+  return socket.serve(o.host, o.port, function(conn)
+    while true do
+      local cmd = conn:recv(1024)
+      if not cmd then return end            -- the client went away
+      if not conn:send(M.run(cmd, o)) then return end
+    end
+  end)
+end
+
+if ... == "exec_broken_server" then return M end -- loaded with require
+
+local o = flags.parse(arg, M.defaults, {help = M.help})
+local srv = assert(M.serve(o))
+print("listening on " .. o.host .. ":" .. srv:port())

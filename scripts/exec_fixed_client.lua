@@ -1,0 +1,55 @@
+-- Client of exec_fixed_server: reads the length first, then exactly that many bytes, so answers never mix.
+--
+-- Reads commands line by line from stdin (a prompt shows only on a
+-- terminal) and prints each answer whole, exactly as received. --json and
+-- --framed must match the server's.
+local M = {}
+
+M.defaults = {host = "127.0.0.1", port = 8080, json = false, framed = false,
+  encoding = "utf-8", max = 64 * 1024 * 1024}
+M.help = {
+  host = "server address",
+  port = "server port",
+  json = "answers carry a JSON header (as the server's --json)",
+  framed = "frame requests with struct.pack('i', n) (as the server's --framed)",
+  encoding = "encoding of the server's answers (gbk for a Windows server)",
+  max = "largest answer accepted, in bytes",
+}
+
+-- ask sends a command and reads its whole answer.
+function M.ask(conn, cmd, o)
+  local ok, err
+  if o.framed then ok, err = conn:send_frame(cmd, {header = "i"}) else ok, err = conn:send(cmd) end
+  if not ok then return nil, err end
+  if o.json then
+    local header, body = conn:recv_msg({max = o.max})
+    if not header then return nil, body end
+    return body
+  end
+  return conn:recv_frame({header = "i", max = o.max})
+end
+
+if ... == "exec_fixed_client" then return M end -- loaded with require
+
+local o = flags.parse(arg, M.defaults, {help = M.help})
+local conn, err = socket.connect(o.host, o.port)
+if not conn then
+  io.stderr:write("cannot connect to ", o.host, ":", o.port, ": ", err, "\n")
+  os.exit(1)
+end
+while true do
+  local cmd = term.readline(">>: ")
+  if not cmd then break end
+  cmd = cmd:match("^%s*(.-)%s*$")
+  if cmd == "quit" or cmd == "exit" then break end
+  if cmd ~= "" then
+    local data, aerr = M.ask(conn, cmd, o)
+    if not data then
+      io.stderr:write("server: ", aerr, "\n")
+      os.exit(1)
+    end
+    if o.encoding ~= "utf-8" then data = assert(text.decode(data, o.encoding)) end
+    io.write(data)
+  end
+end
+conn:close()

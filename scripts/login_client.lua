@@ -1,0 +1,37 @@
+-- Login client: reads a user line and a password line (no echo on a terminal), sends user|password, prints the answer.
+--
+-- Asks again after "fail", until "success" or the end of input.
+local M = {}
+
+M.defaults = {host = "127.0.0.1", port = 8899}
+M.help = {host = "server address", port = "server port"}
+
+-- login sends one attempt and returns the server's answer.
+function M.login(conn, user, password)
+  local ok, err = conn:send(user .. "|" .. password)
+  if not ok then return nil, err end
+  return conn:recv(1024)
+end
+
+if ... == "login_client" then return M end -- loaded with require
+
+local o = flags.parse(arg, M.defaults, {help = M.help})
+local conn, err = socket.connect(o.host, o.port)
+if not conn then
+  io.stderr:write("cannot connect to ", o.host, ":", o.port, ": ", err, "\n")
+  os.exit(1)
+end
+while true do
+  local user = term.readline("user: ")
+  if not user then break end
+  local password = term.readpass("password: ")
+  if not password then break end
+  local answer, aerr = M.login(conn, user, password)
+  if not answer then
+    io.stderr:write("server: ", aerr, "\n")
+    os.exit(1)
+  end
+  print(answer)
+  if answer == "success" then break end
+end
+conn:close()

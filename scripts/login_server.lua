@@ -1,0 +1,58 @@
+-- Login check: the client sends user|password, the server answers success or fail against an accounts file.
+--
+-- The documents' protocol, bytes without a header: request "user|pwd"
+-- (UTF-8), answer "success" or "fail". The accounts file holds one
+-- user:password per line, as in the documents, or hashed entries made by
+-- `wirelab passwd FILE USER`. Unknown users and wrong passwords get the
+-- same answer in about the same time, and a connection is closed after 5
+-- failures.
+local M = {}
+
+M.defaults = {host = "127.0.0.1", port = 8899, accounts = "account.txt", max_failures = 5}
+M.help = {
+  host = "address to listen on",
+  port = "port to listen on (0: any free port)",
+  accounts = "accounts file: user:password lines, or hashes from wirelab passwd",
+  max_failures = "failed attempts before the connection is closed",
+}
+
+-- parse splits a request into user and password, as the documents' strip() and split("|").
+function M.parse(data)
+  if not text.valid(data) then return nil end
+  data = data:match("^%s*(.-)%s*$")
+  local user, password = data:match("^([^|]*)|(.*)$")
+  if not user or user == "" then return nil end
+  return user, password
+end
+
+function M.serve(o, accounts)
+  return socket.serve(o.host, o.port, function(conn)
+    local failures = 0
+    while failures < o.max_failures do
+      local data = conn:recv(1024)
+      if not data then return end
+      local user, password = M.parse(data)
+      if user and accounts:check(user, password) then
+        conn:send("success")
+      else
+        failures = failures + 1
+        conn:send("fail")
+      end
+    end
+  end)
+end
+
+if ... == "login_server" then return M end -- loaded with require
+
+local o = flags.parse(arg, M.defaults, {help = M.help})
+local accounts, err = hash.accounts(o.accounts)
+if not accounts then
+  io.stderr:write("cannot read accounts file ", o.accounts, ": ", err, "\n")
+  os.exit(1)
+end
+if accounts:plaintext() > 0 then
+  io.stderr:write(string.format("warning: %s holds %d plaintext password(s); store hashes with: wirelab passwd %s USER\n",
+    o.accounts, accounts:plaintext(), o.accounts))
+end
+local srv = assert(M.serve(o, accounts))
+print("listening on " .. o.host .. ":" .. srv:port())

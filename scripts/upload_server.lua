@@ -1,0 +1,101 @@
+-- File upload and download: struct.pack('i', len(h)), a JSON header {opt, filename, filesize}, then the file's bytes.
+--
+-- The documents' upload protocol, byte for byte: a Python client that
+-- sends exactly struct.pack('i', len(h)) + h + the bytes is served, and
+-- gets no reply, as in the documents. wirelab's own client adds "md5"; then
+-- the server checks it and answers with a header of the same shape,
+-- {"ok", "md5", "error", "filename"}. "opt": "download" (empty in the
+-- documents) answers with the same header shape holding filesize and md5,
+-- then the bytes.
+--
+-- File names from the network are plain names or nothing: no "/", "\",
+-- ".", "..", and no symlink out of --dir. A file that exists is never
+-- overwritten: the new one is stored as NAME.1, NAME.2, ... (the first
+-- free), and the reply says which. Bytes land in a hidden temporary file
+-- that becomes NAME only when all of them arrived (and the md5 matched), so
+-- a client that disconnects halfway leaves nothing behind.
+local M = {}
+
+M.defaults = {host = "127.0.0.1", port = 9090, dir = ".", max_size = 1024 * 1024 * 1024}
+M.help = {
+  host = "address to listen on",
+  port = "port to listen on (0: any free port)",
+  dir = "directory to store uploads in and serve downloads from",
+  max_size = "largest upload accepted, in bytes",
+}
+
+-- reply answers with the request's header shape: struct.pack('i', len(h)) + h.
+local function reply(conn, h)
+  return conn:send_msg(h, nil, {size_key = ""})
+end
+
+-- checksize refuses a filesize that is not a whole number from 0 to max.
+local function checksize(n, max)
+  if type(n) ~= "number" or n ~= math.floor(n) or n < 0 then return "bad filesize" end
+  if n > max then return "file too large (limit " .. max .. " bytes)" end
+end
+
+function M.upload(conn, h, o)
+  local md5 = type(h.md5) == "string" and h.md5 or nil
+  local bad = checksize(h.filesize, o.max_size)
+  if not bad and type(h.filename) ~= "string" then bad = "bad file name" end
+  if bad then
+    if md5 then reply(conn, {ok = false, error = bad}) end
+    return false -- the bytes that follow cannot be trusted: close
+  end
+  local n, sum, stored = conn:recv_file(h.filename, h.filesize,
+    {dir = o.dir, hash = "md5", expect = md5, unique = true})
+  if not n then
+    local err = sum
+    io.stderr:write("upload of ", h.filename, " failed: ", err, "\n")
+    if md5 and err ~= "closed" then reply(conn, {ok = false, error = err, filename = h.filename}) end
+    return false
+  end
+  io.stderr:write("stored ", stored, " (", n, " bytes, md5 ", sum, ")\n")
+  if md5 then return reply(conn, {ok = true, md5 = sum, filename = stored}) end
+  return true
+end
+
+function M.download(conn, h, o)
+  local name = h.filename
+  if type(name) ~= "string" then
+    reply(conn, {ok = false, error = "bad file name", filesize = 0})
+    return false
+  end
+  local sum, size = hash.file("md5", name, {dir = o.dir})
+  if not sum then
+    return reply(conn, {ok = false, error = size, filename = name, filesize = 0})
+  end
+  if not reply(conn, {ok = true, filename = name, filesize = size, md5 = sum}) then return false end
+  return conn:send_file(name, {dir = o.dir, size = size})
+end
+
+function M.serve(o)
+  return socket.serve(o.host, o.port, function(conn)
+    while true do
+      local h, err = conn:recv_msg({size_key = "", body = false})
+      if not h then
+        if err ~= "closed" then
+          io.stderr:write("client ", tostring(conn:peer()), ": ", err, "\n")
+          reply(conn, {ok = false, error = err})
+        end
+        return
+      end
+      local ok
+      if h.opt == "upload" then
+        ok = M.upload(conn, h, o)
+      elseif h.opt == "download" then
+        ok = M.download(conn, h, o)
+      else
+        reply(conn, {ok = false, error = "unknown opt " .. tostring(h.opt)})
+      end
+      if not ok then return end
+    end
+  end)
+end
+
+if ... == "upload_server" then return M end -- loaded with require
+
+local o = flags.parse(arg, M.defaults, {help = M.help})
+local srv = assert(M.serve(o))
+print("listening on " .. o.host .. ":" .. srv:port())
