@@ -38,6 +38,9 @@ func TestExitCodes(t *testing.T) {
 	flagged := filepath.Join(dir, "flags.lua")
 	os.WriteFile(flagged, []byte(`local o = flags.parse(arg, {port = 8080, host = "127.0.0.1", json = false}, {help = {port = "port to use"}})
 print(o.port, o.host, o.json, o[1])`), 0o644)
+	multi := filepath.Join(dir, "multi.lua")
+	os.WriteFile(multi, []byte(`local o = flags.parse(arg, {dir = ".", max_size = 1, max_conns = 2})
+print(o.dir, o.max_size, o.max_conns, o[1])`), 0o644)
 	cases := []struct {
 		name     string
 		args     []string
@@ -58,6 +61,7 @@ print(o.port, o.host, o.json, o[1])`), 0o644)
 		{"flags help", []string{"run", flagged, "--help"}, 0, "port to use", ""},
 		{"bad flag", []string{"run", flagged, "--nope"}, 2, "", "flag provided but not defined"},
 		{"bad number", []string{"run", flagged, "--port", "x"}, 2, "", "invalid value"},
+		{"underscores", []string{"run", multi, "--dir", "/tmp/a_b", "--max_size=5", "--max-conns", "7", "pos_1"}, 0, "/tmp/a_b\t5\t7\tpos_1\n", ""},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

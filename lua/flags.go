@@ -7,6 +7,7 @@ import (
 	"math"
 	"sort"
 	"strconv"
+	"strings"
 
 	glua "github.com/yuin/gopher-lua"
 )
@@ -87,20 +88,22 @@ func flagsParse(L *glua.LState) int {
 	})
 	sort.Strings(keys)
 	for _, k := range keys {
+		// max_size in the table is --max-size on the command line.
+		name := strings.ReplaceAll(k, "_", "-")
 		switch v := defaults.RawGetString(k).(type) {
 		case glua.LString:
-			strs[k] = fs.String(k, string(v), describe(k))
+			strs[k] = fs.String(name, string(v), describe(k))
 		case glua.LNumber:
 			f := float64(v)
 			nums[k] = &f
-			fs.Var(numberFlag{&f}, k, describe(k))
+			fs.Var(numberFlag{&f}, name, describe(k))
 		case glua.LBool:
-			bools[k] = fs.Bool(k, bool(v), describe(k))
+			bools[k] = fs.Bool(name, bool(v), describe(k))
 		default:
 			L.ArgError(2, fmt.Sprintf("default of %s must be a string, number or boolean", k))
 		}
 	}
-	if err := fs.Parse(args); err != nil {
+	if err := fs.Parse(dashed(args)); err != nil {
 		if err == flag.ErrHelp {
 			stateOf(L).rt.writeOut(out.String())
 			L.Error(exitValue(L, 0), 0)
@@ -142,4 +145,25 @@ func exitCode(err error) (int, bool) {
 		}
 	}
 	return 0, false
+}
+
+// dashed spells --max_size as --max-size, so that both work, up to "--".
+func dashed(args []string) []string {
+	out := make([]string, len(args))
+	copy(out, args)
+	for i, a := range out {
+		if a == "--" {
+			break
+		}
+		name, value, hasValue := strings.Cut(a, "=")
+		if !strings.HasPrefix(name, "-") || strings.Trim(name, "-_abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789") != "" {
+			continue
+		}
+		name = strings.ReplaceAll(name, "_", "-")
+		if hasValue {
+			name += "=" + value
+		}
+		out[i] = name
+	}
+	return out
 }

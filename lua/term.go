@@ -84,10 +84,12 @@ func (r *lineReader) start() {
 	})
 }
 
-// pending is set while a line asked for has not been taken: an interrupted
-// read leaves its line for the next.
-var pending sync.Mutex
-var waiting bool
+// waiting is set while a line asked for has not been taken: an
+// interrupted read leaves its line for the next one.
+var (
+	pending sync.Mutex
+	waiting bool
+)
 
 func readLine(L *glua.LState, prompt string, echo bool) int {
 	tty := isTerminal(0)
@@ -167,4 +169,3 @@ func (p *progress) update(done int64) {
 	}
 	p.rt.reportf("\r%s [%s] %3.0f%% %.1f MiB/s%s", p.label, bar, frac*100, rate, end)
 }
-

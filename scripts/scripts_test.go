@@ -1,0 +1,497 @@
+package scripts_test
+
+import (
+	"bufio"
+	"bytes"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/wirelab/wirelab/scripts"
+)
+
+// wirelab is the binary under test, built once.
+var wirelab string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "wirelab-scripts")
+	if err != nil {
+		panic(err)
+	}
+	wirelab = filepath.Join(dir, "wirelab")
+	if out, err := exec.Command("go", "build", "-o", wirelab, "..").CombinedOutput(); err != nil {
+		panic(string(out))
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// server is a bundled server script running in a process of its own.
+type server struct {
+	cmd    *exec.Cmd
+	port   int
+	stdout *bufio.Reader
+	stderr *syncBuffer
+}
+
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+// startServer runs `wirelab run NAME --port 0 ARGS...` in dir and waits for
+// its "listening on HOST:PORT" line.
+func startServer(t *testing.T, dir, name string, args ...string) *server {
+	t.Helper()
+	cmd := exec.Command(wirelab, append([]string{"run", name, "--port", "0"}, args...)...)
+	cmd.Dir = dir
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := &server{cmd: cmd, stdout: bufio.NewReader(out), stderr: &syncBuffer{}}
+	cmd.Stderr = s.stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		cmd.Process.Signal(os.Interrupt)
+		cmd.Wait()
+	})
+	line, err := s.stdout.ReadString('\n')
+	if !strings.HasPrefix(line, "listening on 127.0.0.1:") {
+		t.Fatalf("%s: first line %q (%v), stderr %s", name, line, err, s.stderr.String())
+	}
+	s.port, _ = strconv.Atoi(strings.TrimSpace(line[strings.LastIndex(line, ":")+1:]))
+	return s
+}
+
+// runClient runs a client script with stdin, returning its stdout and stderr.
+func runClient(t *testing.T, dir, name string, stdin string, args ...string) (string, string, int) {
+	t.Helper()
+	cmd := exec.Command(wirelab, append([]string{"run", name}, args...)...)
+	cmd.Dir = dir
+	cmd.Stdin = strings.NewReader(stdin)
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	done := make(chan error, 1)
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() { done <- cmd.Wait() }()
+	select {
+	case <-done:
+	case <-time.After(30 * time.Second):
+		cmd.Process.Kill()
+		t.Fatalf("%s did not finish; stdout %q stderr %q", name, out.String(), errb.String())
+	}
+	return out.String(), errb.String(), cmd.ProcessState.ExitCode()
+}
+
+func dial(t *testing.T, port int) net.Conn {
+	t.Helper()
+	c, err := net.Dial("tcp", "127.0.0.1:"+strconv.Itoa(port))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	c.SetDeadline(time.Now().Add(20 * time.Second))
+	return c
+}
+
+func seq(n int) string {
+	var b strings.Builder
+	for i := 1; i <= n; i++ {
+		fmt.Fprintf(&b, "%d\n", i)
+	}
+	return b.String()
+}
+
+func TestScriptsListed(t *testing.T) {
+	out, err := exec.Command(wirelab, "scripts").Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	names := []string{"exec_broken_server", "exec_broken_client", "exec_fixed_server", "exec_fixed_client",
+		"udp_echo_server", "udp_echo_client", "login_server", "login_client", "upload_server", "upload_client", "sticky_demo"}
+	for _, name := range names {
+		if !regexpLine(string(out), name) {
+			t.Errorf("wirelab scripts does not list %s with a description:\n%s", name, out)
+		}
+	}
+	if got := len(scripts.List()); got != len(names) {
+		t.Errorf("%d scripts bundled, %d expected", got, len(names))
+	}
+	for _, name := range names {
+		if name == "sticky_demo" {
+			continue
+		}
+		out, err := exec.Command(wirelab, "run", name, "--help").CombinedOutput()
+		if err != nil || !strings.Contains(string(out), "-port") || !strings.Contains(string(out), "-host") {
+			t.Errorf("%s --help: %v\n%s", name, err, out)
+		}
+	}
+}
+
+func regexpLine(out, name string) bool {
+	for _, line := range strings.Split(out, "\n") {
+		if f := strings.Fields(line); len(f) > 3 && f[0] == name {
+			return true
+		}
+	}
+	return false
+}
+
+// TestStickyDemo is the README's first command.
+func TestStickyDemo(t *testing.T) {
+	out, errs, code := runClient(t, t.TempDir(), "sticky_demo", "")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errs)
+	}
+	for _, want := range []string{"the packets stuck", "--- answer to `echo hello`: 6 bytes\n  hello\n", "answer to `seq 1 400`: 1492 bytes"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("output lacks %q:\n%s", want, out)
+		}
+	}
+}
+
+// TestBrokenPairSticks: the tail of a big answer arrives as the next one.
+func TestBrokenPairSticks(t *testing.T) {
+	dir := t.TempDir()
+	s := startServer(t, dir, "exec_broken_server")
+	out, errs, code := runClient(t, dir, "exec_broken_client", "seq 1 400\necho hello\n", "--port", strconv.Itoa(s.port))
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errs)
+	}
+	full := seq(400)
+	if !strings.HasPrefix(out, full[:1024]) {
+		t.Fatalf("first answer is not the first 1024 bytes of seq: %q", out[:min(len(out), 100)])
+	}
+	if !strings.HasPrefix(out[1024:], full[1024:]) {
+		t.Fatalf("second answer does not begin with the tail of the first: %q", out[1024:min(len(out), 1100)])
+	}
+	if strings.Contains(out[:len(full)], "hello") {
+		t.Fatal("hello arrived in time: the lesson did not happen")
+	}
+}
+
+// TestFixedPairNeverSticks runs the fixed pair in all three wire modes.
+func TestFixedPairNeverSticks(t *testing.T) {
+	input := "seq 1 5000\necho hello\n\ntrue\nls /definitely-missing-wirelab\nprintf 'a\\nb'\n"
+	for _, mode := range [][]string{nil, {"--json"}, {"--framed"}, {"--json", "--framed"}} {
+		t.Run(strings.Join(append([]string{"plain"}, mode...), ""), func(t *testing.T) {
+			dir := t.TempDir()
+			s := startServer(t, dir, "exec_fixed_server", mode...)
+			out, errs, code := runClient(t, dir, "exec_fixed_client", input, append([]string{"--port", strconv.Itoa(s.port)}, mode...)...)
+			if code != 0 {
+				t.Fatalf("exit %d: %s", code, errs)
+			}
+			want := seq(5000) + "hello\n"
+			if !strings.HasPrefix(out, want) {
+				t.Fatalf("answers mixed: %q", out[max(0, len(want)-50):min(len(out), len(want)+50)])
+			}
+			rest := out[len(want):]
+			if !strings.Contains(rest, "definitely-missing-wirelab") || !strings.HasSuffix(rest, "a\nb") {
+				t.Fatalf("stderr and last answer: %q", rest)
+			}
+		})
+	}
+}
+
+// docExec is the documents' fixed client, written independently in Go:
+// send the command's bytes, read struct.pack('i', n), read n bytes.
+func docExec(t *testing.T, c net.Conn, cmd string) string {
+	t.Helper()
+	if _, err := c.Write([]byte(cmd)); err != nil {
+		t.Fatal(err)
+	}
+	var hdr [4]byte
+	if _, err := io.ReadFull(c, hdr[:]); err != nil {
+		t.Fatal(err)
+	}
+	n := int32(uint32(hdr[0]) | uint32(hdr[1])<<8 | uint32(hdr[2])<<16 | uint32(hdr[3])<<24)
+	body := make([]byte, n)
+	if _, err := io.ReadFull(c, body); err != nil {
+		t.Fatal(err)
+	}
+	return string(body)
+}
+
+// TestFixedServerWithDocumentClient checks the server byte for byte
+// against a client written from the documents, several at once, and one
+// that vanishes mid-command.
+func TestFixedServerWithDocumentClient(t *testing.T) {
+	s := startServer(t, t.TempDir(), "exec_fixed_server")
+	gone := dial(t, s.port)
+	gone.Write([]byte("sleep 0.2; seq 1 100000"))
+	gone.Close()
+	var wg sync.WaitGroup
+	for i := 0; i < 20; i++ {
+		wg.Add(1)
+		go func(i int) {
+			defer wg.Done()
+			c := dial(t, s.port)
+			for j := 0; j < 5; j++ {
+				want := fmt.Sprintf("client %d command %d\n", i, j)
+				if got := docExec(t, c, "echo client "+strconv.Itoa(i)+" command "+strconv.Itoa(j)); got != want {
+					t.Errorf("got %q, want %q", got, want)
+				}
+			}
+		}(i)
+	}
+	wg.Wait()
+	time.Sleep(300 * time.Millisecond)
+	if got := docExec(t, dial(t, s.port), "echo still serving"); got != "still serving\n" {
+		t.Fatalf("after a vanished client: %q", got)
+	}
+}
+
+// TestFixedServerJSONWithDocumentClient reads --json answers as the
+// documents' client does: 4-byte length, JSON header with total_size.
+func TestFixedServerJSONWithDocumentClient(t *testing.T) {
+	s := startServer(t, t.TempDir(), "exec_fixed_server", "--json")
+	c := dial(t, s.port)
+	c.Write([]byte("printf abc; printf err >&2"))
+	header := readDocFrame(t, c)
+	if !strings.Contains(string(header), `"total_size": 6`) {
+		t.Fatalf("header %s", header)
+	}
+	body := make([]byte, 6)
+	io.ReadFull(c, body)
+	if string(body) != "abcerr" {
+		t.Fatalf("body %q", body)
+	}
+}
+
+func readDocFrame(t *testing.T, c net.Conn) []byte {
+	t.Helper()
+	var hdr [4]byte
+	if _, err := io.ReadFull(c, hdr[:]); err != nil {
+		t.Fatal(err)
+	}
+	n := int32(uint32(hdr[0]) | uint32(hdr[1])<<8 | uint32(hdr[2])<<16 | uint32(hdr[3])<<24)
+	if n < 0 || n > 1<<20 {
+		t.Fatalf("bad length %d", n)
+	}
+	b := make([]byte, n)
+	if _, err := io.ReadFull(c, b); err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+func docFrame(payload []byte) []byte {
+	n := len(payload)
+	return append([]byte{byte(n), byte(n >> 8), byte(n >> 16), byte(n >> 24)}, payload...)
+}
+
+// TestFixedClientWithDocumentServer serves the client from a Go server
+// written from the documents, in plain and JSON modes, GBK included.
+func TestFixedClientWithDocumentServer(t *testing.T) {
+	gbk := []byte{0xc7, 0xfd, 0xb6, 0xaf, 0xc6, 0xf7, '\n'} // 驱动器, as a Windows server answers
+	for _, mode := range []string{"plain", "json"} {
+		t.Run(mode, func(t *testing.T) {
+			ln, err := net.Listen("tcp", "127.0.0.1:0")
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer ln.Close()
+			go func() {
+				c, err := ln.Accept()
+				if err != nil {
+					return
+				}
+				defer c.Close()
+				buf := make([]byte, 1024)
+				for {
+					n, err := c.Read(buf)
+					if err != nil {
+						return
+					}
+					answer := append([]byte("ran: "), buf[:n]...)
+					answer = append(answer, '\n')
+					if string(buf[:n]) == "dir" {
+						answer = gbk
+					}
+					if mode == "json" {
+						h := fmt.Sprintf(`{"filename": "a.txt", "total_size": %d}`, len(answer))
+						c.Write(append(docFrame([]byte(h)), answer...))
+					} else {
+						c.Write(docFrame(answer))
+					}
+				}
+			}()
+			port := strconv.Itoa(ln.Addr().(*net.TCPAddr).Port)
+			args := []string{"--port", port, "--encoding", "gbk"}
+			if mode == "json" {
+				args = append(args, "--json")
+			}
+			out, errs, code := runClient(t, t.TempDir(), "exec_fixed_client", "whoami\ndir\n", args...)
+			if code != 0 || out != "ran: whoami\n驱动器\n" {
+				t.Fatalf("exit %d, stdout %q, stderr %q", code, out, errs)
+			}
+		})
+	}
+}
+
+func TestUDPEcho(t *testing.T) {
+	dir := t.TempDir()
+	s := startServer(t, dir, "udp_echo_server", "--buffer", "1024")
+	u, err := net.Dial("udp", "127.0.0.1:"+strconv.Itoa(s.port))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer u.Close()
+	u.SetDeadline(time.Now().Add(10 * time.Second))
+	// two datagrams, two answers: never stuck together
+	u.Write([]byte("hello"))
+	u.Write([]byte("world"))
+	buf := make([]byte, 65535)
+	for _, want := range []string{"hello", "world"} {
+		n, err := u.Read(buf)
+		if err != nil || string(buf[:n]) != want {
+			t.Fatalf("got %q %v, want %q", buf[:n], err, want)
+		}
+	}
+	// longer than the buffer: cut, and the server says so
+	u.Write(bytes.Repeat([]byte("x"), 3000))
+	n, _ := u.Read(buf)
+	if n != 1024 {
+		t.Fatalf("echo of a cut datagram: %d bytes", n)
+	}
+	line, _ := s.stdout.ReadString('\n')
+	if !strings.Contains(line, "truncated") || !strings.Contains(line, "kept 1024 bytes") {
+		t.Fatalf("server report %q", line)
+	}
+	out, errs, code := runClient(t, dir, "udp_echo_client", "hi\nthere\n", "--port", strconv.Itoa(s.port))
+	if code != 0 || !strings.HasPrefix(out, "hi ('127.0.0.1', "+strconv.Itoa(s.port)+")\nthere (") {
+		t.Fatalf("exit %d stdout %q stderr %q", code, out, errs)
+	}
+	out, errs, _ = runClient(t, dir, "udp_echo_client", "ab\n", "--port", strconv.Itoa(s.port), "--size", "65508")
+	if !strings.Contains(errs, "datagram too large") {
+		t.Fatalf("65508 bytes: stdout %q stderr %q", out, errs)
+	}
+	out, _, _ = runClient(t, dir, "udp_echo_client", "ab\n", "--port", strconv.Itoa(s.port), "--size", "4000")
+	if !strings.HasPrefix(out, "1024 bytes from") {
+		t.Fatalf("4000-byte datagram through a 1024-byte buffer: %q", out)
+	}
+}
+
+func TestLogin(t *testing.T) {
+	dir := t.TempDir()
+	accounts := filepath.Join(dir, "account.txt")
+	os.WriteFile(accounts, []byte("chen:123\nzhang:123\n"), 0o600)
+	// wirelab passwd adds a hashed entry, the password read from stdin
+	cmd := exec.Command(wirelab, "passwd", accounts, "liu")
+	cmd.Stdin = strings.NewReader("s3cret|with|pipes\n")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("passwd: %v %s", err, out)
+	}
+	data, _ := os.ReadFile(accounts)
+	if !strings.Contains(string(data), "liu:$2a$") || strings.Contains(string(data), "s3cret") {
+		t.Fatalf("accounts file %s", data)
+	}
+	s := startServer(t, dir, "login_server", "--accounts", accounts)
+	time.Sleep(100 * time.Millisecond)
+	if !strings.Contains(s.stderr.String(), "plaintext") {
+		t.Errorf("no warning about plaintext passwords: %q", s.stderr.String())
+	}
+	port := strconv.Itoa(s.port)
+
+	out, errs, code := runClient(t, dir, "login_client", "chen\nwrong\nchen\n123\n", "--port", port)
+	if code != 0 || out != "fail\nsuccess\n" {
+		t.Fatalf("exit %d stdout %q stderr %q", code, out, errs)
+	}
+	out, _, _ = runClient(t, dir, "login_client", "liu\ns3cret|with|pipes\n", "--port", port)
+	if out != "success\n" {
+		t.Fatalf("hashed entry: %q", out)
+	}
+	out, _, _ = runClient(t, dir, "login_client", "nobody\n123\n", "--port", port)
+	if out != "fail\n" {
+		t.Fatalf("unknown user: %q", out)
+	}
+
+	// the documents' client, byte for byte; bad requests get "fail"
+	c := dial(t, s.port)
+	ask := func(req []byte) string {
+		c.Write(req)
+		buf := make([]byte, 100)
+		n, err := c.Read(buf)
+		if err != nil {
+			return "closed: " + err.Error()
+		}
+		return string(buf[:n])
+	}
+	if got := ask([]byte("zhang|123")); got != "success" {
+		t.Fatalf("zhang|123: %q", got)
+	}
+	for _, bad := range [][]byte{[]byte("no pipe"), []byte("|123"), {0xff, '|', 0xfe}, []byte("chen|")} {
+		if got := ask(bad); got != "fail" {
+			t.Fatalf("%q: %q", bad, got)
+		}
+	}
+	// that was 4 failures; the 5th closes the connection
+	if got := ask([]byte("chen|nope")); got != "fail" {
+		t.Fatalf("5th failure: %q", got)
+	}
+	c.SetReadDeadline(time.Now().Add(2 * time.Second))
+	if got := ask([]byte("chen|123")); !strings.HasPrefix(got, "closed") {
+		t.Fatalf("after 5 failures the connection should be closed, got %q", got)
+	}
+	out, _, _ = runClient(t, dir, "login_client", strings.Repeat("chen\nx\n", 6), "--port", port)
+	if out != strings.Repeat("fail\n", 5) {
+		t.Fatalf("client after lock-out: %q", out)
+	}
+}
+
+// TestLoginTiming: an unknown user costs about what a wrong password does.
+func TestLoginTiming(t *testing.T) {
+	dir := t.TempDir()
+	accounts := filepath.Join(dir, "account.txt")
+	cmd := exec.Command(wirelab, "passwd", accounts, "liu")
+	cmd.Stdin = strings.NewReader("pw\n")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("%v %s", err, out)
+	}
+	s := startServer(t, dir, "login_server", "--accounts", accounts, "--max-failures", "100")
+	c := dial(t, s.port)
+	timeOf := func(req string) time.Duration {
+		start := time.Now()
+		for i := 0; i < 5; i++ {
+			c.Write([]byte(req))
+			buf := make([]byte, 10)
+			n, _ := c.Read(buf)
+			if string(buf[:n]) != "fail" {
+				t.Fatalf("%s: %q", req, buf[:n])
+			}
+		}
+		return time.Since(start)
+	}
+	wrong, unknown := timeOf("liu|nope"), timeOf("nobody|nope")
+	ratio := float64(unknown) / float64(wrong)
+	t.Logf("wrong password %v, unknown user %v for 5 tries", wrong, unknown)
+	if ratio < 0.5 || ratio > 2 {
+		t.Fatalf("unknown user takes %.2fx the time of a wrong password", ratio)
+	}
+}

@@ -1,0 +1,247 @@
+package scripts_test
+
+import (
+	"bytes"
+	"crypto/md5"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+)
+
+func randomFile(t *testing.T, path string, size int) string {
+	t.Helper()
+	data := make([]byte, size)
+	rand.Read(data)
+	if err := os.WriteFile(path, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	sum := md5.Sum(data)
+	return hex.EncodeToString(sum[:])
+}
+
+func md5File(t *testing.T, path string) string {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sum := md5.Sum(data)
+	return hex.EncodeToString(sum[:])
+}
+
+func listDir(t *testing.T, dir string) string {
+	t.Helper()
+	entries, _ := os.ReadDir(dir)
+	var names []string
+	for _, e := range entries {
+		names = append(names, e.Name())
+	}
+	sort.Strings(names)
+	return strings.Join(names, ",")
+}
+
+// docUpload is the documents' upload client, in Go: struct.pack('i',
+// len(h)) + h, h = {"opt","filename","filesize"}, then the bytes.
+func docUpload(c net.Conn, header map[string]any, body []byte) {
+	h, _ := json.Marshal(header)
+	c.Write(append(docFrame(h), body...))
+}
+
+func readReply(t *testing.T, c net.Conn) map[string]any {
+	t.Helper()
+	c.SetReadDeadline(time.Now().Add(10 * time.Second))
+	var reply map[string]any
+	if err := json.Unmarshal(readDocFrame(t, c), &reply); err != nil {
+		t.Fatal(err)
+	}
+	return reply
+}
+
+// expectClosed checks that the server closed c without sending more.
+func expectClosed(t *testing.T, c net.Conn) {
+	t.Helper()
+	c.SetReadDeadline(time.Now().Add(5 * time.Second))
+	if n, err := c.Read(make([]byte, 1)); err == nil {
+		t.Fatalf("connection still open (read %d bytes)", n)
+	}
+}
+
+func TestUploadFromDocumentClient(t *testing.T) {
+	store := t.TempDir()
+	s := startServer(t, store, "upload_server", "--dir", store)
+	src := filepath.Join(t.TempDir(), "data.bin")
+	sum := randomFile(t, src, 3<<20+17)
+	body, _ := os.ReadFile(src)
+	c := dial(t, s.port)
+	docUpload(c, map[string]any{"opt": "upload", "filename": "data.bin", "filesize": len(body)}, body)
+	// the documents' client expects no answer; the file appears whole
+	deadline := time.Now().Add(10 * time.Second)
+	for listDir(t, store) != "data.bin" && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+	}
+	if got := md5File(t, filepath.Join(store, "data.bin")); got != sum {
+		t.Fatalf("stored md5 %s, sent %s", got, sum)
+	}
+	// a second upload of the same name keeps both
+	docUpload(c, map[string]any{"opt": "upload", "filename": "data.bin", "filesize": 5, "md5": "5d41402abc4b2a76b9719d911017c592"}, []byte("hello"))
+	reply := readReply(t, c)
+	if reply["ok"] != true || reply["filename"] != "data.bin.1" || reply["md5"] != "5d41402abc4b2a76b9719d911017c592" {
+		t.Fatalf("reply %v", reply)
+	}
+	if listDir(t, store) != "data.bin,data.bin.1" || md5File(t, filepath.Join(store, "data.bin")) != sum {
+		t.Fatalf("store %s", listDir(t, store))
+	}
+}
+
+func TestUploadClientPutGet(t *testing.T) {
+	store, work, downloads := t.TempDir(), t.TempDir(), t.TempDir()
+	s := startServer(t, store, "upload_server", "--dir", store)
+	src := filepath.Join(work, "big.bin")
+	sum := randomFile(t, src, 5<<20+3)
+	port := strconv.Itoa(s.port)
+	out, errs, code := runClient(t, work, "upload_client", "put "+src+"\nput "+src+"\nget big.bin\nget big.bin\n", "--port", port, "--dir", downloads)
+	if code != 0 {
+		t.Fatalf("exit %d\nstdout %s\nstderr %s", code, out, errs)
+	}
+	want := []string{
+		fmt.Sprintf("uploaded %s as big.bin (%d bytes, md5 %s)", src, 5<<20+3, sum),
+		fmt.Sprintf("uploaded %s as big.bin.1 (%d bytes, md5 %s)", src, 5<<20+3, sum),
+		fmt.Sprintf("downloaded big.bin as big.bin (%d bytes, md5 %s)", 5<<20+3, sum),
+		fmt.Sprintf("downloaded big.bin as big.bin.1 (%d bytes, md5 %s)", 5<<20+3, sum),
+	}
+	if out != strings.Join(want, "\n")+"\n" {
+		t.Fatalf("stdout:\n%s\nwant:\n%s", out, strings.Join(want, "\n"))
+	}
+	for _, p := range []string{filepath.Join(store, "big.bin"), filepath.Join(store, "big.bin.1"), filepath.Join(downloads, "big.bin"), filepath.Join(downloads, "big.bin.1")} {
+		if md5File(t, p) != sum {
+			t.Fatalf("%s differs", p)
+		}
+	}
+	// a missing file and a name that is not plain
+	out, errs, code = runClient(t, work, "upload_client", "get nothing-here\nget ../etc\nput /definitely/missing\n", "--port", port, "--dir", downloads)
+	if code != 1 || out != "" || !strings.Contains(errs, "get nothing-here: ") || !strings.Contains(errs, "get ../etc: bad file name") || !strings.Contains(errs, "put /definitely/missing:") {
+		t.Fatalf("exit %d stdout %q stderr %q", code, out, errs)
+	}
+}
+
+func TestUploadRefusesBadInput(t *testing.T) {
+	store := t.TempDir()
+	outside := t.TempDir()
+	os.WriteFile(filepath.Join(outside, "secret"), []byte("secret"), 0o600)
+	os.Symlink(filepath.Join(outside, "secret"), filepath.Join(store, "link"))
+	os.Symlink(outside, filepath.Join(store, "dirlink"))
+	s := startServer(t, store, "upload_server", "--dir", store, "--max-size", "1000000")
+	md5hello := "5d41402abc4b2a76b9719d911017c592"
+
+	for _, name := range []any{"", ".", "..", "../escape", "a/b", "/etc/passwd", `a\b`, "dirlink/x", 42, nil} {
+		c := dial(t, s.port)
+		docUpload(c, map[string]any{"opt": "upload", "filename": name, "filesize": 5, "md5": md5hello}, []byte("hello"))
+		if reply := readReply(t, c); reply["ok"] != false || !strings.Contains(fmt.Sprint(reply["error"]), "bad file name") {
+			t.Fatalf("name %q: reply %v", name, reply)
+		}
+		expectClosed(t, c)
+	}
+	for _, size := range []any{-1, 2.5, "5", nil, 1000001, 1e300} {
+		c := dial(t, s.port)
+		docUpload(c, map[string]any{"opt": "upload", "filename": "x.bin", "filesize": size, "md5": md5hello}, []byte("hello"))
+		if reply := readReply(t, c); reply["ok"] != false {
+			t.Fatalf("filesize %v: reply %v", size, reply)
+		}
+		expectClosed(t, c)
+	}
+	// malformed headers: a clear error, then the connection closes
+	for name, raw := range map[string][]byte{
+		"negative length": {0xff, 0xff, 0xff, 0xff},
+		"huge length":     {0xff, 0xff, 0xff, 0x7f},
+		"not an object":   docFrame([]byte(`["upload"]`)),
+		"not json":        docFrame([]byte(`{upload`)),
+	} {
+		c := dial(t, s.port)
+		c.Write(raw)
+		if reply := readReply(t, c); reply["ok"] != false || reply["error"] == "" {
+			t.Fatalf("%s: reply %v", name, reply)
+		}
+		expectClosed(t, c)
+	}
+	// a wrong md5 keeps nothing
+	c := dial(t, s.port)
+	docUpload(c, map[string]any{"opt": "upload", "filename": "bad.txt", "filesize": 5, "md5": strings.Repeat("0", 32)}, []byte("hello"))
+	if reply := readReply(t, c); reply["ok"] != false || reply["error"] != "checksum mismatch" {
+		t.Fatalf("wrong md5: %v", reply)
+	}
+	// half an upload, then the client vanishes: nothing is left behind
+	c = dial(t, s.port)
+	docUpload(c, map[string]any{"opt": "upload", "filename": "half.bin", "filesize": 900000}, bytes.Repeat([]byte("z"), 100000))
+	c.Close()
+	// an upload to a symlink's name is stored beside it, never through it
+	c = dial(t, s.port)
+	docUpload(c, map[string]any{"opt": "upload", "filename": "link", "filesize": 5, "md5": md5hello}, []byte("hello"))
+	if reply := readReply(t, c); reply["ok"] != true || reply["filename"] != "link.1" {
+		t.Fatalf("upload to link: %v", reply)
+	}
+	// a download through a symlink out of the store is refused
+	docUpload(c, map[string]any{"opt": "download", "filename": "link", "filesize": nil}, nil)
+	if reply := readReply(t, c); reply["ok"] != false {
+		t.Fatalf("download through a link: %v", reply)
+	}
+	time.Sleep(200 * time.Millisecond)
+	if got := listDir(t, store); got != "dirlink,link,link.1" {
+		t.Fatalf("store holds %s", got)
+	}
+	if data, _ := os.ReadFile(filepath.Join(outside, "secret")); string(data) != "secret" || listDir(t, outside) != "secret" {
+		t.Fatal("something was written outside the store")
+	}
+	// and the server still serves
+	c = dial(t, s.port)
+	docUpload(c, map[string]any{"opt": "upload", "filename": "ok.txt", "filesize": 5, "md5": md5hello}, []byte("hello"))
+	if reply := readReply(t, c); reply["ok"] != true {
+		t.Fatalf("after all that: %v", reply)
+	}
+}
+
+// TestUploadClientRefusesWrongReply serves `get` from a Go server that
+// answers with another file's name, or a wrong md5.
+func TestUploadClientRefusesWrongReply(t *testing.T) {
+	for _, tc := range []struct{ name, reply, want string }{
+		{"other name", `{"ok": true, "filename": "evil.sh", "filesize": 5, "md5": "5d41402abc4b2a76b9719d911017c592"}`, "not want.txt"},
+		{"wrong md5", `{"ok": true, "filename": "want.txt", "filesize": 5, "md5": "00000000000000000000000000000000"}`, "checksum mismatch"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ln, err := net.Listen("tcp", "127.0.0.1:0")
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer ln.Close()
+			go func() {
+				c, err := ln.Accept()
+				if err != nil {
+					return
+				}
+				defer c.Close()
+				var hdr [4]byte
+				io.ReadFull(c, hdr[:])
+				io.ReadFull(c, make([]byte, int(hdr[0])))
+				c.Write(append(docFrame([]byte(tc.reply)), "hello"...))
+				io.Copy(io.Discard, c)
+			}()
+			downloads := t.TempDir()
+			_, errs, code := runClient(t, t.TempDir(), "upload_client", "get want.txt\n", "--port", strconv.Itoa(ln.Addr().(*net.TCPAddr).Port), "--dir", downloads)
+			if code != 1 || !strings.Contains(errs, tc.want) {
+				t.Fatalf("exit %d stderr %q", code, errs)
+			}
+			if got := listDir(t, downloads); got != "" {
+				t.Fatalf("kept %s", got)
+			}
+		})
+	}
+}
