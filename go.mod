@@ -3,12 +3,16 @@ module github.com/wirelab/wirelab
 go 1.26.8
 
 require (
+	github.com/creack/pty v1.1.24
+	github.com/peterh/liner v1.2.3
 	github.com/yuin/gopher-lua v1.1.2
+	golang.org/x/crypto v0.58.0
+	golang.org/x/sys v0.49.0
+	golang.org/x/term v0.47.0
 	golang.org/x/text v0.43.0
 )
 
 require (
-	golang.org/x/crypto v0.58.0 // indirect
-	golang.org/x/sys v0.49.0 // indirect
-	golang.org/x/term v0.47.0 // indirect
+	github.com/clipperhouse/uax29/v2 v2.7.0 // indirect
+	github.com/mattn/go-runewidth v0.0.31 // indirect
 )

@@ -11,6 +11,7 @@ import (
 	"io/fs"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"strings"
 	"syscall"
 	"time"
@@ -19,6 +20,7 @@ import (
 
 	"github.com/wirelab/wirelab/engine"
 	"github.com/wirelab/wirelab/lua"
+	"github.com/wirelab/wirelab/repl"
 	"github.com/wirelab/wirelab/scripts"
 )
 
@@ -26,6 +28,8 @@ import (
 var version = "dev"
 
 const usage = `usage:
+  wirelab                        the interactive prompt (stdin not a terminal: run it as a script)
+  wirelab -i SCRIPT [ARGS...]    run a script, then the prompt with its globals
   wirelab run SCRIPT [ARGS...]   run a script file, or a bundled script by name
   wirelab -e CODE [ARGS...]      run CODE
   wirelab scripts                list the bundled scripts
@@ -41,8 +45,15 @@ func main() {
 // when a script fails, 2 on a usage error, 130 when interrupted.
 func run(args []string, stdout, stderr io.Writer) int {
 	if len(args) == 0 {
-		fmt.Fprint(stderr, usage)
-		return 2
+		if !term.IsTerminal(int(os.Stdin.Fd())) {
+			src, err := io.ReadAll(os.Stdin)
+			if err != nil {
+				fmt.Fprintf(stderr, "wirelab: %v\n", err)
+				return 1
+			}
+			return runScript("stdin", src, nil, stdout, stderr)
+		}
+		return interactive(repl.Options{})
 	}
 	var name string
 	var src []byte
@@ -64,6 +75,17 @@ func run(args []string, stdout, stderr io.Writer) int {
 			return 2
 		}
 		return passwd(args[1], args[2], os.Stdin, stderr)
+	case "-i":
+		if len(args) < 2 {
+			fmt.Fprint(stderr, usage)
+			return 2
+		}
+		name, src, err := loadScript(args[1])
+		if err != nil {
+			fmt.Fprintf(stderr, "wirelab: %v\n", err)
+			return 2
+		}
+		return interactive(repl.Options{Script: name, ScriptSrc: src, ScriptArgs: args[2:]})
 	case "-e":
 		if len(args) < 2 {
 			fmt.Fprint(stderr, usage)
@@ -142,6 +164,20 @@ func passwd(file, user string, in *os.File, stderr io.Writer) int {
 		return 1
 	}
 	return 0
+}
+
+// interactive runs the prompt, with history and WIRELAB_INIT.
+func interactive(o repl.Options) int {
+	o.Init = os.Getenv("WIRELAB_INIT")
+	o.History = os.Getenv("WIRELAB_HISTORY")
+	if o.History == "" {
+		if home, err := os.UserHomeDir(); err == nil {
+			o.History = filepath.Join(home, ".wirelab_history")
+		}
+	}
+	rt := lua.NewRuntime(context.Background(), lua.Options{})
+	defer rt.Close()
+	return repl.Run(rt, o)
 }
 
 // runScript runs a main chunk, then waits for its servers and tasks; the

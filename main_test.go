@@ -47,7 +47,7 @@ print(o.dir, o.max_size, o.max_conns, o[1])`), 0o644)
 		code     int
 		out, err string
 	}{
-		{"no args", nil, 2, "", "usage:"},
+
 		{"unknown", []string{"frobnicate"}, 2, "", "unknown command"},
 		{"version", []string{"version"}, 0, "wirelab ", ""},
 		{"eval", []string{"-e", "print(struct.calcsize('i'), ...)", "x"}, 0, "4\tx\n", ""},

@@ -2,6 +2,7 @@ package lua
 
 import (
 	"bytes"
+	"context"
 	"errors"
 
 	glua "github.com/yuin/gopher-lua"
@@ -64,3 +65,26 @@ func IsInterrupted(err error) bool {
 	var se *ScriptError
 	return errors.As(err, &se) && se.Msg == "interrupted"
 }
+
+// ErrorText returns the message and traceback of an error from a call in
+// a state whose calls honoured ctx; a cancellation reads "interrupted".
+func ErrorText(ctx context.Context, err error) string { return errorText(ctx, err) }
+
+// Exit is an os.exit for states that must not end the process at once (the
+// REPL's): it raises an *ExitError that Run and PCall callers see.
+func Exit(L *glua.LState) int {
+	code := 0
+	switch v := L.Get(1).(type) {
+	case glua.LNumber:
+		code = int(v)
+	case glua.LBool:
+		if !v {
+			code = 1
+		}
+	}
+	L.Error(exitValue(L, code), 0)
+	return 0
+}
+
+// ExitCode reports whether err, from a PCall, is an exit request and its code.
+func ExitCode(err error) (int, bool) { return exitCode(err) }

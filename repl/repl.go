@@ -1,0 +1,408 @@
+// Package repl is wirelab's interactive prompt: a Lua prompt (peterh/liner)
+// where expressions print their values, servers and tasks keep running in
+// the background, and Ctrl-C interrupts whatever the last line started.
+package repl
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/peterh/liner"
+	glua "github.com/yuin/gopher-lua"
+	"github.com/yuin/gopher-lua/ast"
+	parser "github.com/yuin/gopher-lua/parse"
+
+	"github.com/wirelab/wirelab/lua"
+	"github.com/wirelab/wirelab/scripts"
+)
+
+// Options configure a REPL.
+type Options struct {
+	// History is the history file ("" for none).
+	History string
+	// Init is run first: a chunk, or @file (WIRELAB_INIT).
+	Init string
+	// Script, when set, is run before the first prompt with Args, and its
+	// globals stay (wirelab -i).
+	Script     string
+	ScriptSrc  []byte
+	ScriptArgs []string
+}
+
+const (
+	prompt     = "> "
+	contPrompt = ">> "
+	banner     = "wirelab: Lua with sockets. help() for help, Ctrl-D to leave.\n"
+)
+
+// REPL is one interactive session.
+type REPL struct {
+	rt   *lua.Runtime
+	L    *glua.LState
+	gate *gate
+	out  io.Writer // direct to the terminal
+	errw io.Writer
+
+	mu     sync.Mutex
+	cancel context.CancelFunc // of the evaluation running, if any
+}
+
+// Run runs an interactive session on the terminal until Ctrl-D or
+// SIGTERM, and returns the exit status.
+func Run(rt *lua.Runtime, o Options) int {
+	g := &gate{}
+	r := &REPL{rt: rt, gate: g, out: os.Stdout, errw: os.Stderr}
+	rt.SetOutput(g.writer(os.Stdout), g.writer(os.Stderr))
+	r.L = rt.NewState(nil)
+	defer r.L.Close()
+	r.setup()
+
+	// Keep the terminal's own mode for the time between prompts, so that
+	// io.read and child processes see a normal terminal.
+	origMode, origErr := liner.TerminalMode()
+	ln := liner.NewLiner()
+	defer ln.Close()
+	lineMode, lineErr := liner.TerminalMode()
+	normal := func() {
+		if origErr == nil {
+			origMode.ApplyMode()
+		}
+	}
+	editing := func() {
+		if lineErr == nil {
+			lineMode.ApplyMode()
+		}
+	}
+	defer normal()
+	ln.SetCtrlCAborts(true)
+	ln.SetMultiLineMode(true)
+	ln.SetTabCompletionStyle(liner.TabPrints)
+	ln.SetWordCompleter(func(line string, pos int) (string, []string, string) {
+		return Complete(r.L, line, pos)
+	})
+	history := openHistory(ln, o.History)
+	if history != nil {
+		defer history.Close()
+	}
+
+	sigs := make(chan os.Signal, 4)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	defer signal.Stop(sigs)
+	quit := make(chan struct{}, 1)
+	go func() {
+		for sig := range sigs {
+			if sig == syscall.SIGTERM {
+				quit <- struct{}{}
+			}
+			r.interrupt()
+		}
+	}()
+
+	normal()
+	fmt.Fprint(r.out, banner)
+	if o.Init != "" {
+		r.runInit(o.Init)
+	}
+	if o.Script != "" {
+		r.runScript(o.Script, o.ScriptSrc, o.ScriptArgs)
+	}
+
+	var chunk strings.Builder
+	for {
+		select {
+		case <-quit:
+			return r.leave(143)
+		default:
+		}
+		p := prompt
+		if chunk.Len() > 0 {
+			p = contPrompt
+		}
+		g.hold()
+		editing()
+		line, err := ln.Prompt(p)
+		normal()
+		g.release()
+		switch {
+		case errors.Is(err, liner.ErrPromptAborted):
+			// Ctrl-C clears the line, and a chunk being continued.
+			chunk.Reset()
+			continue
+		case errors.Is(err, io.EOF):
+			if chunk.Len() > 0 {
+				chunk.Reset()
+				fmt.Fprintln(r.out)
+				continue
+			}
+			fmt.Fprintln(r.out)
+			return r.leave(0)
+		case err != nil:
+			fmt.Fprintf(r.errw, "wirelab: %v\n", err)
+			return r.leave(1)
+		}
+		if chunk.Len() > 0 {
+			chunk.WriteByte('\n')
+		}
+		chunk.WriteString(line)
+		src := chunk.String()
+		if strings.TrimSpace(src) == "" {
+			chunk.Reset()
+			continue
+		}
+		if incomplete(src) {
+			continue
+		}
+		chunk.Reset()
+		ln.AppendHistory(src)
+		if history != nil {
+			fmt.Fprintln(history, strings.ReplaceAll(src, "\n", " "))
+		}
+		if code, exit := r.eval(src); exit {
+			return r.leave(code)
+		}
+	}
+}
+
+// setup adds the REPL's own globals.
+func (r *REPL) setup() {
+	r.L.SetGlobal("help", r.L.NewFunction(func(L *glua.LState) int {
+		fmt.Fprint(r.out, lua.Help(L, L.Get(1)))
+		return 0
+	}))
+	r.L.SetGlobal("scripts", r.L.NewFunction(func(L *glua.LState) int {
+		for _, s := range scripts.List() {
+			fmt.Fprintf(r.out, "  %-20s %s\n", s.Name, s.Description)
+		}
+		return 0
+	}))
+	// os.exit must not leave the terminal raw: it ends the session instead.
+	if os, ok := r.L.GetGlobal("os").(*glua.LTable); ok {
+		os.RawSetString("exit", r.L.NewFunction(lua.Exit))
+	}
+}
+
+// interrupt cancels the evaluation running, if any.
+func (r *REPL) interrupt() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.cancel != nil {
+		r.cancel()
+	}
+}
+
+// leave closes every server and task and returns code.
+func (r *REPL) leave(code int) int {
+	r.rt.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	r.rt.Wait(ctx)
+	r.gate.release()
+	return code
+}
+
+// incomplete reports whether src stops in the middle of a statement (an
+// open function, do, string ...), as gopher-lua's parser says it reached
+// the end of input.
+func incomplete(src string) bool {
+	if _, err := parse("return " + src); err == nil {
+		return false // an expression
+	}
+	if _, err := parse(src); err != nil {
+		msg := err.Error()
+		return strings.Contains(msg, "at EOF") && !strings.Contains(msg, "unterminated string")
+	}
+	return false
+}
+
+func parse(src string) ([]ast.Stmt, error) {
+	return parser.Parse(strings.NewReader(src), "stdin")
+}
+
+// eval runs one chunk: as an expression whose values are printed if it is
+// one (lua.c's "return " first), else as statements. It reports whether
+// the chunk asked to leave, and with what code.
+func (r *REPL) eval(src string) (int, bool) {
+	quiet := strings.HasSuffix(strings.TrimSpace(src), ";")
+	fn, err := r.L.Load(strings.NewReader("return "+src), "stdin")
+	if err != nil {
+		if fn, err = r.L.Load(strings.NewReader(src), "stdin"); err != nil {
+			fmt.Fprintf(r.errw, "%v\n", err)
+			return 0, false
+		}
+	}
+	values, err := r.call(fn)
+	if err != nil {
+		if code, ok := lua.ExitCode(err); ok {
+			return code, true
+		}
+		return 0, false
+	}
+	if len(values) > 0 {
+		r.L.SetGlobal("_", values[0])
+	}
+	if quiet || len(values) == 0 {
+		return 0, false
+	}
+	parts := make([]string, len(values))
+	for i, v := range values {
+		parts[i] = Format(r.L, v)
+	}
+	fmt.Fprintln(r.out, strings.Join(parts, "\t"))
+	return 0, false
+}
+
+// call runs fn in the REPL's state under a context that Ctrl-C cancels,
+// and prints its error, if any, with a short traceback.
+func (r *REPL) call(fn *glua.LFunction, args ...glua.LValue) ([]glua.LValue, error) {
+	ctx, cancel := context.WithCancel(r.rt.Context())
+	r.mu.Lock()
+	r.cancel = cancel
+	r.mu.Unlock()
+	r.L.SetContext(ctx)
+	defer func() {
+		r.mu.Lock()
+		r.cancel = nil
+		r.mu.Unlock()
+		cancel()
+		r.L.SetContext(r.rt.Context())
+	}()
+	top := r.L.GetTop()
+	r.L.Push(fn)
+	for _, a := range args {
+		r.L.Push(a)
+	}
+	if err := r.L.PCall(len(args), glua.MultRet, nil); err != nil {
+		r.L.SetTop(top)
+		if _, exit := lua.ExitCode(err); !exit {
+			fmt.Fprintln(r.errw, shortTrace(lua.ErrorText(ctx, err)))
+		}
+		return nil, err
+	}
+	values := make([]glua.LValue, r.L.GetTop()-top)
+	for i := range values {
+		values[i] = r.L.Get(top + 1 + i)
+	}
+	r.L.SetTop(top)
+	return values, nil
+}
+
+// shortTrace keeps an error's message and the first lines of its
+// traceback that point into code.
+func shortTrace(text string) string {
+	lines := strings.Split(text, "\n")
+	out := lines[:1]
+	for _, l := range lines[1:] {
+		if strings.Contains(l, "[G]: ?") || len(out) >= 6 {
+			continue
+		}
+		out = append(out, l)
+	}
+	if len(out) == 2 && strings.TrimSpace(out[1]) == "stack traceback:" {
+		out = out[:1]
+	}
+	return strings.Join(out, "\n")
+}
+
+func (r *REPL) runInit(init string) {
+	name, src := "WIRELAB_INIT", []byte(init)
+	if strings.HasPrefix(init, "@") {
+		var err error
+		name = init[1:]
+		if src, err = os.ReadFile(name); err != nil {
+			fmt.Fprintf(r.errw, "wirelab: WIRELAB_INIT: %v\n", err)
+			return
+		}
+	}
+	r.runScript(name, src, nil)
+}
+
+func (r *REPL) runScript(name string, src []byte, args []string) {
+	argt := r.L.CreateTable(len(args), 1)
+	argt.RawSetInt(0, glua.LString(name))
+	for _, a := range args {
+		argt.Append(glua.LString(a))
+	}
+	r.L.SetGlobal("arg", argt)
+	fn, err := r.L.Load(bytes.NewReader(src), name)
+	if err != nil {
+		fmt.Fprintf(r.errw, "%v\n", err)
+		return
+	}
+	vals := make([]glua.LValue, len(args))
+	for i, a := range args {
+		vals[i] = glua.LString(a)
+	}
+	r.call(fn, vals...)
+}
+
+// openHistory loads the history file and opens it for appending.
+func openHistory(ln *liner.State, path string) *os.File {
+	if path == "" {
+		return nil
+	}
+	if f, err := os.Open(path); err == nil {
+		ln.ReadHistory(f)
+		f.Close()
+	}
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600)
+	if err != nil {
+		return nil
+	}
+	return f
+}
+
+// A gate holds what background tasks print while the prompt is being
+// edited, and lets it out when the line is entered: output never lands in
+// the middle of the line a person is typing.
+type gate struct {
+	mu      sync.Mutex
+	holding bool
+	pending []heldWrite
+}
+
+type heldWrite struct {
+	w io.Writer
+	b []byte
+}
+
+func (g *gate) writer(w io.Writer) io.Writer { return gateWriter{g, w} }
+
+func (g *gate) hold() {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.holding = true
+}
+
+func (g *gate) release() {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.holding = false
+	for _, p := range g.pending {
+		p.w.Write(p.b)
+	}
+	g.pending = nil
+}
+
+type gateWriter struct {
+	g *gate
+	w io.Writer
+}
+
+func (gw gateWriter) Write(p []byte) (int, error) {
+	gw.g.mu.Lock()
+	defer gw.g.mu.Unlock()
+	if gw.g.holding {
+		gw.g.pending = append(gw.g.pending, heldWrite{gw.w, append([]byte(nil), p...)})
+		return len(p), nil
+	}
+	return gw.w.Write(p)
+}
