@@ -35,6 +35,7 @@ type Conn struct {
 	rmu     sync.Mutex // held by a read, guards rw
 	wmu     sync.Mutex // held by a write, guards ww
 	rw, ww  watch
+	wbuf    []byte       // small frames are assembled here, under wmu
 	timeout atomic.Int64 // nanoseconds; 0 means none
 	closed  atomic.Bool
 }
@@ -110,6 +111,11 @@ func (c *Conn) CloseWrite() error {
 // timeout. The deadline is refreshed only when it has fallen more than a
 // sixteenth of the timeout behind, so a busy loop does not reset a timer
 // on every call; a timeout may thus fire up to that much early.
+//
+// A cancellation that fires just as another task's operation takes over
+// the direction can cut that operation short once; it then returns
+// "timeout", and the next call works. Only connections shared between
+// tasks can see it.
 func (c *Conn) arm(ctx context.Context, w *watch, set func(time.Time) error) {
 	if ctx != w.ctx {
 		if w.stop != nil {
@@ -283,8 +289,13 @@ func (c *Conn) SendFrame(ctx context.Context, h *netproto.Format, payload []byte
 	}
 	return c.write(ctx, "send", func() error {
 		if len(payload) < 4096 {
-			buf := make([]byte, 0, len(head)+len(payload))
-			_, err := c.nc.Write(append(append(buf, head...), payload...))
+			// One write, so the frame leaves in one segment; the buffer
+			// is reused, so a busy loop allocates nothing here.
+			c.wbuf = append(append(c.wbuf[:0], head...), payload...)
+			_, err := c.nc.Write(c.wbuf)
+			if cap(c.wbuf) > 1024 {
+				c.wbuf = nil // idle connections keep only small buffers
+			}
 			return err
 		}
 		bufs := net.Buffers{head, payload}

@@ -225,8 +225,15 @@ func optBool(L *glua.LState, t *glua.LTable, name string, def bool) bool {
 // formats caches compiled struct formats: scripts name the same few.
 var formats sync.Map // string -> *netproto.Format
 
+// defaultFrameHeader is send_frame's and recv_frame's "!I", kept at hand
+// for the common call without options.
+var defaultFrameHeader, _ = netproto.LengthHeader("!I")
+
 // lengthFormat returns the compiled length header fmt, raising on a bad one.
 func lengthFormat(L *glua.LState, format string) *netproto.Format {
+	if format == "!I" {
+		return defaultFrameHeader
+	}
 	if f, ok := formats.Load(format); ok {
 		return f.(*netproto.Format)
 	}

@@ -28,11 +28,24 @@ func LengthHeader(format string) (*Format, error) {
 
 // AppendLength appends n packed by the length header h.
 func AppendLength(dst []byte, h *Format, n int) ([]byte, error) {
-	b, err := h.AppendPack(dst, int64(n))
-	if err != nil {
+	if !h.IntegerFormat() {
+		return nil, structErr("length header %q must be one integer code", h.src)
+	}
+	it := h.items[0]
+	_, hi, _ := intRange(it.code, it.size)
+	if n < 0 || uint64(n) > hi {
 		return nil, fmt.Errorf("%w: %d does not fit %q", ErrFrameTooLarge, n, h.src)
 	}
-	return b, nil
+	dst = append(dst, make([]byte, it.pad)...)
+	switch it.size {
+	case 1:
+		return append(dst, byte(n)), nil
+	case 2:
+		return h.order.AppendUint16(dst, uint16(n)), nil
+	case 4:
+		return h.order.AppendUint32(dst, uint32(n)), nil
+	}
+	return h.order.AppendUint64(dst, uint64(n)), nil
 }
 
 // ReadLength reads a length header h from r and returns the length it
@@ -49,12 +62,11 @@ func ReadLength(r io.Reader, h *Format, max int64) (int64, error) {
 }
 
 func decodeLength(h *Format, b []byte, max int64) (int64, error) {
-	vals, err := h.Unpack(b)
-	if err != nil {
-		return 0, err
+	if !h.IntegerFormat() || len(b) < h.size {
+		return 0, structErr("length header %q must be one integer code", h.src)
 	}
 	var n int64
-	switch v := vals[0].(type) {
+	switch v := h.unpackOne(h.items[0], b[h.items[0].pad:]).(type) {
 	case int64:
 		n = v
 	case uint64:

@@ -438,7 +438,7 @@ func (f *Format) unpackOne(it item, b []byte) any {
 // IntegerFormat reports whether the format packs exactly one integer, as a
 // length header must.
 func (f *Format) IntegerFormat() bool {
-	if f.nvals != 1 || len(f.items) != 1 {
+	if f.nvals != 1 || len(f.items) != 1 || f.items[0].count != 1 {
 		return false
 	}
 	switch f.items[0].code {
