@@ -3,9 +3,10 @@
 -- The documents' protocol, bytes without a header: request "user|pwd"
 -- (UTF-8), answer "success" or "fail". The accounts file holds one
 -- user:password per line, as in the documents, or hashed entries made by
--- `wirelab passwd FILE USER`. Unknown users and wrong passwords get the
--- same answer in about the same time, and a connection is closed after 5
--- failures.
+-- `wirelab passwd FILE USER`. Like the documents' server it reads the file
+-- for every request, so accounts added while it runs count at once.
+-- Unknown users and wrong passwords get the same answer in about the same
+-- time, and a connection is closed after 5 failures.
 local M = {}
 
 M.defaults = {host = "127.0.0.1", port = 8899, accounts = "account.txt", max_failures = 5}
@@ -25,14 +26,24 @@ function M.parse(data)
   return user, password
 end
 
-function M.serve(o, accounts)
+-- check reads the accounts file and checks one login against it.
+function M.check(o, user, password)
+  local accounts, err = hash.accounts(o.accounts)
+  if not accounts then
+    io.stderr:write("cannot read accounts file ", o.accounts, ": ", err, "\n")
+    return false
+  end
+  return accounts:check(user, password)
+end
+
+function M.serve(o)
   return socket.serve(o.host, o.port, function(conn)
     local failures = 0
     while failures < o.max_failures do
       local data = conn:recv(1024)
       if not data then return end
       local user, password = M.parse(data)
-      if user and accounts:check(user, password) then
+      if user and M.check(o, user, password) then
         conn:send("success")
       else
         failures = failures + 1
@@ -54,5 +65,5 @@ if accounts:plaintext() > 0 then
   io.stderr:write(string.format("warning: %s holds %d plaintext password(s); store hashes with: wirelab passwd %s USER\n",
     o.accounts, accounts:plaintext(), o.accounts))
 end
-local srv = assert(M.serve(o, accounts))
+local srv = assert(M.serve(o))
 print("listening on " .. o.host .. ":" .. srv:port())

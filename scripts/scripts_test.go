@@ -431,6 +431,16 @@ func TestLogin(t *testing.T) {
 	if out != "fail\n" {
 		t.Fatalf("unknown user: %q", out)
 	}
+	// an account added while the server runs counts at once
+	cmd = exec.Command(wirelab, "passwd", accounts, "nobody")
+	cmd.Stdin = strings.NewReader("123\n")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("passwd: %v %s", err, out)
+	}
+	out, _, _ = runClient(t, dir, "login_client", "nobody\n123\n", "--port", port)
+	if out != "success\n" {
+		t.Fatalf("account added while running: %q", out)
+	}
 
 	// the documents' client, byte for byte; bad requests get "fail"
 	c := dial(t, s.port)
