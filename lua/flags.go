@@ -29,7 +29,7 @@ func (n numberFlag) String() string {
 	if n.v == nil {
 		return "0"
 	}
-	return strconv.FormatFloat(*n.v, 'g', -1, 64)
+	return strconv.FormatFloat(*n.v, 'f', -1, 64)
 }
 
 func (n numberFlag) Set(s string) error {
@@ -54,7 +54,7 @@ func flagsParse(L *glua.LState) int {
 	for i := 1; i <= argt.Len(); i++ {
 		args = append(args, glua.LVAsString(argt.RawGetInt(i)))
 	}
-	name := glua.LVAsString(argt.RawGetInt(0))
+	name := glua.LVAsString(argt.RawGet(glua.LNumber(0)))
 	if name == "" {
 		name = "script"
 	}

@@ -97,5 +97,11 @@ end
 if ... == "upload_server" then return M end -- loaded with require
 
 local o = flags.parse(arg, M.defaults, {help = M.help})
+local dir = io.open(o.dir)
+if not dir then
+  io.stderr:write("no directory ", o.dir, "\n")
+  os.exit(1)
+end
+dir:close()
 local srv = assert(M.serve(o))
 print("listening on " .. o.host .. ":" .. srv:port())
