@@ -22,6 +22,7 @@ func init() {
 			{"isatty", termIsatty, "term.isatty([\"stdin\"|\"stdout\"|\"stderr\"]) -> bool -- whether the stream is a terminal"},
 			{"readline", termReadline, "term.readline([prompt]) -> line | nil, err -- one line of stdin, without its newline; the prompt is shown only on a terminal"},
 			{"readpass", termReadpass, "term.readpass([prompt]) -> line | nil, err -- as readline, without echo on a terminal"},
+			{"lines", termLines, "term.lines([prompt]) -> iterator -- for line in term.lines(\">> \") do ... end: readline until the input ends"},
 		},
 	})
 }
@@ -130,6 +131,19 @@ func readLine(L *glua.LState, prompt string, echo bool) int {
 }
 
 func termReadline(L *glua.LState) int { return readLine(L, L.OptString(1, ""), true) }
+
+func termLines(L *glua.LState) int {
+	prompt := L.OptString(1, "")
+	L.Push(L.NewFunction(func(L *glua.LState) int {
+		if readLine(L, prompt, true) == 1 {
+			return 1
+		}
+		L.SetTop(0)
+		L.Push(glua.LNil)
+		return 1
+	}))
+	return 1
+}
 func termReadpass(L *glua.LState) int { return readLine(L, L.OptString(1, ""), false) }
 
 // progress draws a progress bar on stderr while a file moves, when stderr

@@ -27,9 +27,7 @@ if not conn then
   io.stderr:write("cannot connect to ", o.host, ":", o.port, ": ", err, "\n")
   os.exit(1)
 end
-while true do
-  local cmd = term.readline(">>: ")
-  if not cmd then break end
+for cmd in term.lines(">>: ") do
   cmd = cmd:match("^%s*(.-)%s*$")
   if cmd == "quit" or cmd == "exit" then break end
   if cmd ~= "" then

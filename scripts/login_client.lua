@@ -21,9 +21,7 @@ if not conn then
   io.stderr:write("cannot connect to ", o.host, ":", o.port, ": ", err, "\n")
   os.exit(1)
 end
-while true do
-  local user = term.readline("user: ")
-  if not user then break end
+for user in term.lines("user: ") do
   local password = term.readpass("password: ")
   if not password then break end
   local answer, aerr = M.login(conn, user, password)

@@ -24,9 +24,7 @@ if ... == "udp_echo_client" then return M end -- loaded with require
 local o = flags.parse(arg, M.defaults, {help = M.help})
 local u = assert(socket.udp())
 u:settimeout(o.timeout)
-while true do
-  local line = term.readline(">>: ")
-  if not line then break end
+for line in term.lines(">>: ") do
   local ok, err = u:sendto(M.payload(line, o.size), o.host, o.port)
   if not ok then
     io.stderr:write("sendto: ", err, "\n")

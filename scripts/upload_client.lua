@@ -54,9 +54,7 @@ if not conn then
   os.exit(1)
 end
 local status = 0
-while true do
-  local line = term.readline(">>: ")
-  if not line then break end
+for line in term.lines(">>: ") do
   local cmd, what = line:match("^%s*(%S+)%s+(.-)%s*$")
   local result, rerr
   if cmd == "put" then
