@@ -42,8 +42,13 @@ type session struct {
 
 func start(t *testing.T, history string, args ...string) *session {
 	t.Helper()
+	return startWith(t, []string{"WIRELAB_HISTORY=" + history, "WIRELAB_INIT="}, args...)
+}
+
+func startWith(t *testing.T, env []string, args ...string) *session {
+	t.Helper()
 	cmd := exec.Command(wirelab, args...)
-	cmd.Env = append(os.Environ(), "TERM=xterm", "WIRELAB_HISTORY="+history, "WIRELAB_INIT=")
+	cmd.Env = append(append(os.Environ(), "TERM=xterm"), env...)
 	tty, err := pty.StartWithSize(cmd, &pty.Winsize{Rows: 40, Cols: 200})
 	if err != nil {
 		t.Fatal(err)
@@ -260,6 +265,18 @@ func TestScriptThenPrompt(t *testing.T) {
 	s := start(t, filepath.Join(dir, "h"), "-i", script, "world")
 	s.line("greeting")
 	s.expect(`"hello world"`)
+}
+
+func TestInit(t *testing.T) {
+	dir := t.TempDir()
+	s := startWith(t, []string{"WIRELAB_HISTORY=" + filepath.Join(dir, "h"), "WIRELAB_INIT=from_init = 7 * 6"})
+	s.line("from_init")
+	s.expect("42")
+	file := filepath.Join(dir, "init.lua")
+	os.WriteFile(file, []byte("from_file = 'yes'\n"), 0o644)
+	s2 := startWith(t, []string{"WIRELAB_HISTORY=" + filepath.Join(dir, "h2"), "WIRELAB_INIT=@" + file})
+	s2.line("from_file")
+	s2.expect(`"yes"`)
 }
 
 // TestPipedStdin: stdin that is not a terminal runs as a script, no prompts.
