@@ -59,6 +59,11 @@ type lineReader struct {
 	once sync.Once
 	ask  chan struct{}
 	got  chan lineResult
+
+	// waiting is set while a line asked for has not been taken: an
+	// interrupted read leaves its line for the next one.
+	mu      sync.Mutex
+	waiting bool
 }
 
 type lineResult struct {
@@ -66,6 +71,7 @@ type lineResult struct {
 	err  error
 }
 
+// stdinLines is the process's one reader of stdin.
 var stdinLines lineReader
 
 func (r *lineReader) start() {
@@ -85,13 +91,6 @@ func (r *lineReader) start() {
 	})
 }
 
-// waiting is set while a line asked for has not been taken: an
-// interrupted read leaves its line for the next one.
-var (
-	pending sync.Mutex
-	waiting bool
-)
-
 func readLine(L *glua.LState, prompt string, echo bool) int {
 	tty := isTerminal(0)
 	if tty && prompt != "" {
@@ -108,18 +107,19 @@ func readLine(L *glua.LState, prompt string, echo bool) int {
 			}()
 		}
 	}
-	stdinLines.start()
-	pending.Lock()
-	if !waiting {
-		stdinLines.ask <- struct{}{}
-		waiting = true
+	r := &stdinLines
+	r.start()
+	r.mu.Lock()
+	if !r.waiting {
+		r.ask <- struct{}{}
+		r.waiting = true
 	}
-	pending.Unlock()
+	r.mu.Unlock()
 	select {
-	case res := <-stdinLines.got:
-		pending.Lock()
-		waiting = false
-		pending.Unlock()
+	case res := <-r.got:
+		r.mu.Lock()
+		r.waiting = false
+		r.mu.Unlock()
 		if res.err != nil {
 			return fail(L, engine.ErrClosed)
 		}
