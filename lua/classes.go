@@ -61,17 +61,6 @@ func classOf(v any) *class {
 	return classes[name]
 }
 
-// ClassMethods returns the method names of every class, for completion.
-func ClassMethods() map[string][]string {
-	out := map[string][]string{}
-	for name, c := range classes {
-		for _, m := range c.methods {
-			out[name] = append(out[name], m.name)
-		}
-	}
-	return out
-}
-
 // classMetas are the metatables of every class, built once and shared
 // by all states: a server holds a state per connection, and a metatable
 // with its methods is several kilobytes. They are never written after

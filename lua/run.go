@@ -3,7 +3,6 @@ package lua
 import (
 	"bytes"
 	"context"
-	"errors"
 
 	glua "github.com/yuin/gopher-lua"
 )
@@ -57,13 +56,6 @@ func skipShebang(src []byte) []byte {
 		return append([]byte("--"), src[2:]...)
 	}
 	return nil
-}
-
-// IsInterrupted reports whether err is the failure of code stopped by its
-// context's cancellation.
-func IsInterrupted(err error) bool {
-	var se *ScriptError
-	return errors.As(err, &se) && se.Msg == "interrupted"
 }
 
 // ErrorText returns the message and traceback of an error from a call in

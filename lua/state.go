@@ -349,13 +349,6 @@ func (rt *Runtime) end() {
 	rt.mu.Unlock()
 }
 
-// Active returns how many tasks and servers are running.
-func (rt *Runtime) Active() int {
-	rt.mu.Lock()
-	defer rt.mu.Unlock()
-	return rt.active
-}
-
 // Wait blocks until no task or server is left, or ctx is done.
 func (rt *Runtime) Wait(ctx context.Context) error {
 	for {

@@ -39,9 +39,6 @@ type Task struct {
 	ok      bool
 }
 
-// Done returns a channel closed when the task has finished.
-func (t *Task) Done() <-chan struct{} { return t.done }
-
 // Cancel interrupts the task: its blocked call returns "interrupted" and
 // its code stops at the next instruction.
 func (t *Task) Cancel() { t.cancel() }
