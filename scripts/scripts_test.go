@@ -3,6 +3,7 @@ package scripts_test
 import (
 	"bufio"
 	"bytes"
+	"encoding/binary"
 	"fmt"
 	"io"
 	"net"
@@ -226,16 +227,7 @@ func docExec(t *testing.T, c net.Conn, cmd string) string {
 	if _, err := c.Write([]byte(cmd)); err != nil {
 		t.Fatal(err)
 	}
-	var hdr [4]byte
-	if _, err := io.ReadFull(c, hdr[:]); err != nil {
-		t.Fatal(err)
-	}
-	n := int32(uint32(hdr[0]) | uint32(hdr[1])<<8 | uint32(hdr[2])<<16 | uint32(hdr[3])<<24)
-	body := make([]byte, n)
-	if _, err := io.ReadFull(c, body); err != nil {
-		t.Fatal(err)
-	}
-	return string(body)
+	return string(readDocFrame(t, c))
 }
 
 // TestFixedServerWithDocumentClient checks the server byte for byte
@@ -290,8 +282,8 @@ func readDocFrame(t *testing.T, c net.Conn) []byte {
 	if _, err := io.ReadFull(c, hdr[:]); err != nil {
 		t.Fatal(err)
 	}
-	n := int32(uint32(hdr[0]) | uint32(hdr[1])<<8 | uint32(hdr[2])<<16 | uint32(hdr[3])<<24)
-	if n < 0 || n > 1<<20 {
+	n := int32(binary.LittleEndian.Uint32(hdr[:])) // struct.unpack('i', hdr)
+	if n < 0 || n > 64<<20 {
 		t.Fatalf("bad length %d", n)
 	}
 	b := make([]byte, n)
@@ -301,9 +293,29 @@ func readDocFrame(t *testing.T, c net.Conn) []byte {
 	return b
 }
 
+// docFrame is struct.pack('i', len(payload)) + payload.
 func docFrame(payload []byte) []byte {
-	n := len(payload)
-	return append([]byte{byte(n), byte(n >> 8), byte(n >> 16), byte(n >> 24)}, payload...)
+	return append(binary.LittleEndian.AppendUint32(nil, uint32(len(payload))), payload...)
+}
+
+// serveOnce accepts one connection on a free loopback port and hands it
+// to peer, a Go server written from the documents; it returns the port.
+func serveOnce(t *testing.T, peer func(c net.Conn)) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	go func() {
+		c, err := ln.Accept()
+		if err != nil {
+			return
+		}
+		defer c.Close()
+		peer(c)
+	}()
+	return strconv.Itoa(ln.Addr().(*net.TCPAddr).Port)
 }
 
 // TestFixedClientWithDocumentServer serves the client from a Go server
@@ -312,17 +324,7 @@ func TestFixedClientWithDocumentServer(t *testing.T) {
 	gbk := []byte{0xc7, 0xfd, 0xb6, 0xaf, 0xc6, 0xf7, '\n'} // 驱动器, as a Windows server answers
 	for _, mode := range []string{"plain", "json"} {
 		t.Run(mode, func(t *testing.T) {
-			ln, err := net.Listen("tcp", "127.0.0.1:0")
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer ln.Close()
-			go func() {
-				c, err := ln.Accept()
-				if err != nil {
-					return
-				}
-				defer c.Close()
+			port := serveOnce(t, func(c net.Conn) {
 				buf := make([]byte, 1024)
 				for {
 					n, err := c.Read(buf)
@@ -341,8 +343,7 @@ func TestFixedClientWithDocumentServer(t *testing.T) {
 						c.Write(docFrame(answer))
 					}
 				}
-			}()
-			port := strconv.Itoa(ln.Addr().(*net.TCPAddr).Port)
+			})
 			args := []string{"--port", port, "--encoding", "gbk"}
 			if mode == "json" {
 				args = append(args, "--json")

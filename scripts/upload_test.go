@@ -3,6 +3,7 @@ package scripts_test
 import (
 	"bytes"
 	"crypto/md5"
+	"encoding/binary"
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
@@ -217,25 +218,15 @@ func TestUploadClientRefusesWrongReply(t *testing.T) {
 		{"wrong md5", `{"ok": true, "filename": "want.txt", "filesize": 5, "md5": "00000000000000000000000000000000"}`, "checksum mismatch"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			ln, err := net.Listen("tcp", "127.0.0.1:0")
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer ln.Close()
-			go func() {
-				c, err := ln.Accept()
-				if err != nil {
-					return
-				}
-				defer c.Close()
+			port := serveOnce(t, func(c net.Conn) {
 				var hdr [4]byte
 				io.ReadFull(c, hdr[:])
-				io.ReadFull(c, make([]byte, int(hdr[0])))
+				io.ReadFull(c, make([]byte, binary.LittleEndian.Uint32(hdr[:])))
 				c.Write(append(docFrame([]byte(tc.reply)), "hello"...))
 				io.Copy(io.Discard, c)
-			}()
+			})
 			downloads := t.TempDir()
-			_, errs, code := runClient(t, t.TempDir(), "upload_client", "get want.txt\n", "--port", strconv.Itoa(ln.Addr().(*net.TCPAddr).Port), "--dir", downloads)
+			_, errs, code := runClient(t, t.TempDir(), "upload_client", "get want.txt\n", "--port", port, "--dir", downloads)
 			if code != 1 || !strings.Contains(errs, tc.want) {
 				t.Fatalf("exit %d stderr %q", code, errs)
 			}
