@@ -3,8 +3,8 @@ package scripts_test
 import (
 	"bytes"
 	"crypto/md5"
-	"encoding/binary"
 	"crypto/rand"
+	"encoding/binary"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
