@@ -67,6 +67,34 @@ var gopherLibs = map[string]glua.LGFunction{
 	glua.LoadLibName:      glua.OpenPackage,
 }
 
+// libPatches are wirelab's corrections to gopher-lua's libraries, applied
+// right after a library opens: each replaces or adds fields of the library's
+// table (the globals table for the base library, keyed "_G") so that
+// wirelab's Lua behaves as Lua 5.1 does. Files register them from init.
+var libPatches = map[string][]func(L *glua.LState, lib *glua.LTable){}
+
+// patchLib registers a correction for the library name ("_G" for base).
+func patchLib(name string, patch func(L *glua.LState, lib *glua.LTable)) {
+	libPatches[name] = append(libPatches[name], patch)
+}
+
+// openLib opens one of gopher-lua's libraries in L and applies wirelab's
+// patches to it.
+func openLib(L *glua.LState, name string, open glua.LGFunction) {
+	L.Push(L.NewFunction(open))
+	L.Push(glua.LString(name))
+	L.Call(1, 0)
+	key, tbl := name, L.G.Global
+	if name == glua.BaseLibName {
+		key = "_G"
+	} else if t, ok := L.G.Global.RawGetString(name).(*glua.LTable); ok {
+		tbl = t
+	}
+	for _, patch := range libPatches[key] {
+		patch(L, tbl)
+	}
+}
+
 // lazyGlobals maps each global that is loaded on first use to its library.
 var lazyGlobals = map[string]string{"module": glua.LoadLibName}
 
@@ -108,9 +136,7 @@ func (rt *Runtime) newState(ctx context.Context) *glua.LState {
 		name string
 		open glua.LGFunction
 	}{{glua.BaseLibName, glua.OpenBase}, {glua.StringLibName, glua.OpenString}, {glua.TabLibName, glua.OpenTable}} {
-		L.Push(L.NewFunction(lib.open))
-		L.Push(glua.LString(lib.name))
-		L.Call(1, 0)
+		openLib(L, lib.name, lib.open)
 	}
 	L.SetGlobal("print", L.NewFunction(s.print))
 	L.G.Registry.RawSetString(baseRequireKey, L.GetGlobal("require"))
@@ -169,9 +195,7 @@ func loadLib(L *glua.LState, name string) glua.LValue {
 		return glua.LNil
 	}
 	if L.G.Global.RawGetString(lib) == glua.LNil {
-		L.Push(L.NewFunction(open))
-		L.Push(glua.LString(lib))
-		L.Call(1, 0)
+		openLib(L, lib, open)
 		if lib == glua.LoadLibName {
 			preloadModules(L)
 		}
@@ -269,7 +293,8 @@ type Runtime struct {
 	stdout io.Writer
 	stderr io.Writer
 
-	dicts engine.Registry
+	dicts     engine.Registry
+	maxString int64
 
 	mu      sync.Mutex
 	active  int
@@ -281,14 +306,28 @@ type Runtime struct {
 type Options struct {
 	Stdout io.Writer // default os.Stdout
 	Stderr io.Writer // default os.Stderr
+	// MaxString is the longest string that string.rep, string.format,
+	// table.concat and the like may build, in bytes; past it they raise
+	// "string too large" instead of exhausting memory. Default
+	// DefaultMaxString.
+	MaxString int64
 }
+
+// DefaultMaxString is the default Options.MaxString: 1 GiB.
+const DefaultMaxString = 1 << 30
+
+// maxString returns the string size limit of L's runtime.
+func maxString(L *glua.LState) int64 { return stateOf(L).rt.maxString }
 
 // NewRuntime returns a runtime whose tasks and servers live until ctx is
 // cancelled or Close is called.
 func NewRuntime(ctx context.Context, o Options) *Runtime {
 	ctx, cancel := context.WithCancel(ctx)
 	rt := &Runtime{ctx: ctx, cancel: cancel, stdout: o.Stdout, stderr: o.Stderr,
-		idle: make(chan struct{}), servers: map[*Server]struct{}{}}
+		idle: make(chan struct{}), servers: map[*Server]struct{}{}, maxString: o.MaxString}
+	if rt.maxString <= 0 {
+		rt.maxString = DefaultMaxString
+	}
 	if rt.stdout == nil {
 		rt.stdout = os.Stdout
 	}
