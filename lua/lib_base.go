@@ -1,0 +1,253 @@
+package lua
+
+import (
+	"fmt"
+	"runtime"
+	"runtime/metrics"
+
+	glua "github.com/yuin/gopher-lua"
+)
+
+// Corrections to gopher-lua's base library, so that select, unpack,
+// getfenv, setfenv and collectgarbage behave as Lua 5.1's, and to its
+// package library, whose package.loaded misses the libraries opened
+// before it.
+
+func init() {
+	patchLib("_G", func(L *glua.LState, g *glua.LTable) {
+		gc := &gcState{pause: 200, stepmul: 200}
+		for name, f := range map[string]glua.LGFunction{
+			"select":         baseSelect,
+			"unpack":         baseUnpack,
+			"getfenv":        baseGetfenv,
+			"setfenv":        baseSetfenv,
+			"collectgarbage": gc.collectgarbage,
+			"gcinfo":         baseGcinfo,
+		} {
+			g.RawSetString(name, L.NewFunction(f))
+		}
+	})
+	patchLib(glua.LoadLibName, func(L *glua.LState, pkg *glua.LTable) {
+		loaded, ok1 := pkg.RawGetString("loaded").(*glua.LTable)
+		preload, ok2 := pkg.RawGetString("preload").(*glua.LTable)
+		if !ok1 || !ok2 {
+			return
+		}
+		loaded.RawSetString(glua.LoadLibName, pkg)
+		names := []string{"_G", glua.StringLibName, glua.TabLibName}
+		for name := range gopherLibs {
+			names = append(names, name)
+		}
+		for _, name := range names {
+			if name == glua.LoadLibName {
+				continue
+			}
+			if lib, ok := L.G.Global.RawGetString(name).(*glua.LTable); ok {
+				loaded.RawSetString(name, lib)
+				continue
+			}
+			// Not opened yet: naming the global opens it.
+			preload.RawSetString(name, L.NewFunction(func(L *glua.LState) int {
+				L.Push(L.GetGlobal(name))
+				return 1
+			}))
+		}
+	})
+}
+
+// numArg is luaL_checknumber: argument n as a number, from a number or
+// a numeric string. Unlike gopher-lua's CheckNumber, it tells a missing
+// argument ("got no value") from a nil.
+func numArg(L *glua.LState, n int) glua.LNumber {
+	if n > L.GetTop() {
+		L.ArgError(n, "number expected, got no value")
+	}
+	return L.CheckNumber(n)
+}
+
+// intArg is luaL_checkint: argument n as an int, truncated.
+func intArg(L *glua.LState, n int) int { return int(numArg(L, n)) }
+
+// tableArg is luaL_checktype(L, n, LUA_TTABLE): argument n as a table.
+func tableArg(L *glua.LState, n int) *glua.LTable {
+	if n > L.GetTop() {
+		L.ArgError(n, "table expected, got no value")
+	}
+	return L.CheckTable(n)
+}
+
+// optIntArg is luaL_optint: argument n as an int, or d when it is nil or
+// absent.
+func optIntArg(L *glua.LState, n, d int) int {
+	if L.Get(n) == glua.LNil {
+		return d
+	}
+	return intArg(L, n)
+}
+
+// baseSelect is select: select("#", ...) counts (any string starting
+// with "#" does), select(n, ...) returns from the nth on, counting from
+// the end when n is negative.
+func baseSelect(L *glua.LState) int {
+	n := L.GetTop()
+	if s, ok := L.Get(1).(glua.LString); ok && len(s) > 0 && s[0] == '#' {
+		L.Push(glua.LNumber(n - 1))
+		return 1
+	}
+	i := intArg(L, 1)
+	if i < 0 {
+		i = n + i
+	} else if i > n {
+		i = n
+	}
+	if i < 1 {
+		L.ArgError(1, "index out of range")
+	}
+	return n - i
+}
+
+// maxResults is how many values a Go function may return at once, as
+// Lua 5.1's C stack allows (LUAI_MAXCSTACK).
+const maxResults = 8000
+
+// baseUnpack is unpack(t [, i [, j]]): t[i], ..., t[j], raw.
+func baseUnpack(L *glua.LState) int {
+	t := tableArg(L, 1)
+	i := optIntArg(L, 2, 1)
+	j := optIntArg(L, 3, t.Len())
+	if i > j {
+		return 0
+	}
+	n := j - i + 1
+	if n <= 0 || n > maxResults-L.GetTop() {
+		L.RaiseError("too many results to unpack")
+	}
+	for ; i <= j; i++ {
+		L.Push(rawGeti(t, i))
+	}
+	return n
+}
+
+// fenvTarget is the function that getfenv and setfenv address: their
+// first argument when it is a function, else the function running at
+// that level of the stack (1, the caller, by default for getfenv). It
+// returns nil for level 0, the running thread.
+func fenvTarget(L *glua.LState, opt bool) *glua.LFunction {
+	if fn, ok := L.Get(1).(*glua.LFunction); ok {
+		return fn
+	}
+	level := 1
+	if opt {
+		level = optIntArg(L, 1, 1)
+	} else {
+		level = intArg(L, 1)
+	}
+	if level < 0 {
+		L.ArgError(1, "level must be non-negative")
+	}
+	if level == 0 {
+		return nil
+	}
+	dbg, ok := L.GetStack(level)
+	if !ok {
+		L.ArgError(1, "invalid level")
+	}
+	fn, err := L.GetInfo("f", dbg, glua.LNil)
+	f, isFn := fn.(*glua.LFunction)
+	if err != nil || !isFn {
+		L.RaiseError("no function environment for tail call at level %d", level)
+	}
+	return f
+}
+
+// baseGetfenv is getfenv([f]): the environment of a function or of the
+// function at a stack level; a Go function's is the thread's.
+func baseGetfenv(L *glua.LState) int {
+	fn := fenvTarget(L, true)
+	if fn == nil || fn.IsG || fn.Env == nil {
+		L.Push(L.Env)
+	} else {
+		L.Push(fn.Env)
+	}
+	return 1
+}
+
+// baseSetfenv is setfenv(f, t): it sets the environment of a Lua function,
+// or of the thread for level 0, and returns the function.
+func baseSetfenv(L *glua.LState) int {
+	env := tableArg(L, 2)
+	fn := fenvTarget(L, false)
+	if fn == nil {
+		L.Env = env
+		return 0
+	}
+	if fn.IsG {
+		L.RaiseError("'setfenv' cannot change environment of given object")
+	}
+	fn.Env = env
+	L.Push(fn)
+	return 1
+}
+
+// gcState is what collectgarbage remembers for a state. Go's collector
+// serves every state of the process, so the pause and step multiplier
+// are only remembered, "stop" and "restart" do nothing, and "count" is
+// the process's heap.
+type gcState struct{ pause, stepmul int }
+
+// gcOptions are collectgarbage's options.
+var gcOptions = map[string]bool{"stop": true, "restart": true, "collect": true,
+	"count": true, "step": true, "setpause": true, "setstepmul": true}
+
+// collectgarbage is collectgarbage([opt [, arg]]), returning what 5.1's
+// returns: 0 for most options, the previous value for "setpause" and
+// "setstepmul", KiB in use for "count", and true (a cycle finished) for
+// "step", which runs a full collection as "collect" does.
+func (gc *gcState) collectgarbage(L *glua.LState) int {
+	opt := "collect"
+	if L.Get(1) != glua.LNil {
+		opt = L.CheckString(1)
+	}
+	if !gcOptions[opt] {
+		L.ArgError(1, fmt.Sprintf("invalid option '%s'", opt))
+	}
+	arg := optIntArg(L, 2, 0)
+	switch opt {
+	case "collect":
+		runtime.GC()
+	case "step":
+		runtime.GC()
+		L.Push(glua.LTrue)
+		return 1
+	case "count":
+		L.Push(glua.LNumber(float64(heapBytes()) / 1024))
+		return 1
+	case "setpause":
+		L.Push(glua.LNumber(gc.pause))
+		gc.pause = arg
+		return 1
+	case "setstepmul":
+		L.Push(glua.LNumber(gc.stepmul))
+		gc.stepmul = arg
+		return 1
+	}
+	L.Push(glua.LNumber(0))
+	return 1
+}
+
+// baseGcinfo is gcinfo(): KiB in use, as an integer.
+func baseGcinfo(L *glua.LState) int {
+	L.Push(glua.LNumber(heapBytes() / 1024))
+	return 1
+}
+
+// heapBytes returns the bytes of the heap's live and not yet swept
+// objects, without stopping the world as runtime.ReadMemStats does.
+func heapBytes() uint64 {
+	s := []metrics.Sample{{Name: "/memory/classes/heap/objects:bytes"}}
+	metrics.Read(s)
+	if s[0].Value.Kind() != metrics.KindUint64 {
+		return 0
+	}
+	return s[0].Value.Uint64()
+}
