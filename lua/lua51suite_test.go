@@ -147,7 +147,6 @@ var suiteAllowed = map[string]suiteDeviation{
 	"errors.lua:94>12":   {catVM, "runtime errors do not name the variable: global 'insert'", ""},
 	"errors.lua:103>12":  {catOther, "argument errors do not quote the function's name: bad argument #1 to sin, not to 'sin'", ""},
 	"errors.lua:109>12":  {catVM, "concatenation errors read 'cannot perform concat operation', not 'attempt to concatenate'", ""},
-	"errors.lua:111>12":  {catOther, "file handles have no __gc metamethod (5.1: bad argument #1 to '__gc' (FILE* expected, got no value))", ""},
 	"errors.lua:126":     {catVM, "the error of a generic for over a number is reported on another line", ""},
 	"errors.lua:134":     {catPcall, "error('a', 3) reports the wrong level's line", ""},
 	"errors.lua:137":     {catPcall, "error('a', 2) reports the wrong level's line", ""},
@@ -172,9 +171,6 @@ var suiteAllowed = map[string]suiteDeviation{
 	"errors.lua:224>214": {catVM, "no limit on syntax nesting ('chunk has too many syntax levels')", "errors.lua:164"},
 	"errors.lua:238":     {catVM, "no limit of 60 upvalues per function", "errors.lua:164"},
 	"errors.lua:247":     {catVM, "no limit of 200 local variables per function", "errors.lua:164"},
-
-	// files.lua
-	"files.lua:228": {catMissing, "file:setvbuf(\"line\") is not supported", ""},
 
 	// math.lua
 	"math.lua:47": {catNumFmt, "tonumber(s, base) takes a sign; 5.1's strtoul does not", ""},

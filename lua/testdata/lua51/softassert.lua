@@ -1,9 +1,9 @@
 -- A soft assert in Lua, for running the suite under the reference
--- interpreter (go test ./lua -run TestLua51Suite -v -args -lua51ref, with lua5.1 on the
--- PATH): it does what the test's soft assert does in Go. A failing assert
--- prints "FAIL\tkey\tmessage" to stderr and returns its arguments; under a
--- pcall it raises, as the suite expects of some asserts. At exit
--- ("COUNT\tasserts\tpassed") the counts follow.
+-- interpreter (go test ./lua -run TestLua51Suite -v -args -lua51ref, with
+-- lua5.1 on the PATH): it does what the test's soft assert does in Go. A
+-- failing assert prints "FAIL\tplace\tmessage" to stderr and returns its
+-- arguments; under a pcall it raises, as the suite expects of some
+-- asserts. At exit the counts follow: "COUNT\tasserts\tpassed".
 
 local file = assert(arg[0])
 local getinfo, format, write = debug.getinfo, string.format, io.stderr.write
