@@ -11,7 +11,8 @@ import (
 // Corrections to gopher-lua's base library, so that select, unpack,
 // getfenv, setfenv and collectgarbage behave as Lua 5.1's, and to its
 // package library, whose package.loaded misses the libraries opened
-// before it.
+// before it and whose loadlib raised instead of failing as a 5.1 built
+// without dynamic libraries does.
 
 func init() {
 	patchLib("_G", func(L *glua.LState, g *glua.LTable) {
@@ -34,6 +35,7 @@ func init() {
 			return
 		}
 		loaded.RawSetString(glua.LoadLibName, pkg)
+		pkg.RawSetString("loadlib", L.NewFunction(loadlib))
 		names := []string{"_G", glua.StringLibName, glua.TabLibName}
 		for name := range gopherLibs {
 			names = append(names, name)
@@ -63,6 +65,17 @@ func numArg(L *glua.LState, n int) glua.LNumber {
 		L.ArgError(n, "number expected, got no value")
 	}
 	return L.CheckNumber(n)
+}
+
+// loadlib is package.loadlib(path, name): wirelab loads no C libraries,
+// so it fails as a Lua 5.1 built without them does.
+func loadlib(L *glua.LState) int {
+	L.CheckString(1)
+	L.CheckString(2)
+	L.Push(glua.LNil)
+	L.Push(glua.LString("dynamic libraries not enabled; check your Lua installation"))
+	L.Push(glua.LString("absent"))
+	return 3
 }
 
 // intArg is luaL_checkint: argument n as an int, truncated.

@@ -57,16 +57,24 @@ var suiteSkipped = map[string]string{
 // suiteSlow are the files that take seconds; -race -short skips them.
 var suiteSlow = map[string]bool{"constructs.lua": true, "nextvar.lua": true}
 
-// suiteUncomment are line ranges that gopher-lua's copy comments out and
-// Lua 5.1 passes: the leading "--" is removed before the run. Lines that
-// need string.dump, package.loadlib or the collector stay out.
+// suiteUncomment are line ranges that gopher-lua's copy comments out:
+// the leading "--" is removed before the run. Those in suiteLeftOut stay
+// out.
 var suiteUncomment = map[string][][2]int{
-	"attrib.lua":  {{135, 141}, {331, 337}},
+	"attrib.lua":  {{135, 141}, {182, 183}, {210, 211}, {331, 337}},
 	"calls.lua":   {{248, 253}},
-	"files.lua":   {{4, 4}, {227, 234}, {268, 274}, {276, 278}},
+	"files.lua":   {{4, 4}, {27, 27}, {32, 40}, {227, 234}, {268, 274}, {276, 278}},
 	"pm.lua":      {{70, 70}, {107, 107}, {110, 110}, {263, 279}},
 	"sort.lua":    {{61, 62}},
 	"strings.lua": {{102, 105}, {124, 124}, {167, 169}},
+}
+
+// suiteLeftOut are the lines commented out in gopher-lua's copy that stay
+// out, and why: they need what gopher-lua lacks by design, and raise,
+// which would end their file.
+var suiteLeftOut = map[string]string{
+	"calls.lua:243-246": "string.dump",
+	"calls.lua:272-286": "string.dump of a function with upvalues",
 }
 
 // suiteEdits undo other changes of gopher-lua's copy, line by line.
@@ -75,6 +83,8 @@ var suiteEdits = []struct {
 	line     int
 	from, to string
 }{
+	// Stands in for the package.loadlib call restored above it.
+	{"attrib.lua", 184, "local f = nil", ""},
 	// An empty statement, which Lua 5.1 does not parse.
 	{"pm.lua", 89, "  for k=i, j do; table.insert(ret, k); end", "  for k=i, j do table.insert(ret, k) end"},
 	// Closed early, before the restored lines that read it.
@@ -88,6 +98,8 @@ var suiteEdits = []struct {
 // assert whose expectation is not Lua 5.1's. The same failure in wirelab
 // is no deviation; a pass there is.
 var suiteFails51 = map[string]string{
+	// Debian's lua5.1 is built without the global loadlib.
+	"attrib.lua:182": "assertion failed!",
 	// tonumber with a base: 5.1 reads the digits with strtoul, which takes
 	// no sign and no more than an unsigned long.
 	"math.lua:47": "assertion failed!",
@@ -97,13 +109,12 @@ var suiteFails51 = map[string]string{
 
 // Deviation categories.
 const (
-	catString   = "string library"
-	catPcall    = "pcall/error/upvalues"
-	catNumFmt   = "number formatting"
-	catMissing  = "missing lib function"
-	catVM       = "VM limitation"
-	catByDesign = "gopher-lua by design"
-	catOther    = "other"
+	catString  = "string library"
+	catPcall   = "pcall/error/upvalues"
+	catNumFmt  = "number formatting"
+	catMissing = "missing lib function"
+	catVM      = "VM limitation"
+	catOther   = "other"
 )
 
 // A suiteDeviation is an allowed deviation: its category and cause, and
@@ -230,6 +241,9 @@ func TestLua51Suite(t *testing.T) {
 		t.Fatal(err)
 	}
 	files := suiteCopy(t)
+	for _, where := range sortedKeys(suiteLeftOut) {
+		t.Logf("%-15s left out: needs %s", where, suiteLeftOut[where])
+	}
 	if *lua51ref {
 		suiteReference(t, luaDir, files)
 		return

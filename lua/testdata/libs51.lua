@@ -76,6 +76,8 @@ assert(require("string") == string and require("table") == table)
 assert(require("math") == math and require("os") == os and require("io") == io)
 assert(require("_G") == _G and require("package") == package)
 assert(package.loaded.coroutine == coroutine or require("coroutine") == coroutine)
+local lib, msg, when = package.loadlib("nonexistent.so", "luaopen_x")
+assert(lib == nil and type(msg) == "string" and (when == "open" or when == "absent"))
 
 -- strings in arithmetic
 assert("10" + 1 == 11 and "0x10" + 0 == 16 and " 10 " * 2 == 20)
