@@ -17,7 +17,13 @@ import (
 func init() {
 	patchLib("_G", func(L *glua.LState, g *glua.LTable) {
 		gc := &gcState{pause: 200, stepmul: 200}
+		it := &iterators{pairs: firstResult(L, g.RawGetString("pairs")), ipairs: firstResult(L, g.RawGetString("ipairs"))}
 		for name, f := range map[string]glua.LGFunction{
+			"next":           baseNext,
+			"pairs":          it.pairsFn,
+			"ipairs":         it.ipairsFn,
+			"setmetatable":   baseSetmetatable,
+			"newproxy":       baseNewproxy,
 			"select":         baseSelect,
 			"unpack":         baseUnpack,
 			"getfenv":        baseGetfenv,
@@ -199,6 +205,93 @@ func baseSetfenv(L *glua.LState) int {
 	}
 	fn.Env = env
 	L.Push(fn)
+	return 1
+}
+
+// firstResult returns what f({}) returns first: the iterator of pairs or
+// ipairs.
+func firstResult(L *glua.LState, f glua.LValue) glua.LValue {
+	L.Push(f)
+	L.Push(L.NewTable())
+	L.Call(1, 1)
+	v := L.Get(-1)
+	L.Pop(1)
+	return v
+}
+
+// iterators are gopher-lua's iterators of pairs and ipairs.
+type iterators struct{ pairs, ipairs glua.LValue }
+
+// baseNext is next(t [, k]): the pair after k in t, raw.
+func baseNext(L *glua.LState) int {
+	k, v := tableArg(L, 1).Next(L.Get(2))
+	if k == glua.LNil {
+		L.Push(glua.LNil)
+		return 1
+	}
+	L.Push(k)
+	L.Push(v)
+	return 2
+}
+
+// pairsFn is pairs(t): next, t, nil.
+func (it *iterators) pairsFn(L *glua.LState) int {
+	t := tableArg(L, 1)
+	L.Push(it.pairs)
+	L.Push(t)
+	L.Push(glua.LNil)
+	return 3
+}
+
+// ipairsFn is ipairs(t): an iterator over t[1], t[2], ... up to the first
+// nil, t, 0.
+func (it *iterators) ipairsFn(L *glua.LState) int {
+	t := tableArg(L, 1)
+	L.Push(it.ipairs)
+	L.Push(t)
+	L.Push(glua.LNumber(0))
+	return 3
+}
+
+// baseSetmetatable is setmetatable(t, mt): tables only (gopher-lua's set
+// the metatable of all numbers for setmetatable(1, mt)), and mt must be
+// given, nil or a table.
+func baseSetmetatable(L *glua.LState) int {
+	t := tableArg(L, 1)
+	mt := L.Get(2)
+	if L.GetTop() < 2 || mt.Type() != glua.LTNil && mt.Type() != glua.LTTable {
+		L.ArgError(2, "nil or table expected")
+	}
+	if L.GetMetaField(t, "__metatable") != glua.LNil {
+		L.RaiseError("cannot change a protected metatable")
+	}
+	L.SetMetatable(t, mt)
+	L.SetTop(1)
+	return 1
+}
+
+// baseNewproxy is newproxy([b]): a new userdata with no metatable, with a
+// new one for true, or sharing the metatable of the userdata b. (5.1
+// takes only a proxy's metatable; this takes any userdata's.)
+func baseNewproxy(L *glua.LState) int {
+	ud := L.NewUserData()
+	switch v := L.Get(1).(type) {
+	case glua.LBool:
+		if v {
+			L.SetMetatable(ud, L.NewTable())
+		}
+	case *glua.LUserData:
+		mt := L.GetMetatable(v)
+		if mt == glua.LNil {
+			L.ArgError(1, "boolean or proxy expected")
+		}
+		L.SetMetatable(ud, mt)
+	default:
+		if v != glua.LNil {
+			L.ArgError(1, "boolean or proxy expected")
+		}
+	}
+	L.Push(ud)
 	return 1
 }
 
