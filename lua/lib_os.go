@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"os/exec"
 	"strconv"
 	"strings"
 	"syscall"
@@ -14,8 +15,10 @@ import (
 
 // Corrections to gopher-lua's os library: os.date formats as C's strftime
 // does in the C locale and fills all of "*t"; os.time normalizes its
-// table as mktime does; os.clock is processor time; and the file
-// functions fail as 5.1's do, with nil, "name: message" and errno.
+// table as mktime does; os.clock is processor time; os.execute runs its
+// command with the shell, as C's system; os.getenv tells an empty
+// variable from a missing one; and the file functions fail as 5.1's do,
+// with nil, "name: message" and errno.
 
 func init() {
 	patchLib(glua.OsLibName, func(L *glua.LState, m *glua.LTable) {
@@ -28,6 +31,8 @@ func init() {
 			"remove":    osRemove,
 			"rename":    osRename,
 			"setlocale": osSetlocale,
+			"execute":   osExecute,
+			"getenv":    osGetenv,
 		} {
 			m.RawSetString(name, L.NewFunction(f))
 		}
@@ -382,6 +387,39 @@ func strerror(errno syscall.Errno) string {
 		s = string(s[0]-'a'+'A') + s[1:]
 	}
 	return s
+}
+
+// osExecute is os.execute([command]): it runs command with /bin/sh, on
+// the process's standard files, and returns the wait status as C's system
+// does (exit code 3 is 768); without a command, 1: there is a shell. The
+// state's context ends the command.
+func osExecute(L *glua.LState) int {
+	if L.Get(1) == glua.LNil {
+		L.Push(glua.LNumber(1))
+		return 1
+	}
+	cmd := exec.CommandContext(ctxOf(L), "/bin/sh", "-c", L.CheckString(1))
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, os.Stderr
+	cmd.Run() // the wait status tells how it went
+	if ps := cmd.ProcessState; ps != nil {
+		if ws, ok := ps.Sys().(syscall.WaitStatus); ok {
+			L.Push(glua.LNumber(ws))
+			return 1
+		}
+	}
+	L.Push(glua.LNumber(127 << 8)) // what system returns when no shell runs
+	return 1
+}
+
+// osGetenv is os.getenv(name): the variable's value, "" when it is set
+// empty, nil when it is not set.
+func osGetenv(L *glua.LState) int {
+	if v, ok := os.LookupEnv(L.CheckString(1)); ok {
+		L.Push(glua.LString(v))
+	} else {
+		L.Push(glua.LNil)
+	}
+	return 1
 }
 
 // localeCategories are setlocale's categories.
