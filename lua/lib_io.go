@@ -12,7 +12,8 @@ import (
 // standard files cannot be closed (gopher-lua closed the process's
 // stdout), io.open takes the modes C's fopen takes and fails with
 // "name: message" and errno, setvbuf knows "line", a closed file is "a
-// closed file", and options are checked with 5.1's messages.
+// closed file", write returns true, and options are checked with 5.1's
+// messages.
 
 func init() {
 	patchLib(glua.IoLibName, func(L *glua.LState, lib *glua.LTable) {
@@ -163,6 +164,17 @@ func (x *ioFix) fileWrite(L *glua.LState, next glua.LValue) int {
 	}
 	n := callNext(L, next)
 	x.flushLine(L, f, 2)
+	return writeResult(L, n)
+}
+
+// writeResult turns the file that gopher-lua's write returns into 5.1's
+// true.
+func writeResult(L *glua.LState, n int) int {
+	if n == 1 {
+		if _, ok := L.Get(-1).(*glua.LUserData); ok {
+			L.Replace(-1, glua.LTrue)
+		}
+	}
 	return n
 }
 
@@ -176,7 +188,7 @@ func (x *ioFix) ioWrite(L *glua.LState, next glua.LValue) int {
 		L.Pop(1)
 		x.flushLine(L, f, 1)
 	}
-	return n
+	return writeResult(L, n)
 }
 
 // flushLine flushes f if it is line-buffered and one of the arguments

@@ -158,7 +158,7 @@ var suiteAllowed = map[string]suiteDeviation{
 	"errors.lua:94>12":   {catVM, "runtime errors do not name the variable: global 'insert'", ""},
 	"errors.lua:103>12":  {catOther, "argument errors do not quote the function's name: bad argument #1 to sin, not to 'sin'", ""},
 	"errors.lua:109>12":  {catVM, "concatenation errors read 'cannot perform concat operation', not 'attempt to concatenate'", ""},
-	"errors.lua:126":     {catVM, "the error of a generic for over a number is reported on another line", ""},
+	"errors.lua:126":     {catVM, "a generic for over a number fails on the line of its 'for', not of its expression's", ""},
 	"errors.lua:134":     {catPcall, "error('a', 3) reports the wrong level's line", ""},
 	"errors.lua:137":     {catPcall, "error('a', 2) reports the wrong level's line", ""},
 	"errors.lua:147":     {catVM, "recursion depth: a stack overflow reads 'lua callstack overflow', not 'stack overflow'", ""},
@@ -183,6 +183,21 @@ var suiteAllowed = map[string]suiteDeviation{
 	"errors.lua:238":     {catVM, "no limit of 60 upvalues per function", "errors.lua:164"},
 	"errors.lua:247":     {catVM, "no limit of 200 local variables per function", "errors.lua:164"},
 
+	// extra.lua
+	"extra.lua:8":  {catVM, "a table constructor keeps only its first 25,550 positional items (SETLIST's batch count overflows)", ""},
+	"extra.lua:13": {catVM, "the length of a table with holes is another border: the last non-nil of the array part", ""},
+	"extra.lua:18": {catOther, "getfenv at a level that is a tail call returns the bottom function's environment, not an error", ""},
+	"extra.lua:21": {catOther, "next with a key not in the table returns nil instead of raising 'invalid key to 'next''", ""},
+	"extra.lua:26": {catNumFmt, "tostring(-0) is 0", ""},
+	"extra.lua:27": {catNumFmt, "numbers are not formatted as %.14g: 1e15 gives 1000000000000000", ""},
+	"extra.lua:28": {catNumFmt, "numbers are not formatted as %.14g: math.pi gives 3.141592653589793", ""},
+	"extra.lua:29": {catNumFmt, "infinities print as +Inf and -Inf", ""},
+	"extra.lua:30": {catNumFmt, "NaN prints as NaN", ""},
+	"extra.lua:39": {catOther, "file:read(\"*n\") takes no hexadecimal: gopher-lua's own number reader, not fscanf", ""},
+	"extra.lua:44": {catOther, "argument errors say 'got nil' for a missing argument, not 'got no value' (gopher-lua's checks; wirelab's own functions say it)", ""},
+	"extra.lua:48": {catOther, "loadstring names its chunk <string>, not [string \"...\"], in messages", ""},
+	"extra.lua:51": {catOther, "coroutine.create takes a Go function", ""},
+
 	// math.lua
 	"math.lua:47": {catNumFmt, "tonumber(s, base) takes a sign; 5.1's strtoul does not", ""},
 	"math.lua:48": {catNumFmt, "tonumber(s, base) takes a sign; 5.1's strtoul does not", ""},
@@ -204,8 +219,8 @@ var suiteAllowed = map[string]suiteDeviation{
 
 	// strings.lua
 	"strings.lua:102": {catString, "%q escapes a newline as \\n, not as a backslash-newline", ""},
-	"strings.lua:103": {catString, "%q writes \\0 as \\0, not \\000", ""},
-	"strings.lua:104": {catString, "string.format loses the bytes after a \\0 in the format", ""},
+	"strings.lua:103": {catString, "%q writes \\0 as \\x00, not \\000", ""},
+	"strings.lua:104": {catString, "%c of a byte above 127 writes its UTF-8 encoding, two bytes", ""},
 }
 
 // maxRepeats is how often an assert may fail before it raises: a failing
@@ -240,7 +255,7 @@ func TestLua51Suite(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	files := suiteCopy(t)
+	files := suiteCopy(t, luaDir)
 	for _, where := range sortedKeys(suiteLeftOut) {
 		t.Logf("%-15s left out: needs %s", where, suiteLeftOut[where])
 	}
@@ -303,8 +318,9 @@ func TestLua51Suite(t *testing.T) {
 
 // suiteCopy copies the suite into a temporary directory, since its files
 // write beside themselves and the module cache is read-only, applies the
-// edits, changes to the directory, and returns the files to run.
-func suiteCopy(t *testing.T) []string {
+// edits, adds extra.lua from luaDir, changes to the directory, and
+// returns the files to run.
+func suiteCopy(t *testing.T, luaDir string) []string {
 	out, err := exec.Command("go", "list", "-m", "-f", "{{.Version}} {{.Dir}}", "github.com/yuin/gopher-lua").Output()
 	if err != nil {
 		t.Skipf("cannot locate gopher-lua's module (go list: %v): the Lua 5.1 suite is not run", err)
@@ -332,6 +348,13 @@ func suiteCopy(t *testing.T) []string {
 		if err := os.WriteFile(path, []byte(strings.Join(lines, "\n")), 0o644); err != nil {
 			t.Fatal(err)
 		}
+	}
+	extra, err := os.ReadFile(filepath.Join(luaDir, "extra.lua"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(work, "extra.lua"), extra, 0o644); err != nil {
+		t.Fatal(err)
 	}
 	commented := regexp.MustCompile(`^(\s*)-- ?`)
 	for file, ranges := range suiteUncomment {
