@@ -23,9 +23,9 @@ import (
 
 // stateOptions keep a state small: a server holds one per connection.
 // The data stack starts small and grows on demand; the call stack grows
-// and shrinks with use.
+// and shrinks with use, up to Lua 5.1's LUAI_MAXCALLS (20,000) frames.
 var stateOptions = glua.Options{
-	CallStackSize:       200,
+	CallStackSize:       20000,
 	RegistrySize:        128,
 	RegistryMaxSize:     256 * 1024,
 	RegistryGrowStep:    128,
@@ -108,6 +108,10 @@ type state struct {
 	// builtins maps library values to their global paths, for transfer;
 	// built on first use.
 	builtins map[glua.LValue]string
+	// threads are idle threads for protected calls (pcall.go), running
+	// the ones under way, innermost last.
+	threads []*thread
+	running []*thread
 }
 
 // stateOf returns the Go side of L.

@@ -36,6 +36,7 @@ type Task struct {
 	mu      sync.Mutex
 	results []any // frozen, when ok
 	err     string
+	errVal  any // the error value, frozen, when it was not a string
 	ok      bool
 }
 
@@ -70,8 +71,9 @@ func errorText(ctx context.Context, err error) string {
 		if ctx.Err() != nil && strings.Contains(msg, context.Canceled.Error()) {
 			return "interrupted"
 		}
+		msg = fixArgError(msg)
 		if api.StackTrace != "" {
-			return msg + "\n" + api.StackTrace
+			return msg + "\n" + strings.ReplaceAll(api.StackTrace, "[G]:", "[C]:")
 		}
 		return msg
 	}
@@ -96,7 +98,7 @@ func (rt *Runtime) callIn(ctx context.Context, c *frozenCall, extra ...any) (res
 		L.Push(newObject(L, x))
 	}
 	if err := L.PCall(len(args)+len(extra), glua.MultRet, nil); err != nil {
-		return nil, errors.New(errorText(ctx, err))
+		return nil, raised(L, ctx, err)
 	}
 	n := L.GetTop() - top
 	vals := make([]glua.LValue, n)
@@ -104,6 +106,32 @@ func (rt *Runtime) callIn(ctx context.Context, c *frozenCall, extra ...any) (res
 		vals[i] = L.Get(top + 1 + i)
 	}
 	return freezeValues(L, vals...)
+}
+
+// A valueError is a task's failure with an error value that is not a
+// string (error{code = 7}): t:wait() returns the value itself.
+type valueError struct {
+	text  string
+	value any // frozen
+}
+
+func (e *valueError) Error() string { return e.text }
+
+// raised turns the error of a task's call into a Go error, keeping an
+// error value that is not a string.
+func raised(L *glua.LState, ctx context.Context, err error) error {
+	text := errorText(ctx, err)
+	var api *glua.ApiError
+	if ctx.Err() == nil && errors.As(err, &api) {
+		switch api.Object.Type() {
+		case glua.LTString, glua.LTNumber, glua.LTNil:
+		default:
+			if v, ferr := freezeValues(L, api.Object); ferr == nil {
+				return &valueError{text: text, value: v[0]}
+			}
+		}
+	}
+	return errors.New(text)
 }
 
 // spawn starts c as a task.
@@ -119,6 +147,10 @@ func (rt *Runtime) spawn(c *frozenCall) *Task {
 		t.results, t.ok = results, err == nil
 		if err != nil {
 			t.err = err.Error()
+			var ve *valueError
+			if errors.As(err, &ve) {
+				t.errVal = ve.value
+			}
 		}
 		t.mu.Unlock()
 		close(t.done)
@@ -194,7 +226,11 @@ func taskWait(L *glua.LState) int {
 	defer t.mu.Unlock()
 	if !t.ok {
 		L.Push(glua.LFalse)
-		L.Push(glua.LString(t.err))
+		if t.errVal != nil {
+			L.Push(thawValues(L, []any{t.errVal})[0])
+		} else {
+			L.Push(glua.LString(t.err))
+		}
 		return 2
 	}
 	L.Push(glua.LTrue)
@@ -219,12 +255,18 @@ func taskDone(L *glua.LState) int {
 	return 1
 }
 
+// maxChannelSize bounds a channel's buffer, which Go allocates at once.
+const maxChannelSize = 1 << 20
+
 func taskChannel(L *glua.LState) int {
-	size := L.OptInt(1, 0)
-	if size < 0 {
+	size := L.OptNumber(1, 0)
+	switch {
+	case size < 0:
 		L.ArgError(1, "negative size")
+	case size > maxChannelSize:
+		L.ArgError(1, fmt.Sprintf("size too large (at most %d)", maxChannelSize))
 	}
-	L.Push(newObject(L, engine.NewChan(size)))
+	L.Push(newObject(L, engine.NewChan(int(size))))
 	return 1
 }
 
