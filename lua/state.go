@@ -257,6 +257,15 @@ func loadLib(L *glua.LState, name string) glua.LValue {
 // preloadModules makes require("socket") and the like return the global,
 // and require("exec_fixed_server") load a bundled script as a module.
 func preloadModules(L *glua.LState) {
+	// require("string") and the like return the libraries, loading them
+	// first if the script has not used them yet.
+	for _, name := range []string{"_G", glua.StringLibName, glua.TabLibName, glua.MathLibName,
+		glua.IoLibName, glua.OsLibName, glua.CoroutineLibName, glua.DebugLibName, glua.LoadLibName} {
+		L.PreloadModule(name, func(L *glua.LState) int {
+			L.Push(L.GetGlobal(name))
+			return 1
+		})
+	}
 	for name := range modules {
 		L.PreloadModule(name, func(L *glua.LState) int {
 			L.Push(L.GetGlobal(name))
