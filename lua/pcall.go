@@ -24,10 +24,11 @@ import (
 // levels count on through the state that called pcall (where), as they do
 // in Lua 5.1.
 
-// maxProtectDepth bounds nested protected calls, as LUAI_MAXCCALLS bounds
-// C calls in Lua 5.1; each level nests Go frames, and an unbounded
-// recursion through pcall would end in a fatal Go stack overflow.
-const maxProtectDepth = 200
+// maxNesting bounds nested protected calls and coroutine resumes, as
+// LUAI_MAXCCALLS bounds C calls in Lua 5.1: each level nests Go frames and
+// brings a Lua call stack of its own, and an unbounded recursion through
+// pcall or coroutine.wrap would end in a fatal Go stack overflow.
+const maxNesting = 200
 
 func init() {
 	patchLib("_G", func(L *glua.LState, g *glua.LTable) {
@@ -36,6 +37,51 @@ func init() {
 		g.RawSetString("error", L.NewFunction(baseError))
 		g.RawSetString("assert", L.NewFunction(baseAssert))
 	})
+	patchLib("coroutine", func(L *glua.LState, co *glua.LTable) {
+		resume, wrap := co.RawGetString("resume"), co.RawGetString("wrap")
+		co.RawSetString("resume", L.NewClosure(coResume, resume))
+		co.RawSetString("wrap", L.NewClosure(coWrap, wrap))
+	})
+}
+
+// coResume is coroutine.resume, counted as a nesting level; its upvalue
+// is gopher-lua's resume.
+func coResume(L *glua.LState) int {
+	s := stateOf(L)
+	if s.nesting >= maxNesting {
+		L.Push(glua.LFalse)
+		L.Push(glua.LString("C stack overflow"))
+		return 2
+	}
+	return s.nested(L, L.Get(glua.UpvalueIndex(1)))
+}
+
+// coWrap is coroutine.wrap; its upvalue is gopher-lua's wrap. The function
+// it returns keeps gopher-lua's as an upvalue, so that it still cannot be
+// passed to another task.
+func coWrap(L *glua.LState) int {
+	L.Push(L.Get(glua.UpvalueIndex(1)))
+	L.Push(L.CheckFunction(1))
+	L.Call(1, 1)
+	L.Push(L.NewClosure(coWrapped, L.Get(-1)))
+	return 1
+}
+
+func coWrapped(L *glua.LState) int {
+	s := stateOf(L)
+	if s.nesting >= maxNesting {
+		L.RaiseError("C stack overflow")
+	}
+	return s.nested(L, L.Get(glua.UpvalueIndex(1)))
+}
+
+// nested calls fn with L's arguments as one more nesting level.
+func (s *state) nested(L *glua.LState, fn glua.LValue) int {
+	s.nesting++
+	defer func() { s.nesting-- }()
+	L.Insert(fn, 1)
+	L.Call(L.GetTop()-1, glua.MultRet)
+	return L.GetTop()
 }
 
 // A thread is a pooled coroutine state that runs protected calls.
@@ -80,7 +126,7 @@ func (s *state) putThread(th *thread) {
 // the error value. handler, when not nil, is xpcall's message handler.
 func protect(L *glua.LState, handler glua.LValue) int {
 	s := stateOf(L)
-	if len(s.running) >= maxProtectDepth {
+	if s.nesting >= maxNesting {
 		L.Push(glua.LFalse)
 		L.Push(glua.LString("C stack overflow"))
 		return 2
@@ -93,6 +139,7 @@ func protect(L *glua.LState, handler glua.LValue) int {
 	th := s.takeThread(L)
 	th.caller = L
 	s.running = append(s.running, th)
+	s.nesting++
 	top := L.GetTop()
 	for i := 1; i <= top; i++ {
 		th.L.Push(L.Get(i))
@@ -103,6 +150,7 @@ func protect(L *glua.LState, handler glua.LValue) int {
 	}
 	err := th.L.PCall(top-1, glua.MultRet, errfunc)
 	s.running = s.running[:len(s.running)-1]
+	s.nesting--
 	if err == nil {
 		n := th.L.GetTop()
 		L.Push(glua.LTrue)

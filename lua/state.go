@@ -118,6 +118,8 @@ type state struct {
 	// the ones under way, innermost last.
 	threads []*thread
 	running []*thread
+	// nesting counts protected calls and coroutine resumes under way.
+	nesting int
 }
 
 // stateOf returns the Go side of L.

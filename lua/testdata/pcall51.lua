@@ -91,6 +91,17 @@ local function rec() return pcall(rec) end
 local results = {rec()}
 assert(results[#results] == "C stack overflow", results[#results])
 
+-- and through coroutines
+local function wrapped() return coroutine.wrap(wrapped)() end
+ok, got = pcall(wrapped)
+assert(not ok and got:find("C stack overflow", 1, true), got)
+local function resumed() return coroutine.resume(coroutine.create(resumed)) end
+results = {resumed()}
+assert(results[#results] == "C stack overflow", results[#results])
+local gen = coroutine.wrap(function(a) local b = coroutine.yield(a + 1) return b * 2 end)
+assert(gen(1) == 2 and gen(5) == 10)
+assert(not pcall(task.spawn, gen), "a coroutine stays in its task")
+
 -- deep recursion: 10,000 Lua calls and more
 local function depth(k) if k == 0 then return 0 end return 1 + depth(k - 1) end
 assert(depth(10000) == 10000)
