@@ -2,6 +2,7 @@ package lua
 
 import (
 	"fmt"
+	"reflect"
 	"strings"
 
 	glua "github.com/yuin/gopher-lua"
@@ -36,6 +37,9 @@ func init() {
 		g.RawSetString("xpcall", L.NewFunction(baseXpcall))
 		g.RawSetString("error", L.NewFunction(baseError))
 		g.RawSetString("assert", L.NewFunction(baseAssert))
+	})
+	patchLib("debug", func(L *glua.LState, debug *glua.LTable) {
+		debug.RawSetString("traceback", L.NewFunction(debugTraceback))
 	})
 	patchLib("coroutine", func(L *glua.LState, co *glua.LTable) {
 		resume, wrap := co.RawGetString("resume"), co.RawGetString("wrap")
@@ -314,4 +318,104 @@ func fixArgError(s string) string {
 		fname = "?"
 	}
 	return s[:i+len(prefix)] + rest[:j] + " to '" + fname + "'" + name[k:]
+}
+
+// debugTraceback is debug.traceback([thread,] [message [, level]]) in
+// Lua 5.1's layout. Inside a protected call it goes on through the states
+// that called pcall, so xpcall(f, debug.traceback) shows the whole stack.
+func debugTraceback(L *glua.LState) int {
+	from, arg := L, 1
+	if th, ok := L.Get(1).(*glua.LState); ok {
+		from, arg = th, 2
+	}
+	msg := L.Get(arg)
+	if msg != glua.LNil && msg.Type() != glua.LTString && msg.Type() != glua.LTNumber {
+		L.Push(msg) // not a message: returned untouched, as in Lua 5.1
+		return 1
+	}
+	level := 1
+	if from != L {
+		level = 0
+	}
+	level = L.OptInt(arg+1, level)
+	var b strings.Builder
+	if msg != glua.LNil {
+		b.WriteString(glua.LVAsString(msg))
+		b.WriteByte('\n')
+	}
+	b.WriteString("stack traceback:")
+	lines := stackLines(from, level)
+	const head, tail = 12, 10 // LEVELS1 and LEVELS2 of Lua 5.1
+	if len(lines) > head+tail+1 {
+		lines = append(append(lines[:head:head], "..."), lines[len(lines)-tail:]...)
+	}
+	for _, l := range lines {
+		b.WriteString("\n\t")
+		b.WriteString(l)
+	}
+	L.Push(glua.LString(b.String()))
+	return 1
+}
+
+// stackLines describes the frames of L from level on, and those of the
+// states that called the protected calls L runs in, innermost first.
+func stackLines(L *glua.LState, level int) []string {
+	s := stateOf(L)
+	var lines []string
+	for {
+		caller := s.callerOf(L)
+		for ; ; level++ {
+			dbg, ok := L.GetStack(level)
+			if !ok {
+				break
+			}
+			if f, _ := L.GetInfo("f", dbg, glua.LNil); isRescue(f) {
+				continue // xpcall's go-between, which Lua 5.1 does not have
+			}
+			_, more := L.GetStack(level + 1)
+			lines = append(lines, frameLine(L, dbg, !more && L != s.L))
+		}
+		if caller == nil {
+			break
+		}
+		L, level = caller, 0
+	}
+	if L == s.L {
+		// The main chunk was called from Go, as lua.c calls it from C.
+		lines = append(lines, "[C]: ?")
+	}
+	return lines
+}
+
+// isRescue reports whether f is xpcall's rescue function.
+func isRescue(f glua.LValue) bool {
+	fn, ok := f.(*glua.LFunction)
+	return ok && fn.IsG && reflect.ValueOf(fn.GFunction).Pointer() == reflect.ValueOf(rescue).Pointer()
+}
+
+// frameLine is one line of a traceback. bottom says the frame is the first
+// of a thread that is not the main one (a coroutine's function, or the one
+// a protected call runs), which gopher-lua would call a main chunk.
+func frameLine(L *glua.LState, dbg *glua.Debug, bottom bool) string {
+	if _, err := L.GetInfo("nSl", dbg, glua.LNil); err != nil {
+		return "?"
+	}
+	where := "[C]:"
+	if dbg.What != "G" && dbg.Source != "" {
+		where = dbg.Source + ":"
+		if dbg.CurrentLine > 0 {
+			where += fmt.Sprint(dbg.CurrentLine) + ":"
+		}
+	}
+	name := dbg.Name
+	switch {
+	case dbg.What == "main" && !bottom:
+		return where + " in main chunk"
+	case bottom || name == "" || name == "?" || name == "(anonymous)" || strings.HasPrefix(name, "<"):
+		if dbg.What == "G" || dbg.Source == "" {
+			return where + " ?"
+		}
+		return fmt.Sprintf("%s in function <%s:%d>", where, dbg.Source, dbg.LineDefined)
+	}
+	return where + " in function '" + name + "'"
 }

@@ -86,6 +86,26 @@ assert(not ok and got == "error in error handling", got)
 ok, got = xpcall(function() return "fine", 2 end, print)
 assert(ok and got == "fine")
 
+-- xpcall(f, debug.traceback) shows the whole stack, as in Lua 5.1
+local here = debug.getinfo(1, "l").currentline
+local function tbInner() error("deep") end
+local function tbMiddle() tbInner() end
+ok, got = xpcall(tbMiddle, debug.traceback)
+local src = arg[0]
+local want = table.concat({
+  at(here + 1, "deep"),
+  "stack traceback:",
+  "\t[C]: in function 'error'",
+  "\t" .. src .. ":" .. (here + 1) .. ": in function 'tbInner'",
+  "\t" .. src .. ":" .. (here + 2) .. ": in function <" .. src .. ":" .. (here + 2) .. ">",
+  "\t[C]: in function 'xpcall'",
+  "\t" .. src .. ":" .. (here + 3) .. ": in main chunk",
+  "\t[C]: ?"}, "\n")
+assert(not ok and got == want, got)
+local t1 = {}
+assert(debug.traceback(t1) == t1)
+assert(debug.traceback("m", 1) == "m\nstack traceback:\n\t" .. src .. ":" .. (here + 17) .. ": in main chunk\n\t[C]: ?")
+
 -- unbounded recursion through pcall is an error, not a crash
 local function rec() return pcall(rec) end
 local results = {rec()}
