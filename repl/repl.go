@@ -300,7 +300,7 @@ func shortTrace(text string) string {
 	lines := strings.Split(text, "\n")
 	out := lines[:1]
 	for _, l := range lines[1:] {
-		if strings.Contains(l, "[G]: ?") || len(out) >= 6 {
+		if strings.Contains(l, "[C]: ?") || len(out) >= 6 {
 			continue
 		}
 		out = append(out, l)
