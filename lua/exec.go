@@ -13,7 +13,7 @@ func init() {
 		name: "exec",
 		doc:  "run commands",
 		funcs: []fn{
-			{"run", execRun, "exec.run(cmd [, {timeout=s, cwd=dir, env={...}, stdin=s, max_output=n}]) -> {stdout=, stderr=, code=, timed_out=, truncated=} | nil, err -- cmd is a shell string or an argv table"},
+			{"run", execRun, "exec.run(cmd [, {timeout=s, cwd=dir, env={...}, stdin=s, max_output=n}]) -> {stdout=, stderr=, code=, timed_out=, truncated=, signal=, held=} | nil, err -- cmd is a shell string or an argv table"},
 		},
 	})
 }
@@ -65,6 +65,9 @@ func execRun(L *glua.LState) int {
 	t.RawSetString("code", glua.LNumber(res.Code))
 	t.RawSetString("timed_out", glua.LBool(res.TimedOut))
 	t.RawSetString("truncated", glua.LBool(res.Truncated))
+	if res.Held {
+		t.RawSetString("held", glua.LTrue)
+	}
 	if res.Signal != "" {
 		t.RawSetString("signal", glua.LString(res.Signal))
 	}
