@@ -24,6 +24,7 @@ function M.ask(conn, cmd, o)
   if o.json then
     local header, body = conn:recv_msg({max = o.max})
     if not header then return nil, body end
+    if header.truncated then io.stderr:write("wirelab: the server cut this answer (its --max-output)\n") end
     return body
   end
   return conn:recv_frame({header = "i", max = o.max})

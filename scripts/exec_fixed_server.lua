@@ -21,13 +21,24 @@ M.help = {
   max_output = "bytes of stdout (and of stderr) kept per command",
 }
 
--- run runs one command through the shell and returns stdout..stderr and the exit code.
+-- run runs one command through the shell and returns stdout..stderr, the
+-- exit code and whether output was cut. A cut answer never passes for a
+-- whole one: plain answers end with a notice line, JSON headers say
+-- "truncated": true.
 function M.run(cmd, o)
   local r, err = exec.run(cmd, {timeout = o.timeout, max_output = o.max_output})
   if not r then return "wirelab: " .. err .. "\n", -1 end
   local out = r.stdout .. r.stderr
   if r.timed_out then out = out .. "wirelab: killed after " .. o.timeout .. " s\n" end
-  return out, r.code
+  local cut = r.truncated or r.held
+  if cut and not o.json then
+    if r.truncated then
+      out = out .. "\nwirelab: output cut at " .. o.max_output .. " bytes per stream (--max-output)\n"
+    else
+      out = out .. "\nwirelab: output cut: a process that left the command still held it\n"
+    end
+  end
+  return out, r.code, cut
 end
 
 -- request reads one command: raw bytes as the documents send them, or a frame.
@@ -37,9 +48,10 @@ function M.request(conn, o)
 end
 
 -- answer sends one answer: a 4-byte length or a JSON header, then the bytes.
-function M.answer(conn, o, out, code)
+function M.answer(conn, o, out, code, truncated)
   if o.json then
-    return conn:send_msg({code = code}, out) -- total_size is added by send_msg
+    -- total_size is added by send_msg
+    return conn:send_msg({code = code, truncated = truncated or nil}, out)
   end
   return conn:send_frame(out, {header = "i"})
 end

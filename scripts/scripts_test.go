@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"encoding/binary"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net"
@@ -504,5 +505,41 @@ func TestLoginTiming(t *testing.T) {
 	t.Logf("wrong password %v, unknown user %v for 5 tries", wrong, unknown)
 	if ratio < 0.5 || ratio > 2 {
 		t.Fatalf("unknown user takes %.2fx the time of a wrong password", ratio)
+	}
+}
+
+// TestFixedServerSaysWhenCut: an answer over --max-output never arrives as
+// if whole: plain answers end with a notice, JSON headers say truncated.
+func TestFixedServerSaysWhenCut(t *testing.T) {
+	s := startServer(t, t.TempDir(), "exec_fixed_server", "--max-output", "1000")
+	got := docExec(t, dial(t, s.port), "seq 1 10000")
+	if !strings.HasPrefix(got, "1\n2\n3\n") || !strings.HasSuffix(got, "\nwirelab: output cut at 1000 bytes per stream (--max-output)\n") {
+		t.Fatalf("plain answer %q", got)
+	}
+	if got := docExec(t, dial(t, s.port), "seq 1 10"); got != seq(10) {
+		t.Fatalf("a short answer changed: %q", got)
+	}
+	j := startServer(t, t.TempDir(), "exec_fixed_server", "--max-output", "1000", "--json")
+	c := dial(t, j.port)
+	for _, cmd := range []string{"seq 1 10000", "seq 1 10"} {
+		c.Write([]byte(cmd))
+		var h struct {
+			Code      int  `json:"code"`
+			TotalSize int  `json:"total_size"`
+			Truncated bool `json:"truncated"`
+		}
+		header := readDocFrame(t, c)
+		if err := json.Unmarshal(header, &h); err != nil {
+			t.Fatal(err)
+		}
+		body := make([]byte, h.TotalSize)
+		io.ReadFull(c, body)
+		long := cmd == "seq 1 10000"
+		if h.Truncated != long || (long && len(body) != 1000) || (!long && string(body) != seq(10)) {
+			t.Fatalf("%s: header %s, %d bytes", cmd, header, len(body))
+		}
+		if !long && strings.Contains(string(header), "truncated") {
+			t.Fatalf("a whole answer's header names truncated: %s", header)
+		}
 	}
 }
