@@ -178,10 +178,11 @@ func (d *Dict) Keys() []string {
 	return keys
 }
 
-// A Registry hands out one Dict per name.
+// A Registry hands out one Dict, and one Penalties, per name.
 type Registry struct {
-	mu    sync.Mutex
-	dicts map[string]*Dict
+	mu        sync.Mutex
+	dicts     map[string]*Dict
+	penalties map[string]*Penalties
 }
 
 // Dict returns the dictionary called name, making it on first use.

@@ -25,7 +25,7 @@ var classes map[string]*class
 
 func init() {
 	classes = map[string]*class{}
-	for _, c := range []*class{connClass, listenerClass, serverClass, udpClass, taskClass, channelClass, dictClass, hasherClass, accountsClass, nullClass} {
+	for _, c := range []*class{connClass, listenerClass, serverClass, udpClass, taskClass, channelClass, dictClass, penaltiesClass, hasherClass, accountsClass, nullClass} {
 		classes[c.name] = c
 	}
 }
@@ -49,6 +49,8 @@ func classOf(v any) *class {
 		name = "channel"
 	case *engine.Dict:
 		name = "dict"
+	case *engine.Penalties:
+		name = "penalties"
 	case *hasher:
 		name = "hasher"
 	case *engine.Accounts:

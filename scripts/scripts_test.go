@@ -543,3 +543,44 @@ func TestFixedServerSaysWhenCut(t *testing.T) {
 		}
 	}
 }
+
+// TestLoginPenalty: a guesser that reconnects after every lock-out is
+// blocked after a burst, even for the right password, while another
+// address logs in at once.
+func TestLoginPenalty(t *testing.T) {
+	dir := t.TempDir()
+	accounts := filepath.Join(dir, "account.txt")
+	os.WriteFile(accounts, []byte("chen:123\n"), 0o600)
+	s := startServer(t, dir, "login_server", "--accounts", accounts)
+	ask := func(from, req string) string {
+		d := net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(from)}, Timeout: 5 * time.Second}
+		c, err := d.Dial("tcp", "127.0.0.1:"+strconv.Itoa(s.port))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		c.SetDeadline(time.Now().Add(10 * time.Second))
+		c.Write([]byte(req))
+		buf := make([]byte, 16)
+		n, _ := c.Read(buf)
+		return string(buf[:n])
+	}
+	guesses := 0
+	for ; guesses < 100; guesses++ {
+		if got := ask("127.0.0.1", "chen|guess"+strconv.Itoa(guesses)); got != "fail" {
+			t.Fatalf("guess %d: %q", guesses, got)
+		}
+		if strings.Contains(s.stderr.String(), "blocked") {
+			break
+		}
+	}
+	if guesses < 25 || guesses > 35 {
+		t.Fatalf("blocked after %d guesses, want about 30", guesses)
+	}
+	if got := ask("127.0.0.1", "chen|123"); got != "fail" {
+		t.Fatalf("the right password from a blocked address: %q", got)
+	}
+	if got := ask("127.0.0.2", "chen|123"); got != "success" {
+		t.Fatalf("another address: %q", got)
+	}
+}
