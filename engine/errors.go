@@ -39,6 +39,8 @@ var (
 	ErrBadName = errors.New("bad file name")
 	// ErrShortFile means a file ended before the size it was sent with.
 	ErrShortFile = errors.New("file shorter than size")
+	// ErrTooSlow means a file's bytes came slower than FileOptions.MinRate.
+	ErrTooSlow = errors.New("too slow")
 )
 
 // OpError is the error of a failed operation, as net.OpError is: the
@@ -67,7 +69,7 @@ func Reason(err error) string {
 		err = op.Err
 	}
 	for _, known := range []error{ErrClosed, ErrTimeout, ErrInterrupted, ErrRefused, ErrTooLong,
-		ErrDatagramTooLarge, ErrChecksum, ErrExists, ErrBadName, ErrShortFile,
+		ErrDatagramTooLarge, ErrChecksum, ErrExists, ErrBadName, ErrShortFile, ErrTooSlow,
 		netproto.ErrFrameTooLarge, netproto.ErrBadLength, netproto.ErrHeaderTooLarge} {
 		if errors.Is(err, known) {
 			return known.Error()

@@ -12,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 )
 
 // FileOptions say where a file lives and how it is checked.
@@ -39,7 +40,18 @@ type FileOptions struct {
 	// Progress, when set, is called with the bytes moved so far as the
 	// transfer goes, and once at the end.
 	Progress func(done int64)
+	// MinRate, for RecvFile, is the slowest the bytes may come on
+	// average, in bytes a second, after the first RateGrace; a body
+	// dripped slower fails with ErrTooSlow instead of holding the
+	// connection. 0: no minimum.
+	MinRate int64
+	// RateGrace is the time a peer may stall in all, above the bytes it
+	// owes at MinRate (0: DefaultRateGrace).
+	RateGrace time.Duration
 }
+
+// DefaultRateGrace is the default FileOptions.RateGrace.
+const DefaultRateGrace = 30 * time.Second
 
 // FileResult is what a transfer did.
 type FileResult struct {
@@ -94,16 +106,45 @@ func openRoot(o FileOptions, name string) (*os.Root, string, error) {
 // transfer fails when the peer stalls for the timeout, however long the
 // whole transfer takes.
 type idleReader struct {
-	ctx context.Context
-	c   *Conn
-	r   io.Reader
+	ctx  context.Context
+	c    *Conn
+	r    io.Reader
+	rate *minRate // or nil
+}
+
+// minRate bounds a transfer from below: by any moment, got bytes must
+// have come at min a second since start, after grace.
+type minRate struct {
+	start time.Time
+	grace time.Duration
+	got   int64
+	min   int64
+}
+
+// deadline is when the transfer fails unless more bytes come.
+func (m *minRate) deadline() time.Time {
+	return m.start.Add(m.grace + time.Duration(float64(m.got)/float64(m.min)*float64(time.Second)))
 }
 
 func (ir idleReader) Read(p []byte) (int, error) {
-	if ir.c.Timeout() > 0 {
-		ir.c.arm(ir.ctx, &ir.c.rw, ir.c.nc.SetReadDeadline)
+	c := ir.c
+	if c.Timeout() > 0 || ir.rate != nil {
+		c.arm(ir.ctx, &c.rw, c.nc.SetReadDeadline)
 	}
-	return ir.r.Read(p)
+	if ir.rate != nil {
+		if d := ir.rate.deadline(); c.rw.deadline.IsZero() || d.Before(c.rw.deadline) {
+			c.rw.deadline = d
+			c.nc.SetReadDeadline(d)
+		}
+	}
+	n, err := ir.r.Read(p)
+	if ir.rate != nil {
+		ir.rate.got += int64(n)
+		if err != nil && errors.Is(err, os.ErrDeadlineExceeded) && !time.Now().Before(ir.rate.deadline()) && ir.ctx.Err() == nil {
+			err = ErrTooSlow
+		}
+	}
+	return n, err
 }
 
 // idleWriter is idleReader's twin for writes.
@@ -228,7 +269,14 @@ func (c *Conn) RecvFile(ctx context.Context, path string, size int64, o FileOpti
 		if err != nil {
 			return err
 		}
-		m, err := io.CopyN(dst, idleReader{ctx, c, c.nc}, size-n)
+		var rate *minRate
+		if o.MinRate > 0 {
+			rate = &minRate{start: time.Now(), grace: o.RateGrace, got: n, min: o.MinRate}
+			if rate.grace <= 0 {
+				rate.grace = DefaultRateGrace
+			}
+		}
+		m, err := io.CopyN(dst, idleReader{ctx, c, c.nc, rate}, size-n)
 		n += m
 		return err
 	})

@@ -20,7 +20,7 @@ func init() {
 		funcs: []fn{
 			{"connect", socketConnect, "socket.connect(host, port [, {timeout=s}]) -> conn | nil, err -- open a TCP connection"},
 			{"listen", socketListen, "socket.listen(host, port [, {backlog=n}]) -> listener | nil, err -- listen for TCP connections; port 0 picks a free one"},
-			{"serve", socketServe, "socket.serve(host, port, handler [, {max_conns=n, idle_timeout=s}]) -> server | nil, err -- run handler(conn) for every connection, each in its own task"},
+			{"serve", socketServe, "socket.serve(host, port, handler [, {max_conns=n, idle_timeout=s, grace=s, backlog=n}]) -> server | nil, err -- run handler(conn) for every connection, each in its own task"},
 			{"udp", socketUDP, "socket.udp([host, port]) -> udp | nil, err -- a UDP socket, bound to host:port when given"},
 		},
 	})
@@ -120,7 +120,7 @@ var connClass = &class{
 		{"send_msg", connSendMsg, "c:send_msg(header [, body [, {header=fmt}]]) -> n | nil, err -- struct-packed length, JSON header with total_size, body"},
 		{"recv_msg", connRecvMsg, "c:recv_msg([{header=fmt, max=n, max_header=n, size_key=s, body=false}]) -> header, body | nil, err -- one message of send_msg"},
 		{"send_file", connSendFile, "c:send_file(path [, {hash=algo, dir=d, size=n, progress=false}]) -> bytes, hexdigest | nil, err -- stream a file to the peer"},
-		{"recv_file", connRecvFile, "c:recv_file(path, size [, {hash=algo, expect=hex, dir=d, overwrite=false, unique=false, progress=false}]) -> bytes, hexdigest, name | nil, err -- stream size bytes into a file, kept only when complete"},
+		{"recv_file", connRecvFile, "c:recv_file(path, size [, {hash=algo, expect=hex, dir=d, overwrite=false, unique=false, progress=false, min_rate=1024}]) -> bytes, hexdigest, name | nil, err -- stream size bytes into a file, kept only when complete"},
 		{"settimeout", connSetTimeout, "c:settimeout(s) -- limit each later operation to s seconds (nil: none)"},
 		{"peer", connPeer, "c:peer() -> host, port -- the peer's address"},
 		{"local", connLocal, "c:local() -> host, port -- this end's address"},
@@ -319,6 +319,9 @@ func fileSize(o engine.FileOptions, path string) (int64, error) {
 	return st.Size(), nil
 }
 
+// DefaultMinRate is recv_file's default min_rate: 1 KiB a second.
+const DefaultMinRate = 1024
+
 func connRecvFile(L *glua.LState) int {
 	c, path, size, opts := checkConn(L, 1), L.CheckString(2), L.CheckNumber(3), optTable(L, 4)
 	if size < 0 || float64(size) != float64(int64(size)) {
@@ -328,6 +331,7 @@ func connRecvFile(L *glua.LState) int {
 	if optBool(L, opts, "progress", false) {
 		o.Progress = newProgress(L, "recv", int64(size))
 	}
+	o.MinRate = optInt(L, opts, "min_rate", DefaultMinRate)
 	r, err := c.RecvFile(ctxOf(L), path, int64(size), o)
 	if err != nil {
 		return fail(L, err)
