@@ -7,11 +7,15 @@
 -- total_size (and the exit code), then the bytes. With --framed requests
 -- carry the same 4-byte length, so commands sent back to back never merge.
 -- Unlike the documents' server this one serves many clients at once, bounds
--- every command, and shrugs off clients that vanish mid-command.
+-- every command, and shrugs off clients that vanish mid-command. It runs
+-- anyone's commands, so it listens on 127.0.0.1 unless told otherwise (and
+-- warns then), refuses requests that are HTTP (a web page could POST a
+-- command to it), and with --token asks for a secret first: a client's
+-- first request must be the token, answered "wirelab: authenticated".
 local M = {}
 
 M.defaults = {host = "127.0.0.1", port = 8080, json = false, framed = false,
-  timeout = 30, max_output = 16 * 1024 * 1024}
+  timeout = 30, max_output = 16 * 1024 * 1024, token = ""}
 M.help = {
   host = "address to listen on",
   port = "port to listen on (0: any free port)",
@@ -19,7 +23,21 @@ M.help = {
   framed = "requests are framed too, struct.pack('i', n) first (both sides must agree)",
   timeout = "seconds a command may run before it is killed with its children",
   max_output = "bytes of stdout (and of stderr) kept per command",
+  token = "a secret each client must send as its first request ('': none)",
 }
+
+-- looks_http tells an HTTP request: a browser's POST can carry a command.
+function M.looks_http(data)
+  return data:find("^%u+ [^ ]+ HTTP/1%.[01]\r?\n") ~= nil
+end
+
+M.http_refusal = "HTTP/1.0 400 Bad Request\r\nContent-Type: text/plain\r\nConnection: close\r\n\r\n"
+  .. "wirelab exec server: this port runs shell commands for wirelab clients, not HTTP.\n"
+
+-- loopback tells a host that only this machine can reach.
+function M.loopback(host)
+  return host == "localhost" or host == "::1" or host:match("^127%.") ~= nil
+end
 
 -- run runs one command through the shell and returns stdout..stderr, the
 -- exit code and whether output was cut. A cut answer never passes for a
@@ -56,15 +74,45 @@ function M.answer(conn, o, out, code, truncated)
   return conn:send_frame(out, {header = "i"})
 end
 
+-- authenticate checks a client's first request against the token.
+function M.authenticate(conn, o, box, request)
+  local source = conn:peer()
+  if box:blocked(source) then
+    box:fail(source)
+    M.answer(conn, o, "wirelab: too many wrong tokens; try later\n", 1)
+    return false
+  end
+  -- Equal digests, compared whole: no timing tells how much was right.
+  if hash.sha256((request:gsub("%s+$", ""))) ~= hash.sha256(o.token) then
+    box:fail(source)
+    io.stderr:write("client ", source, ": wrong token\n")
+    M.answer(conn, o, "wirelab: wrong token\n", 1)
+    return false
+  end
+  return M.answer(conn, o, "wirelab: authenticated\n", 0)
+end
+
 function M.serve(o)
+  local box = task.penalties("exec_fixed_server")
   return socket.serve(o.host, o.port, function(conn)
+    local authenticated = o.token == ""
     while true do
       local cmd, err = M.request(conn, o)
       if not cmd then
         if err ~= "closed" then io.stderr:write("client ", tostring(conn:peer()), ": ", err, "\n") end
         return
       end
-      if not M.answer(conn, o, M.run(cmd, o)) then return end
+      if M.looks_http(cmd) then
+        io.stderr:write("client ", tostring(conn:peer()), ": refused an HTTP request\n")
+        conn:send(M.http_refusal)
+        return
+      end
+      if not authenticated then
+        if not M.authenticate(conn, o, box, cmd) then return end
+        authenticated = true
+      elseif not M.answer(conn, o, M.run(cmd, o)) then
+        return
+      end
     end
   end)
 end
@@ -72,5 +120,9 @@ end
 if ... == "exec_fixed_server" then return M end -- loaded with require
 
 local o = flags.parse(arg, M.defaults, {help = M.help})
+if not M.loopback(o.host) then
+  io.stderr:write("warning: listening on ", o.host, ": anyone who can reach it runs commands as this user",
+    o.token == "" and "; set --token" or "", "\n")
+end
 local srv = assert(M.serve(o))
 print("listening on " .. o.host .. ":" .. srv:port())

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -582,5 +583,76 @@ func TestLoginPenalty(t *testing.T) {
 	}
 	if got := ask("127.0.0.2", "chen|123"); got != "success" {
 		t.Fatalf("another address: %q", got)
+	}
+}
+
+// TestExecServersRefuseHTTP: a web page's POST (text/plain, no preflight)
+// reaches the exec servers as a request; it must not run.
+func TestExecServersRefuseHTTP(t *testing.T) {
+	for _, args := range [][]string{{"exec_fixed_server"}, {"exec_fixed_server", "--json"}, {"exec_broken_server"}} {
+		t.Run(strings.Join(args, " "), func(t *testing.T) {
+			dir := t.TempDir()
+			s := startServer(t, dir, args[0], args[1:]...)
+			resp, err := http.Post("http://127.0.0.1:"+strconv.Itoa(s.port)+"/", "text/plain", strings.NewReader("touch PWNED\n"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			body, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode != 400 || !strings.Contains(string(body), "not HTTP") {
+				t.Fatalf("%d %q", resp.StatusCode, body)
+			}
+			if _, err := os.Stat(filepath.Join(dir, "PWNED")); err == nil {
+				t.Fatal("the POST ran a command")
+			}
+		})
+	}
+}
+
+// TestExecServerToken: with --token, commands run only after the token.
+func TestExecServerToken(t *testing.T) {
+	dir := t.TempDir()
+	s := startServer(t, dir, "exec_fixed_server", "--token", "s3cret")
+	c := dial(t, s.port)
+	if got := docExec(t, c, "touch PWNED"); got != "wirelab: wrong token\n" {
+		t.Fatalf("without the token: %q", got)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "PWNED")); err == nil {
+		t.Fatal("a command ran without the token")
+	}
+	c = dial(t, s.port)
+	if got := docExec(t, c, "s3cret"); got != "wirelab: authenticated\n" {
+		t.Fatalf("token: %q", got)
+	}
+	if got := docExec(t, c, "echo hi"); got != "hi\n" {
+		t.Fatalf("after the token: %q", got)
+	}
+	out, errs, code := runClient(t, dir, "exec_fixed_client", "echo via client\n", "--port", strconv.Itoa(s.port), "--token", "s3cret")
+	if code != 0 || out != "via client\n" {
+		t.Fatalf("client: %d %q %q", code, out, errs)
+	}
+	_, errs, code = runClient(t, dir, "exec_fixed_client", "echo via client\n", "--port", strconv.Itoa(s.port), "--token", "wrong")
+	if code == 0 || !strings.Contains(errs, "wrong token") {
+		t.Fatalf("client with a wrong token: %d %q", code, errs)
+	}
+}
+
+// TestExecServerWarnsBeyondLoopback: listening on every address says so.
+func TestExecServerWarnsBeyondLoopback(t *testing.T) {
+	cmd := exec.Command(wirelab, "run", "exec_fixed_server", "--host", "0.0.0.0", "--port", "0")
+	var stderr syncBuffer
+	cmd.Stderr = &stderr
+	out, _ := cmd.StdoutPipe()
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { cmd.Process.Kill(); cmd.Wait() }()
+	line, _ := bufio.NewReader(out).ReadString('\n')
+	if !strings.HasPrefix(line, "listening on 0.0.0.0:") || !strings.Contains(stderr.String(), "warning: listening on 0.0.0.0") {
+		t.Fatalf("stdout %q, stderr %q", line, stderr.String())
+	}
+	quiet := startServer(t, t.TempDir(), "exec_fixed_server")
+	if quiet.stderr.String() != "" {
+		t.Fatalf("loopback: stderr %q", quiet.stderr.String())
 	}
 }
