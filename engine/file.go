@@ -12,7 +12,9 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"time"
+	"unicode/utf8"
 )
 
 // FileOptions say where a file lives and how it is checked.
@@ -76,10 +78,36 @@ func (p *progressWriter) Write(b []byte) (int, error) {
 // a directory: not empty, not "." or "..", no slash or backslash, no NUL.
 // It returns an error wrapping ErrBadName otherwise.
 func CheckName(name string) error {
-	if name == "" || name == "." || name == ".." || strings.ContainsAny(name, "/\\\x00") {
+	if name == "" || name == "." || name == ".." || strings.ContainsAny(name, "/\\") {
 		return fmt.Errorf("%w: %q", ErrBadName, name)
 	}
+	for _, r := range name {
+		// Control characters (a newline forges log lines) and invalid
+		// UTF-8 have no place in a name from the network.
+		if r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0) || r == utf8.RuneError {
+			return fmt.Errorf("%w: %q", ErrBadName, name)
+		}
+	}
 	return nil
+}
+
+// openRegular opens name in root for reading, refusing anything but a
+// regular file. The open does not block, so a FIFO or a device put in a
+// served directory cannot pin the caller.
+func openRegular(root *os.Root, name string) (*os.File, error) {
+	f, err := root.OpenFile(name, os.O_RDONLY|syscall.O_NONBLOCK, 0)
+	if err != nil {
+		return nil, err
+	}
+	st, err := f.Stat()
+	if err == nil && !st.Mode().IsRegular() {
+		err = fmt.Errorf("%q: %w", name, ErrNotRegular)
+	}
+	if err != nil {
+		f.Close()
+		return nil, err
+	}
+	return f, nil
 }
 
 // openRoot resolves (dir, name) for o: with o.Dir, name must be plain and
@@ -173,7 +201,7 @@ func (c *Conn) SendFile(ctx context.Context, path string, o FileOptions) (FileRe
 		return fail(err)
 	}
 	defer root.Close()
-	f, err := root.Open(name)
+	f, err := openRegular(root, name)
 	if err != nil {
 		return fail(err)
 	}
@@ -323,22 +351,66 @@ func (c *Conn) RecvFile(ctx context.Context, path string, size int64, o FileOpti
 	}
 }
 
-// createTemp creates a new hidden file beside name in root.
+// createTemp creates a new hidden file beside name in root, locked
+// (flock) for as long as it is open, so that CleanPartial can tell the
+// leftovers of a killed process from transfers under way.
 func createTemp(root *os.Root, name string) (string, *os.File, error) {
 	var rnd [6]byte
 	for range 10 {
 		rand.Read(rnd[:])
-		tmp := "." + name + ".part-" + hex.EncodeToString(rnd[:])
+		tmp := "." + name + partMark + hex.EncodeToString(rnd[:])
 		if len(tmp) > 250 {
-			tmp = ".wirelab.part-" + hex.EncodeToString(rnd[:])
+			tmp = ".wirelab" + partMark + hex.EncodeToString(rnd[:])
 		}
 		f, err := root.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o666)
 		if errors.Is(err, fs.ErrExist) {
 			continue
 		}
+		if err == nil {
+			syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB)
+		}
 		return tmp, f, err
 	}
 	return "", nil, errors.New("cannot create a temporary file")
+}
+
+// partMark marks the temporary files of RecvFile: ".NAME.part-HEX".
+const partMark = ".part-"
+
+// CleanPartial removes from dir the temporary files that RecvFile left
+// when its process was killed mid-transfer: hidden files named as
+// createTemp names them that no process holds locked. It returns how many
+// it removed.
+func CleanPartial(dir string) (int, error) {
+	root, err := os.OpenRoot(dir)
+	if err != nil {
+		return 0, err
+	}
+	defer root.Close()
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return 0, err
+	}
+	removed := 0
+	for _, e := range entries {
+		name := e.Name()
+		i := strings.LastIndex(name, partMark)
+		if !strings.HasPrefix(name, ".") || i < 0 || !e.Type().IsRegular() {
+			continue
+		}
+		if _, err := hex.DecodeString(name[i+len(partMark):]); err != nil || len(name)-i-len(partMark) != 12 {
+			continue
+		}
+		f, err := root.OpenFile(name, os.O_RDONLY|syscall.O_NONBLOCK, 0)
+		if err != nil {
+			continue
+		}
+		if syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB) == nil && root.Remove(name) == nil {
+			removed++
+		}
+		f.Close()
+	}
+	return removed, nil
 }
 
 func hexSum(h hash.Hash) string {

@@ -258,3 +258,30 @@ func TestRecvFileMinRate(t *testing.T) {
 		})
 	}
 }
+
+// TestCleanPartial removes the partial files no process holds, and keeps
+// one whose transfer is under way and files that only look alike.
+func TestCleanPartial(t *testing.T) {
+	dir := t.TempDir()
+	root, err := os.OpenRoot(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer root.Close()
+	_, live, err := createTemp(root, "live.bin")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer live.Close()
+	os.WriteFile(dir+"/.dead.bin.part-0123456789ab", nil, 0o600)
+	os.WriteFile(dir+"/.other.part-notours", nil, 0o600)
+	os.WriteFile(dir+"/visible.part-0123456789ab", nil, 0o600)
+	n, err := CleanPartial(dir)
+	if err != nil || n != 1 {
+		t.Fatalf("removed %d: %v", n, err)
+	}
+	entries, _ := os.ReadDir(dir)
+	if len(entries) != 3 {
+		t.Fatalf("left %v", entries)
+	}
+}
