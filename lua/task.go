@@ -278,7 +278,7 @@ var channelClass = &class{
 		return fmt.Sprintf("<channel %p, %d waiting>", v, v.(*engine.Chan).Len())
 	},
 	methods: []fn{
-		{"send", chanSend, "ch:send(v) -> true | nil, err -- deliver v (copied), waiting for room"},
+		{"send", chanSend, "ch:send(v [, timeout]) -> true | nil, err -- deliver v (copied), waiting for room at most timeout seconds (0: not at all; nil: as long as it takes)"},
 		{"recv", chanRecv, "ch:recv([timeout]) -> v | nil, \"closed\" or \"timeout\" -- the next value"},
 		{"close", chanClose, "ch:close() -- no more sends; receivers drain what is left"},
 	},
@@ -292,7 +292,11 @@ func chanSend(L *glua.LState) int {
 	if err != nil {
 		L.ArgError(2, err.Error())
 	}
-	if err := ch.Send(ctxOf(L), v[0]); err != nil {
+	timeout := time.Duration(-1)
+	if L.Get(3) != glua.LNil {
+		timeout = seconds(L, L.Get(3), "timeout")
+	}
+	if err := ch.SendTimeout(ctxOf(L), v[0], timeout); err != nil {
 		return fail(L, err)
 	}
 	L.Push(glua.LTrue)

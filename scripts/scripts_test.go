@@ -656,3 +656,27 @@ func TestExecServerWarnsBeyondLoopback(t *testing.T) {
 		t.Fatalf("loopback: stderr %q", quiet.stderr.String())
 	}
 }
+
+// TestUDPEchoWithBlockedStdout: the server's stdout is a pipe nobody reads
+// once the first line is in; thousands of truncation notices later, every
+// datagram still comes back.
+func TestUDPEchoWithBlockedStdout(t *testing.T) {
+	s := startServer(t, t.TempDir(), "udp_echo_server", "--buffer", "16")
+	c, err := net.Dial("udp", "127.0.0.1:"+strconv.Itoa(s.port))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	buf := make([]byte, 100)
+	for i := 0; i < 3000; i++ {
+		msg := fmt.Sprintf("datagram %04d is longer than sixteen bytes", i)
+		c.SetDeadline(time.Now().Add(5 * time.Second))
+		if _, err := c.Write([]byte(msg)); err != nil {
+			t.Fatal(err)
+		}
+		n, err := c.Read(buf)
+		if err != nil || string(buf[:n]) != msg[:16] {
+			t.Fatalf("datagram %d: %q %v", i, buf[:n], err)
+		}
+	}
+}
