@@ -92,7 +92,17 @@ function M.authenticate(conn, o, box, request)
   return M.answer(conn, o, "wirelab: authenticated\n", 0)
 end
 
+-- withDefaults fills what o leaves out from M.defaults (serve is called
+-- from other scripts and the prompt with only some options).
+local function withDefaults(o)
+  local full = {}
+  for k, v in pairs(M.defaults) do full[k] = v end
+  for k, v in pairs(o) do full[k] = v end
+  return full
+end
+
 function M.serve(o)
+  o = withDefaults(o)
   local box = task.penalties("exec_fixed_server")
   return socket.serve(o.host, o.port, function(conn)
     local authenticated = o.token == ""

@@ -43,11 +43,12 @@ function M.check(o, user, password)
 end
 
 function M.serve(o)
-  local box = o.penalty > 0 and task.penalties("login_server", {per = o.penalty})
+  local penalty = o.penalty or M.defaults.penalty
+  local box = penalty > 0 and task.penalties("login_server", {per = penalty})
   return socket.serve(o.host, o.port, function(conn)
     local source = conn:peer()
     local failures = 0
-    while failures < o.max_failures do
+    while failures < (o.max_failures or M.defaults.max_failures) do
       local data = conn:recv(1024)
       if not data then return end
       if box and box:blocked(source) then
@@ -63,7 +64,7 @@ function M.serve(o)
         if box then
           box:fail(source)
           local blocked = box:blocked(source)
-          if blocked and blocked <= o.penalty then
+          if blocked and blocked <= penalty then
             io.stderr:write("login_server: ", source, " blocked after repeated failures\n")
           end
         end
