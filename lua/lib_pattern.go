@@ -37,6 +37,7 @@ type matcher struct {
 	caps     [maxCaptures]capture
 }
 
+// raise raises a pattern error.
 func (m *matcher) raise(msg string) { luaError(m.L, "%s", msg) }
 
 // reset readies m for a match at a new position.
@@ -52,6 +53,8 @@ func (m *matcher) match(s, p int) int {
 	return r
 }
 
+// doMatch is match without the depth count: it loops over plain items and
+// recurses for the rest.
 func (m *matcher) doMatch(s, p int) int {
 	for {
 		if m.steps++; m.steps&0xffff == 0 {
@@ -300,6 +303,8 @@ func matchClass(c, cl byte) bool {
 	return res
 }
 
+// maxExpand matches as many of the class pat[p:ep] as it can at src[s:],
+// then the rest of the pattern, giving back one at a time.
 func (m *matcher) maxExpand(s, p, ep int) int {
 	i := 0
 	for s+i < len(m.src) && m.single(m.src[s+i], p, ep) {
@@ -313,6 +318,8 @@ func (m *matcher) maxExpand(s, p, ep int) int {
 	return -1
 }
 
+// minExpand matches as few of the class pat[p:ep] as it can at src[s:]
+// before the rest of the pattern.
 func (m *matcher) minExpand(s, p, ep int) int {
 	for {
 		if r := m.match(s, ep+1); r != -1 {
@@ -325,6 +332,8 @@ func (m *matcher) minExpand(s, p, ep int) int {
 	}
 }
 
+// startCapture opens a capture at s, what being capUnfinished or
+// capPosition, and matches the rest of the pattern.
 func (m *matcher) startCapture(s, p, what int) int {
 	if m.level >= maxCaptures {
 		m.raise("too many captures")
@@ -338,6 +347,7 @@ func (m *matcher) startCapture(s, p, what int) int {
 	return r
 }
 
+// endCapture closes the last open capture at s and matches the rest.
 func (m *matcher) endCapture(s, p int) int {
 	l := m.level - 1
 	for l >= 0 && m.caps[l].len != capUnfinished {
@@ -437,12 +447,14 @@ func firstLiteral(pat string) int {
 	return int(pat[0])
 }
 
-func strFind(L *glua.LState) int { return find(L, true) }
+// strFind is string.find.
+func strFind(L *glua.LState) int { return findAux(L, true) }
 
-func strMatch(L *glua.LState) int { return find(L, false) }
+// strMatch is string.match.
+func strMatch(L *glua.LState) int { return findAux(L, false) }
 
-// find is string.find, or string.match when not find.
-func find(L *glua.LState, find bool) int {
+// findAux is string.find, or string.match when not find.
+func findAux(L *glua.LState, find bool) int {
 	src := checkLString(L, 1)
 	pat := checkLString(L, 2)
 	init := optInteger(L, 3, 1)
@@ -514,6 +526,7 @@ func strGmatch(L *glua.LState) int {
 	return 1
 }
 
+// strGsub is string.gsub.
 func strGsub(L *glua.LState) int {
 	src := checkLString(L, 1)
 	pat := cString(checkLString(L, 2))

@@ -93,6 +93,7 @@ func tostringMeta(L *glua.LState, v glua.LValue) glua.LValue {
 	return glua.LString(v.String())
 }
 
+// baseTostring is tostring.
 func baseTostring(L *glua.LState) int {
 	if L.GetTop() < 1 {
 		argError(L, 1, "value expected")
@@ -101,6 +102,8 @@ func baseTostring(L *glua.LState) int {
 	return 1
 }
 
+// baseTonumber is tonumber: lua_tonumber's rules in base 10, strtoul's
+// in the others.
 func baseTonumber(L *glua.LState) int {
 	base := optInteger(L, 2, 10)
 	if base == 10 {
@@ -158,7 +161,7 @@ func writeNumbers(L *glua.LState, write glua.LValue, first int) *glua.LFunction 
 func luaError(L *glua.LState, format string, args ...any) {
 	level := 1
 	if dbg, ok := L.GetStack(1); ok {
-		if f, _ := L.GetInfo("f", dbg, glua.LNil); f != nil && f.(*glua.LFunction).IsG {
+		if f, _ := L.GetInfo("f", dbg, glua.LNil); f.Type() == glua.LTFunction && f.(*glua.LFunction).IsG {
 			level = 0
 		}
 	}
@@ -236,11 +239,13 @@ func checkSize(L *glua.LState, n int) {
 	}
 }
 
+// strUpper is string.upper.
 func strUpper(L *glua.LState) int {
 	L.Push(glua.LString(flipCase(checkLString(L, 1), 'a', 'z')))
 	return 1
 }
 
+// strLower is string.lower.
 func strLower(L *glua.LState) int {
 	L.Push(glua.LString(flipCase(checkLString(L, 1), 'A', 'Z')))
 	return 1
@@ -265,6 +270,7 @@ func flipCase(s string, lo, hi byte) string {
 	return string(b)
 }
 
+// strRep is string.rep(s, n), refusing results past the size limit.
 func strRep(L *glua.LState) int {
 	s := checkLString(L, 1)
 	n := toInt64(checkNumber(L, 2))
@@ -480,6 +486,7 @@ type fmtSpec struct {
 	width, prec                   int // prec -1: none
 }
 
+// strFormat is string.format, with C's printf conversions.
 func strFormat(L *glua.LState) int {
 	f := checkLString(L, 1)
 	top, arg := L.GetTop(), 1
