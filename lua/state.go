@@ -338,7 +338,7 @@ func (s *state) print(L *glua.LState) int {
 		if i > 1 {
 			b.WriteByte('\t')
 		}
-		b.WriteString(L.ToStringMeta(L.Get(i)).String())
+		b.WriteString(tostringValue(L, L.Get(i)))
 	}
 	b.WriteByte('\n')
 	s.rt.writeOut(b.String())
