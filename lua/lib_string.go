@@ -172,7 +172,9 @@ func luaError(L *glua.LState, format string, args ...any) {
 func argError(L *glua.LState, n int, msg string) {
 	name := "?"
 	if dbg, ok := L.GetStack(0); ok {
-		if _, err := L.GetInfo("n", dbg, glua.LNil); err == nil && dbg.Name != "" && dbg.Name[0] != '(' && dbg.Name[0] != '<' {
+		// A Go function called by pcall sits at the bottom of a thread
+		// (pcall.go), where gopher-lua names it "main chunk".
+		if _, err := L.GetInfo("n", dbg, glua.LNil); err == nil && dbg.Name != "" && dbg.Name[0] != '(' && dbg.Name[0] != '<' && dbg.Name != "main chunk" {
 			name = dbg.Name
 		}
 	}
