@@ -371,6 +371,37 @@ func (c *Conn) SendFrame(ctx context.Context, h *netproto.Format, payload []byte
 	return classify(ctx, "send", err)
 }
 
+// SendParts writes head, then each part in turn, under one hold of the
+// write side, so that nothing another task sends comes between them: a
+// length header and a body made of pieces, some of them Blobs on disk.
+// Pieces in memory go out together in one writev; a Blob goes out in
+// chunks, the timeout applying to each stall.
+func (c *Conn) SendParts(ctx context.Context, head []byte, parts []Part) error {
+	if err := c.lockWrite(ctx, "send"); err != nil {
+		return err
+	}
+	defer c.unlockWrite()
+	bufs := net.Buffers{head}
+	flush := func() error {
+		_, err := bufs.WriteTo(c.nc)
+		bufs = bufs[:0]
+		return err
+	}
+	for _, p := range parts {
+		if b, ok := p.(Bytes); ok {
+			bufs = append(bufs, b)
+			continue
+		}
+		if err := flush(); err != nil {
+			return classify(ctx, "send", err)
+		}
+		if _, err := p.WriteTo(idleWriter{ctx, c, c.nc}); err != nil {
+			return classify(ctx, "send", err)
+		}
+	}
+	return classify(ctx, "send", flush())
+}
+
 // RecvFrame reads one frame whose length header is h and whose payload is
 // at most max bytes. A negative or oversized length is refused before any
 // payload is read (netproto.ErrBadLength, netproto.ErrFrameTooLarge); a
@@ -384,21 +415,6 @@ func (c *Conn) RecvFrame(ctx context.Context, h *netproto.Format, max int64) ([]
 	buf, err := netproto.ReadFrame(c.r, h, max)
 	c.completed(err)
 	return buf, classify(ctx, "recv", err)
-}
-
-// SendMsg writes a message of m's format: the JSON header h (which the
-// caller has made to carry len(body) under m.SizeKey), then body.
-func (c *Conn) SendMsg(ctx context.Context, m *netproto.Msg, h, body []byte) error {
-	var hdr [8]byte
-	head, err := netproto.AppendLength(hdr[:0], m.Length, len(h))
-	if err != nil {
-		return &OpError{Op: "send", Err: err}
-	}
-	return c.write(ctx, "send", func() error {
-		bufs := net.Buffers{head, h, body}
-		_, err := bufs.WriteTo(c.nc)
-		return err
-	})
 }
 
 // RecvMsgHeader reads a message's length prefix and JSON header and checks

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"os/exec"
@@ -35,6 +36,11 @@ type Command struct {
 	// Output beyond it is read and dropped, so the command never blocks
 	// on a full pipe, and Result.Truncated is set.
 	MaxOutput int
+	// Spool, when positive, collects the output into Result.StdoutBlob and
+	// StderrBlob instead of Stdout and Stderr: up to Spool bytes of each in
+	// memory, the rest in an unlinked temporary file. A server answering
+	// big outputs to many clients then holds them on disk.
+	Spool int64
 }
 
 // A Result is what a command did.
@@ -52,6 +58,15 @@ type Result struct {
 	// its output open pipeGrace after the command ended; what it wrote
 	// after that is not in Stdout or Stderr.
 	Held bool
+	// StdoutBlob and StderrBlob hold the output when Command.Spool is set;
+	// the caller closes them.
+	StdoutBlob, StderrBlob *Blob
+}
+
+// A collector takes a command's output stream.
+type collector interface {
+	io.Writer
+	cut() bool // whether output past the limit was dropped
 }
 
 // cappedBuffer keeps the first limit bytes written and counts the rest.
@@ -60,6 +75,8 @@ type cappedBuffer struct {
 	limit   int
 	dropped bool
 }
+
+func (b *cappedBuffer) cut() bool { return b.dropped }
 
 func (b *cappedBuffer) Write(p []byte) (int, error) {
 	if room := b.limit - b.buf.Len(); room < len(p) {
@@ -139,9 +156,14 @@ func Run(ctx context.Context, c Command) (*Result, error) {
 	pipes.closeChildEnds()
 	pgid := cmd.Process.Pid
 
-	stdout, stderr := &cappedBuffer{limit: limit}, &cappedBuffer{limit: limit}
+	var stdout, stderr collector
+	if c.Spool > 0 {
+		stdout, stderr = newSpooler(c.Spool, int64(limit)), newSpooler(c.Spool, int64(limit))
+	} else {
+		stdout, stderr = &cappedBuffer{limit: limit}, &cappedBuffer{limit: limit}
+	}
 	var drained sync.WaitGroup
-	drain := func(dst *cappedBuffer, r *os.File) {
+	drain := func(dst collector, r *os.File) {
 		defer drained.Done()
 		io.Copy(dst, r)
 	}
@@ -182,8 +204,19 @@ func Run(ctx context.Context, c Command) (*Result, error) {
 		errR.SetReadDeadline(time.Now())
 		<-done
 	}
-	res.Stdout, res.Stderr = stdout.buf.Bytes(), stderr.buf.Bytes()
-	res.Truncated = stdout.dropped || stderr.dropped
+	res.Truncated = stdout.cut() || stderr.cut()
+	if c.Spool > 0 {
+		var err1, err2 error
+		res.StdoutBlob, err1 = stdout.(*spooler).result()
+		res.StderrBlob, err2 = stderr.(*spooler).result()
+		if err := errors.Join(err1, err2); err != nil {
+			res.StdoutBlob.Close()
+			res.StderrBlob.Close()
+			return nil, &OpError{Op: "exec", Err: fmt.Errorf("spooling the output: %w", err)}
+		}
+	} else {
+		res.Stdout, res.Stderr = stdout.(*cappedBuffer).buf.Bytes(), stderr.(*cappedBuffer).buf.Bytes()
+	}
 	if cmd.ProcessState != nil {
 		res.Code = cmd.ProcessState.ExitCode()
 		if ws, ok := cmd.ProcessState.Sys().(syscall.WaitStatus); ok && ws.Signaled() {

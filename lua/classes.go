@@ -25,7 +25,7 @@ var classes map[string]*class
 
 func init() {
 	classes = map[string]*class{}
-	for _, c := range []*class{connClass, listenerClass, serverClass, udpClass, taskClass, channelClass, dictClass, penaltiesClass, hasherClass, accountsClass, nullClass} {
+	for _, c := range []*class{connClass, listenerClass, serverClass, udpClass, taskClass, channelClass, dictClass, penaltiesClass, blobClass, hasherClass, accountsClass, nullClass} {
 		classes[c.name] = c
 	}
 }
@@ -51,6 +51,8 @@ func classOf(v any) *class {
 		name = "dict"
 	case *engine.Penalties:
 		name = "penalties"
+	case *engine.Blob:
+		name = "blob"
 	case *hasher:
 		name = "hasher"
 	case *engine.Accounts:

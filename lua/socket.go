@@ -134,12 +134,20 @@ var connClass = &class{
 func checkConn(L *glua.LState, n int) *engine.Conn { return check[*engine.Conn](L, n, "conn") }
 
 func connSend(L *glua.LState) int {
-	c, data := checkConn(L, 1), L.CheckString(2)
-	n, err := c.Send(ctxOf(L), sbytes(data))
-	if err != nil {
+	c := checkConn(L, 1)
+	if data, ok := L.Get(2).(glua.LString); ok {
+		n, err := c.Send(ctxOf(L), sbytes(string(data)))
+		if err != nil {
+			return fail(L, err)
+		}
+		L.Push(glua.LNumber(n))
+		return 1
+	}
+	parts, size := payload(L, 2)
+	if err := c.SendParts(ctxOf(L), nil, parts); err != nil {
 		return fail(L, err)
 	}
-	L.Push(glua.LNumber(n))
+	L.Push(glua.LNumber(size))
 	return 1
 }
 
@@ -183,12 +191,24 @@ func connRecvUntil(L *glua.LState) int {
 }
 
 func connSendFrame(L *glua.LState) int {
-	c, data, opts := checkConn(L, 1), L.CheckString(2), optTable(L, 3)
+	c, opts := checkConn(L, 1), optTable(L, 3)
 	h := lengthFormat(L, optString(L, opts, "header", "!I"))
-	if err := c.SendFrame(ctxOf(L), h, sbytes(data)); err != nil {
+	if data, ok := L.Get(2).(glua.LString); ok {
+		if err := c.SendFrame(ctxOf(L), h, sbytes(string(data))); err != nil {
+			return fail(L, err)
+		}
+		L.Push(glua.LNumber(len(data)))
+		return 1
+	}
+	parts, size := payload(L, 2)
+	head, err := netproto.AppendLength(nil, h, int(size))
+	if err != nil {
 		return fail(L, err)
 	}
-	L.Push(glua.LNumber(len(data)))
+	if err := c.SendParts(ctxOf(L), head, parts); err != nil {
+		return fail(L, err)
+	}
+	L.Push(glua.LNumber(size))
 	return 1
 }
 
@@ -214,22 +234,31 @@ func msgFormat(L *glua.LState, opts *glua.LTable) *netproto.Msg {
 }
 
 func connSendMsg(L *glua.LState) int {
-	c, hdr, body, opts := checkConn(L, 1), L.CheckTable(2), L.OptString(3, ""), optTable(L, 4)
+	c, hdr, opts := checkConn(L, 1), L.CheckTable(2), optTable(L, 4)
+	var parts []engine.Part
+	var size int64
+	if L.Get(3) != glua.LNil {
+		parts, size = payload(L, 3)
+	}
 	m := msgFormat(L, opts)
 	var extra map[string]any
 	// size_key = "" sends the header as given, as the upload protocol's
 	// replies do.
 	if m.SizeKey != "" {
-		extra = map[string]any{m.SizeKey: float64(len(body))}
+		extra = map[string]any{m.SizeKey: float64(size)}
 	}
 	h, err := encodeJSON(hdr, jsonPython, extra)
 	if err != nil {
 		L.ArgError(2, err.Error())
 	}
-	if err := c.SendMsg(ctxOf(L), m, h, sbytes(body)); err != nil {
+	head, err := netproto.AppendLength(nil, m.Length, len(h))
+	if err != nil {
 		return fail(L, err)
 	}
-	L.Push(glua.LNumber(len(body)))
+	if err := c.SendParts(ctxOf(L), append(head, h...), parts); err != nil {
+		return fail(L, err)
+	}
+	L.Push(glua.LNumber(size))
 	return 1
 }
 

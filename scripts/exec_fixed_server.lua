@@ -39,24 +39,34 @@ function M.loopback(host)
   return host == "localhost" or host == "::1" or host:match("^127%.") ~= nil
 end
 
--- run runs one command through the shell and returns stdout..stderr, the
--- exit code and whether output was cut. A cut answer never passes for a
--- whole one: plain answers end with a notice line, JSON headers say
--- "truncated": true.
+-- run runs one command through the shell and returns its answer, stdout
+-- then stderr, as a list of pieces for send_frame or send_msg, the exit
+-- code and whether output was cut. The output stays out of Lua: past
+-- 64 KiB a stream waits on disk (exec.run's spool), so clients that never
+-- read their big answers cost the server no memory. A cut answer never
+-- passes for a whole one: plain answers end with a notice line, JSON
+-- headers say "truncated": true.
 function M.run(cmd, o)
-  local r, err = exec.run(cmd, {timeout = o.timeout, max_output = o.max_output})
-  if not r then return "wirelab: " .. err .. "\n", -1 end
-  local out = r.stdout .. r.stderr
-  if r.timed_out then out = out .. "wirelab: killed after " .. o.timeout .. " s\n" end
+  local r, err = exec.run(cmd, {timeout = o.timeout, max_output = o.max_output, spool = true})
+  if not r then return {"wirelab: " .. err .. "\n"}, -1 end
+  local out = {r.stdout, r.stderr}
+  if r.timed_out then out[#out + 1] = "wirelab: killed after " .. o.timeout .. " s\n" end
   local cut = r.truncated or r.held
   if cut and not o.json then
     if r.truncated then
-      out = out .. "\nwirelab: output cut at " .. o.max_output .. " bytes per stream (--max-output)\n"
+      out[#out + 1] = "\nwirelab: output cut at " .. o.max_output .. " bytes per stream (--max-output)\n"
     else
-      out = out .. "\nwirelab: output cut: a process that left the command still held it\n"
+      out[#out + 1] = "\nwirelab: output cut: a process that left the command still held it\n"
     end
   end
   return out, r.code, cut
+end
+
+-- free gives back the disk space of an answer's spooled pieces.
+function M.free(out)
+  for _, piece in ipairs(out) do
+    if type(piece) == "userdata" then piece:close() end
+  end
 end
 
 -- request reads one command: raw bytes as the documents send them, or a frame.
@@ -120,8 +130,11 @@ function M.serve(o)
       if not authenticated then
         if not M.authenticate(conn, o, box, cmd) then return end
         authenticated = true
-      elseif not M.answer(conn, o, M.run(cmd, o)) then
-        return
+      else
+        local out, code, cut = M.run(cmd, o)
+        local sent = M.answer(conn, o, out, code, cut)
+        M.free(out)
+        if not sent then return end
       end
     end
   end)

@@ -680,3 +680,57 @@ func TestUDPEchoWithBlockedStdout(t *testing.T) {
 		}
 	}
 }
+
+// vmHWM returns a process's peak resident memory, in bytes.
+func vmHWM(t *testing.T, pid int) int64 {
+	data, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/status")
+	if err != nil {
+		t.Skip("no /proc")
+	}
+	for _, line := range strings.Split(string(data), "\n") {
+		if rest, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+			kb, _ := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(rest), "kB")), 10, 64)
+			return kb << 10
+		}
+	}
+	t.Fatal("no VmHWM")
+	return 0
+}
+
+// TestExecServerMemoryBounded: 60 clients ask for answers over the
+// output limit and never read them; the server's memory stays bounded
+// (answers wait on disk), and another client is answered within 1 s.
+func TestExecServerMemoryBounded(t *testing.T) {
+	n, size := 60, "20000000"
+	if testing.Short() {
+		n, size = 8, "4000000"
+	}
+	s := startServer(t, t.TempDir(), "exec_fixed_server")
+	var wg sync.WaitGroup
+	for i := 0; i < n; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			c := dial(t, s.port)
+			c.SetDeadline(time.Now().Add(60 * time.Second))
+			c.Write([]byte("head -c " + size + " /dev/zero"))
+			var hdr [4]byte
+			if _, err := io.ReadFull(c, hdr[:]); err != nil { // the answer has begun; read no more
+				t.Error(err)
+			}
+		}()
+	}
+	wg.Wait()
+	start := time.Now()
+	if got := docExec(t, dial(t, s.port), "echo hi"); got != "hi\n" {
+		t.Fatalf("echo hi: %q", got)
+	}
+	if d := time.Since(start); d > time.Second {
+		t.Fatalf("echo hi took %v", d)
+	}
+	peak := vmHWM(t, s.cmd.Process.Pid)
+	t.Logf("%d clients holding %s-byte answers: server peak RSS %d MiB", n, size, peak>>20)
+	if peak > 300<<20 {
+		t.Fatalf("server peak RSS %d MiB", peak>>20)
+	}
+}
