@@ -285,3 +285,22 @@ func TestCleanPartial(t *testing.T) {
 		t.Fatalf("left %v", entries)
 	}
 }
+
+// TestHashFileInterrupted: hashing a huge file stops when its context is
+// cancelled, so srv:close() is not held up by a handler hashing.
+func TestHashFileInterrupted(t *testing.T) {
+	path := t.TempDir() + "/sparse"
+	f, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.Truncate(100 << 30) // 100 GiB of holes: minutes to read
+	f.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	time.AfterFunc(50*time.Millisecond, cancel)
+	start := time.Now()
+	_, _, err = HashFile(ctx, "md5", path, "")
+	if !errors.Is(err, ErrInterrupted) || time.Since(start) > 2*time.Second {
+		t.Fatalf("%v after %v", err, time.Since(start))
+	}
+}
