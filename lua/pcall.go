@@ -45,6 +45,7 @@ func init() {
 		resume, wrap := co.RawGetString("resume"), co.RawGetString("wrap")
 		co.RawSetString("resume", L.NewClosure(coResume, resume))
 		co.RawSetString("wrap", L.NewClosure(coWrap, wrap))
+		co.RawSetString("running", L.NewFunction(coRunning))
 	})
 }
 
@@ -58,6 +59,23 @@ func coResume(L *glua.LState) int {
 		return 2
 	}
 	return s.nested(L, L.Get(glua.UpvalueIndex(1)))
+}
+
+// coRunning is coroutine.running: the coroutine whose code runs, nil in
+// the main one. A protected call's thread is not a coroutine: it answers
+// for the state that called pcall.
+func coRunning(L *glua.LState) int {
+	s := stateOf(L)
+	running := L
+	for caller := s.callerOf(running); caller != nil; caller = s.callerOf(running) {
+		running = caller
+	}
+	if running == s.L {
+		L.Push(glua.LNil)
+	} else {
+		L.Push(running)
+	}
+	return 1
 }
 
 // coWrap is coroutine.wrap; its upvalue is gopher-lua's wrap. The function
