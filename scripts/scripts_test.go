@@ -57,6 +57,17 @@ func (b *syncBuffer) Write(p []byte) (int, error) {
 	return b.buf.Write(p)
 }
 
+// waitFor waits until the buffer holds want: output is copied from a pipe
+// as it comes, so a line may not all be there yet.
+func (b *syncBuffer) waitFor(t *testing.T, want string) {
+	t.Helper()
+	for deadline := time.Now().Add(10 * time.Second); !strings.Contains(b.String(), want); time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("never saw %q; have %q", want, b.String())
+		}
+	}
+}
+
 func (b *syncBuffer) String() string {
 	b.mu.Lock()
 	defer b.mu.Unlock()
@@ -648,9 +659,10 @@ func TestExecServerWarnsBeyondLoopback(t *testing.T) {
 	}
 	defer func() { cmd.Process.Kill(); cmd.Wait() }()
 	line, _ := bufio.NewReader(out).ReadString('\n')
-	if !strings.HasPrefix(line, "listening on 0.0.0.0:") || !strings.Contains(stderr.String(), "warning: listening on 0.0.0.0") {
-		t.Fatalf("stdout %q, stderr %q", line, stderr.String())
+	if !strings.HasPrefix(line, "listening on 0.0.0.0:") {
+		t.Fatalf("stdout %q", line)
 	}
+	stderr.waitFor(t, "warning: listening on 0.0.0.0: anyone who can reach it runs commands as this user; set --token\n")
 	quiet := startServer(t, t.TempDir(), "exec_fixed_server")
 	if quiet.stderr.String() != "" {
 		t.Fatalf("loopback: stderr %q", quiet.stderr.String())

@@ -254,12 +254,7 @@ func TestUploadStoreEdges(t *testing.T) {
 	if _, err := os.Stat(stale); err == nil {
 		t.Fatal("a stale partial file was kept")
 	}
-	// stderr is copied from the pipe as it comes: wait for the line
-	for deadline := time.Now().Add(5 * time.Second); !strings.Contains(s.stderr.String(), "removed 1 partial upload"); time.Sleep(10 * time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatalf("stderr %q", s.stderr.String())
-		}
-	}
+	s.stderr.waitFor(t, "removed 1 partial upload")
 	for name, want := range map[string]string{"fifo": "not a regular file", "missing.txt": "no such file"} {
 		c := dial(t, s.port)
 		docUpload(c, map[string]any{"opt": "download", "filename": name}, nil)
