@@ -123,3 +123,20 @@ func TestInterruptServer(t *testing.T) {
 		})
 	}
 }
+
+// TestInteractiveRunsScriptsAsRun: -i runs a script through the same
+// runner as run: a shebang line is skipped and arg is the same.
+func TestInteractiveRunsScriptsAsRun(t *testing.T) {
+	script := filepath.Join(t.TempDir(), "tool.lua")
+	os.WriteFile(script, []byte("#!/usr/bin/env wirelab\nGREETING = 'hi ' .. arg[1]\nprint(arg[0] == ..., arg[-1])\n"), 0o644)
+	cmd := exec.Command(binary, "-i", script, script)
+	cmd.Stdin = strings.NewReader("print(GREETING)\n")
+	out, err := cmd.CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "\ntrue\twirelab\n") || !strings.Contains(string(out), "> hi "+script+"\n") {
+		t.Fatalf("%v, output %q", err, out)
+	}
+	var stdout, stderr bytes.Buffer
+	if code := run([]string{"run", script, script}, &stdout, &stderr); code != 0 || stdout.String() != "true\twirelab\n" {
+		t.Fatalf("run: %d, %q %q", code, stdout.String(), stderr.String())
+	}
+}

@@ -3,6 +3,7 @@ package engine
 import (
 	"bufio"
 	"bytes"
+	"crypto/rand"
 	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/base64"
@@ -10,7 +11,10 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
+	"sync"
+	"sync/atomic"
 
 	"golang.org/x/crypto/argon2"
 	"golang.org/x/crypto/bcrypt"
@@ -25,11 +29,73 @@ type Accounts struct {
 	secrets   map[string]string
 	plaintext int
 	hashed    int
+	// dummy is a hash of the same algorithm and parameters as most of the
+	// file's hashes: unknown users are checked against it, so that they
+	// take as long as known ones.
+	dummy string
 }
 
-// dummyHash is checked against for unknown users, so that they take as
-// long as known ones.
-var dummyHash, _ = bcrypt.GenerateFromPassword([]byte("wirelab dummy password"), bcrypt.DefaultCost)
+// hashSlots bounds the password hashes computed at once to the number of
+// CPUs: each argon2id check may take 64 MiB, and more at once than there
+// are CPUs only queue for them anyway.
+var hashSlots = make(chan struct{}, runtime.NumCPU())
+
+// hashing counts the hashes being computed; hashingPeak is the most seen.
+var hashing, hashingPeak atomic.Int32
+
+// dummies caches a dummy hash per algorithm and parameters ("bcrypt 10",
+// "argon2id m=65536,t=1,p=4 16 32"): made once per process, when a file
+// first needs it, not at start-up.
+var dummies sync.Map // string -> func() string
+
+// hashParams returns what a hash's cost depends on, as a map key, or "".
+func hashParams(h string) string {
+	if strings.HasPrefix(h, "$argon2id$") {
+		parts := strings.Split(h, "$")
+		if len(parts) != 6 {
+			return ""
+		}
+		salt, err1 := base64.RawStdEncoding.DecodeString(parts[4])
+		key, err2 := base64.RawStdEncoding.DecodeString(parts[5])
+		if err1 != nil || err2 != nil {
+			return ""
+		}
+		return fmt.Sprintf("argon2id %s %d %d", parts[3], len(salt), len(key))
+	}
+	cost, err := bcrypt.Cost([]byte(h))
+	if err != nil {
+		return ""
+	}
+	return fmt.Sprintf("bcrypt %d", cost)
+}
+
+// dummyFor returns a hash of a random password with the given parameters.
+func dummyFor(params string) string {
+	f, _ := dummies.LoadOrStore(params, sync.OnceValue(func() string {
+		pw := make([]byte, 16)
+		rand.Read(pw)
+		var cost int
+		if _, err := fmt.Sscanf(params, "bcrypt %d", &cost); err == nil {
+			h, err := bcrypt.GenerateFromPassword(pw, cost)
+			if err == nil {
+				return string(h)
+			}
+		}
+		var m, t uint32
+		var p uint8
+		var saltLen, keyLen int
+		if _, err := fmt.Sscanf(params, "argon2id m=%d,t=%d,p=%d %d %d", &m, &t, &p, &saltLen, &keyLen); err == nil {
+			salt := make([]byte, saltLen)
+			rand.Read(salt)
+			key := argon2.IDKey(pw, salt, t, m, p, uint32(keyLen))
+			return fmt.Sprintf("$argon2id$v=%d$m=%d,t=%d,p=%d$%s$%s", argon2.Version, m, t, p,
+				base64.RawStdEncoding.EncodeToString(salt), base64.RawStdEncoding.EncodeToString(key))
+		}
+		h, _ := bcrypt.GenerateFromPassword(pw, bcrypt.DefaultCost)
+		return string(h)
+	}))
+	return f.(func() string)()
+}
 
 // LoadAccounts reads an accounts file.
 func LoadAccounts(path string) (*Accounts, error) {
@@ -38,6 +104,7 @@ func LoadAccounts(path string) (*Accounts, error) {
 		return nil, err
 	}
 	a := &Accounts{secrets: map[string]string{}}
+	params := map[string]int{}
 	sc := bufio.NewScanner(bytes.NewReader(data))
 	for n := 1; sc.Scan(); n++ {
 		line := strings.TrimSpace(sc.Text())
@@ -51,11 +118,24 @@ func LoadAccounts(path string) (*Accounts, error) {
 		a.secrets[user] = secret
 		if isHash(secret) {
 			a.hashed++
+			params[hashParams(secret)]++
 		} else {
 			a.plaintext++
 		}
 	}
-	return a, sc.Err()
+	if err := sc.Err(); err != nil {
+		return nil, err
+	}
+	if a.hashed > 0 {
+		common, n := "", 0
+		for p, c := range params {
+			if c > n || (c == n && p < common) {
+				common, n = p, c
+			}
+		}
+		a.dummy = dummyFor(common)
+	}
+	return a, nil
 }
 
 func isHash(secret string) bool {
@@ -83,7 +163,7 @@ func (a *Accounts) Check(user, password string) bool {
 	case known && isHash(secret):
 		return verifyHash(secret, password)
 	case a.hashed > 0:
-		bcrypt.CompareHashAndPassword(dummyHash, []byte(password))
+		verifyHash(a.dummy, password)
 	}
 	if !known {
 		secret = "\x00unknown user"
@@ -92,8 +172,14 @@ func (a *Accounts) Check(user, password string) bool {
 	return subtle.ConstantTimeCompare(x[:], y[:]) == 1 && known
 }
 
-// verifyHash checks password against a bcrypt or argon2id hash.
+// verifyHash checks password against a bcrypt or argon2id hash, waiting
+// for one of hashSlots.
 func verifyHash(hash, password string) bool {
+	hashSlots <- struct{}{}
+	n := hashing.Add(1)
+	defer func() { hashing.Add(-1); <-hashSlots }()
+	for p := hashingPeak.Load(); n > p && !hashingPeak.CompareAndSwap(p, n); p = hashingPeak.Load() {
+	}
 	if !strings.HasPrefix(hash, "$argon2id$") {
 		return bcrypt.CompareHashAndPassword([]byte(hash), []byte(password)) == nil
 	}

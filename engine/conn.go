@@ -38,6 +38,13 @@ type Conn struct {
 	wbuf    []byte       // small frames are assembled here, under wmu
 	timeout atomic.Int64 // nanoseconds; 0 means none
 	closed  atomic.Bool
+	// lastOp is when the latest operation, or file chunk, started (unix
+	// nanoseconds); requested is set once a read has completed. A server
+	// tells idle connections and unfinished first requests by them.
+	lastOp    atomic.Int64
+	requested atomic.Bool
+	// inOp counts the operations under way, blocked on the peer or not.
+	inOp atomic.Int32
 }
 
 // A watch ties one direction of a connection to the context of the
@@ -54,7 +61,30 @@ type watch struct {
 
 // NewConn wraps nc. The caller gives up nc: Conn.Close closes it.
 func NewConn(nc net.Conn) *Conn {
-	return &Conn{nc: nc, r: bufio.NewReaderSize(nc, readBufferSize)}
+	c := &Conn{nc: nc, r: bufio.NewReaderSize(nc, readBufferSize)}
+	c.lastOp.Store(time.Now().UnixNano())
+	return c
+}
+
+// Requested reports whether a read on c has completed: whether the peer
+// has sent a whole first request.
+func (c *Conn) Requested() bool { return c.requested.Load() }
+
+// Idle returns how long c has been waiting on its peer at now: the time
+// since its latest operation (or file chunk) started, while one is under
+// way; 0 when none is (the handler is working, not waiting).
+func (c *Conn) Idle(now time.Time) time.Duration {
+	if c.inOp.Load() == 0 {
+		return 0
+	}
+	return now.Sub(time.Unix(0, c.lastOp.Load()))
+}
+
+// completed notes a read that returned without error.
+func (c *Conn) completed(err error) {
+	if err == nil && !c.requested.Load() {
+		c.requested.Store(true)
+	}
 }
 
 // Dial connects to host:port over TCP. timeout bounds the connect (0: the
@@ -130,9 +160,11 @@ func (c *Conn) arm(ctx context.Context, w *watch, set func(time.Time) error) {
 		}
 	}
 	var want time.Time
+	now := time.Now()
+	c.lastOp.Store(now.UnixNano())
 	t := c.Timeout()
 	if t > 0 {
-		want = time.Now().Add(t)
+		want = now.Add(t)
 	}
 	poisoned := w.poisoned.Swap(false)
 	switch {
@@ -181,8 +213,15 @@ func (c *Conn) lockRead(ctx context.Context, op string) error {
 		return err
 	}
 	c.rmu.Lock()
+	c.inOp.Add(1)
 	c.arm(ctx, &c.rw, c.nc.SetReadDeadline)
 	return nil
+}
+
+// unlockRead ends a read that lockRead started.
+func (c *Conn) unlockRead() {
+	c.inOp.Add(-1)
+	c.rmu.Unlock()
 }
 
 // lockWrite is lockRead for writes; the caller unlocks c.wmu.
@@ -191,8 +230,15 @@ func (c *Conn) lockWrite(ctx context.Context, op string) error {
 		return err
 	}
 	c.wmu.Lock()
+	c.inOp.Add(1)
 	c.arm(ctx, &c.ww, c.nc.SetWriteDeadline)
 	return nil
+}
+
+// unlockWrite ends a write that lockWrite started.
+func (c *Conn) unlockWrite() {
+	c.inOp.Add(-1)
+	c.wmu.Unlock()
 }
 
 // read runs fn, a read on c.r, under the read lock, the deadline and ctx.
@@ -200,8 +246,10 @@ func (c *Conn) read(ctx context.Context, op string, fn func() error) error {
 	if err := c.lockRead(ctx, op); err != nil {
 		return err
 	}
-	defer c.rmu.Unlock()
-	return classify(ctx, op, fn())
+	defer c.unlockRead()
+	err := fn()
+	c.completed(err)
+	return classify(ctx, op, err)
 }
 
 // write runs fn, a write on c.nc, under the write lock, the deadline and ctx.
@@ -209,7 +257,7 @@ func (c *Conn) write(ctx context.Context, op string, fn func() error) error {
 	if err := c.lockWrite(ctx, op); err != nil {
 		return err
 	}
-	defer c.wmu.Unlock()
+	defer c.unlockWrite()
 	return classify(ctx, op, fn())
 }
 
@@ -248,8 +296,9 @@ func (c *Conn) RecvExact(ctx context.Context, n int) ([]byte, error) {
 	if err := c.lockRead(ctx, "recv"); err != nil {
 		return nil, err
 	}
-	defer c.rmu.Unlock()
+	defer c.unlockRead()
 	buf, err := netproto.ReadPayload(c.r, int64(n))
+	c.completed(err)
 	return buf, classify(ctx, "recv", err)
 }
 
@@ -290,7 +339,7 @@ func (c *Conn) Send(ctx context.Context, data []byte) (int, error) {
 	if err := c.lockWrite(ctx, "send"); err != nil {
 		return 0, err
 	}
-	defer c.wmu.Unlock()
+	defer c.unlockWrite()
 	n, err := c.nc.Write(data)
 	return n, classify(ctx, "send", err)
 }
@@ -306,7 +355,7 @@ func (c *Conn) SendFrame(ctx context.Context, h *netproto.Format, payload []byte
 	if err := c.lockWrite(ctx, "send"); err != nil {
 		return err
 	}
-	defer c.wmu.Unlock()
+	defer c.unlockWrite()
 	if len(payload) < 4096 {
 		// One write, so the frame leaves in one segment; the buffer is
 		// reused, so a busy loop allocates nothing here.
@@ -322,6 +371,37 @@ func (c *Conn) SendFrame(ctx context.Context, h *netproto.Format, payload []byte
 	return classify(ctx, "send", err)
 }
 
+// SendParts writes head, then each part in turn, under one hold of the
+// write side, so that nothing another task sends comes between them: a
+// length header and a body made of pieces, some of them Blobs on disk.
+// Pieces in memory go out together in one writev; a Blob goes out in
+// chunks, the timeout applying to each stall.
+func (c *Conn) SendParts(ctx context.Context, head []byte, parts []Part) error {
+	if err := c.lockWrite(ctx, "send"); err != nil {
+		return err
+	}
+	defer c.unlockWrite()
+	bufs := net.Buffers{head}
+	flush := func() error {
+		_, err := bufs.WriteTo(c.nc)
+		bufs = bufs[:0]
+		return err
+	}
+	for _, p := range parts {
+		if b, ok := p.(Bytes); ok {
+			bufs = append(bufs, b)
+			continue
+		}
+		if err := flush(); err != nil {
+			return classify(ctx, "send", err)
+		}
+		if _, err := p.WriteTo(idleWriter{ctx, c, c.nc}); err != nil {
+			return classify(ctx, "send", err)
+		}
+	}
+	return classify(ctx, "send", flush())
+}
+
 // RecvFrame reads one frame whose length header is h and whose payload is
 // at most max bytes. A negative or oversized length is refused before any
 // payload is read (netproto.ErrBadLength, netproto.ErrFrameTooLarge); a
@@ -331,24 +411,10 @@ func (c *Conn) RecvFrame(ctx context.Context, h *netproto.Format, max int64) ([]
 	if err := c.lockRead(ctx, "recv"); err != nil {
 		return nil, err
 	}
-	defer c.rmu.Unlock()
+	defer c.unlockRead()
 	buf, err := netproto.ReadFrame(c.r, h, max)
+	c.completed(err)
 	return buf, classify(ctx, "recv", err)
-}
-
-// SendMsg writes a message of m's format: the JSON header h (which the
-// caller has made to carry len(body) under m.SizeKey), then body.
-func (c *Conn) SendMsg(ctx context.Context, m *netproto.Msg, h, body []byte) error {
-	var hdr [8]byte
-	head, err := netproto.AppendLength(hdr[:0], m.Length, len(h))
-	if err != nil {
-		return &OpError{Op: "send", Err: err}
-	}
-	return c.write(ctx, "send", func() error {
-		bufs := net.Buffers{head, h, body}
-		_, err := bufs.WriteTo(c.nc)
-		return err
-	})
 }
 
 // RecvMsgHeader reads a message's length prefix and JSON header and checks

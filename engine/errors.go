@@ -39,6 +39,11 @@ var (
 	ErrBadName = errors.New("bad file name")
 	// ErrShortFile means a file ended before the size it was sent with.
 	ErrShortFile = errors.New("file shorter than size")
+	// ErrNotRegular means a file to read is a directory, FIFO, device or
+	// the like.
+	ErrNotRegular = errors.New("not a regular file")
+	// ErrTooSlow means a file's bytes came slower than FileOptions.MinRate.
+	ErrTooSlow = errors.New("too slow")
 )
 
 // OpError is the error of a failed operation, as net.OpError is: the
@@ -67,7 +72,7 @@ func Reason(err error) string {
 		err = op.Err
 	}
 	for _, known := range []error{ErrClosed, ErrTimeout, ErrInterrupted, ErrRefused, ErrTooLong,
-		ErrDatagramTooLarge, ErrChecksum, ErrExists, ErrBadName, ErrShortFile,
+		ErrDatagramTooLarge, ErrChecksum, ErrExists, ErrBadName, ErrShortFile, ErrTooSlow, ErrNotRegular,
 		netproto.ErrFrameTooLarge, netproto.ErrBadLength, netproto.ErrHeaderTooLarge} {
 		if errors.Is(err, known) {
 			return known.Error()

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"sync"
@@ -34,6 +36,11 @@ type Command struct {
 	// Output beyond it is read and dropped, so the command never blocks
 	// on a full pipe, and Result.Truncated is set.
 	MaxOutput int
+	// Spool, when positive, collects the output into Result.StdoutBlob and
+	// StderrBlob instead of Stdout and Stderr: up to Spool bytes of each in
+	// memory, the rest in an unlinked temporary file. A server answering
+	// big outputs to many clients then holds them on disk.
+	Spool int64
 }
 
 // A Result is what a command did.
@@ -47,6 +54,19 @@ type Result struct {
 	TimedOut bool
 	// Truncated is set when output beyond MaxOutput was dropped.
 	Truncated bool
+	// Held is set when a process that left the command's group still held
+	// its output open pipeGrace after the command ended; what it wrote
+	// after that is not in Stdout or Stderr.
+	Held bool
+	// StdoutBlob and StderrBlob hold the output when Command.Spool is set;
+	// the caller closes them.
+	StdoutBlob, StderrBlob *Blob
+}
+
+// A collector takes a command's output stream.
+type collector interface {
+	io.Writer
+	cut() bool // whether output past the limit was dropped
 }
 
 // cappedBuffer keeps the first limit bytes written and counts the rest.
@@ -55,6 +75,8 @@ type cappedBuffer struct {
 	limit   int
 	dropped bool
 }
+
+func (b *cappedBuffer) cut() bool { return b.dropped }
 
 func (b *cappedBuffer) Write(p []byte) (int, error) {
 	if room := b.limit - b.buf.Len(); room < len(p) {
@@ -65,12 +87,20 @@ func (b *cappedBuffer) Write(p []byte) (int, error) {
 	return b.buf.Write(p)
 }
 
+// pipeGrace is how long Run waits, after a command and its process group
+// are gone, for output pipes that a process outside the group still holds.
+const pipeGrace = 2 * time.Second
+
 // Run runs a command to completion. stdout and stderr are drained at once
-// by separate goroutines, so a command that fills one while the other is
-// quiet does not deadlock. The command leads its own process group; when
-// Timeout passes or ctx is cancelled, the whole group is killed, children
-// included. The error is nil when the command ran, whatever its status; it
-// wraps ErrInterrupted on cancellation and is the start failure otherwise.
+// by separate goroutines, to the end of the stream, so a command that
+// fills one while the other is quiet does not deadlock and no output is
+// lost however busy the machine is. The command leads its own process
+// group; when it exits, when Timeout passes or when ctx is cancelled, the
+// whole group is killed, so background children (cmd &) go with it. A
+// process that left the group (setsid) and still holds the output open is
+// waited for pipeGrace, then cut off: Result.Held says so. The error is
+// nil when the command ran, whatever its status; it wraps ErrInterrupted
+// on cancellation and is the start failure otherwise.
 func Run(ctx context.Context, c Command) (*Result, error) {
 	if ctx.Err() != nil {
 		return nil, &OpError{Op: "exec", Err: ErrInterrupted}
@@ -85,7 +115,7 @@ func Run(ctx context.Context, c Command) (*Result, error) {
 	if len(argv) == 0 {
 		argv = []string{"/bin/sh", "-c", c.Shell}
 	}
-	cmd := exec.CommandContext(runCtx, argv[0], argv[1:]...)
+	cmd := exec.Command(argv[0], argv[1:]...)
 	cmd.Dir = c.Dir
 	if len(c.Env) > 0 {
 		cmd.Env = os.Environ()
@@ -93,50 +123,160 @@ func Run(ctx context.Context, c Command) (*Result, error) {
 			cmd.Env = append(cmd.Env, k+"="+v)
 		}
 	}
-	if c.Stdin != nil {
-		cmd.Stdin = bytes.NewReader(c.Stdin)
-	}
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	limit := c.MaxOutput
 	if limit <= 0 {
 		limit = DefaultMaxOutput
 	}
-	stdout, stderr := &cappedBuffer{limit: limit}, &cappedBuffer{limit: limit}
-	cmd.Stdout, cmd.Stderr = stdout, stderr
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	var once sync.Once
-	cmd.Cancel = func() error {
-		once.Do(func() { syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) })
-		return nil
-	}
-	// A grandchild that escaped the group could hold the pipes open; stop
-	// waiting for them a moment after the kill.
-	cmd.WaitDelay = 100 * time.Millisecond
 
-	err := cmd.Run()
-	res := &Result{Stdout: stdout.buf.Bytes(), Stderr: stderr.buf.Bytes(), Truncated: stdout.dropped || stderr.dropped}
+	// The pipes are ours, not os/exec's: its Wait would close them a fixed
+	// delay after the exit, dropping what a slow reader had not read yet.
+	var pipes pipeSet
+	defer pipes.closeAll()
+	outR, outW, err := pipes.output()
+	if err != nil {
+		return nil, &OpError{Op: "exec", Err: err}
+	}
+	errR, errW, err := pipes.output()
+	if err != nil {
+		return nil, &OpError{Op: "exec", Err: err}
+	}
+	cmd.Stdout, cmd.Stderr = outW, errW
+	var inW *os.File
+	if c.Stdin != nil {
+		var inR *os.File
+		if inR, inW, err = pipes.input(); err != nil {
+			return nil, &OpError{Op: "exec", Err: err}
+		}
+		cmd.Stdin = inR
+	}
+	if err := cmd.Start(); err != nil {
+		return nil, &OpError{Op: "exec", Err: err}
+	}
+	pipes.closeChildEnds()
+	pgid := cmd.Process.Pid
+
+	var stdout, stderr collector
+	if c.Spool > 0 {
+		stdout, stderr = newSpooler(c.Spool, int64(limit)), newSpooler(c.Spool, int64(limit))
+	} else {
+		stdout, stderr = &cappedBuffer{limit: limit}, &cappedBuffer{limit: limit}
+	}
+	var drained sync.WaitGroup
+	drain := func(dst collector, r *os.File) {
+		defer drained.Done()
+		io.Copy(dst, r)
+	}
+	drained.Add(2)
+	go drain(stdout, outR)
+	go drain(stderr, errR)
+	if inW != nil {
+		go func() {
+			inW.Write(c.Stdin)
+			inW.Close()
+		}()
+	}
+
+	// Kill the group when the time is up or the caller gives up.
+	exited := make(chan struct{})
+	go func() {
+		select {
+		case <-runCtx.Done():
+			syscall.Kill(-pgid, syscall.SIGKILL)
+		case <-exited:
+		}
+	}()
+	waitErr := cmd.Wait()
+	close(exited)
+	// What the command left running in its group goes with it; output
+	// already written stays in the pipes and is read to the end.
+	syscall.Kill(-pgid, syscall.SIGKILL)
+
+	done := make(chan struct{})
+	go func() { drained.Wait(); close(done) }()
+	res := &Result{}
+	select {
+	case <-done:
+	case <-time.After(pipeGrace):
+		// Only a process outside the group can still hold the pipes.
+		res.Held = true
+		outR.SetReadDeadline(time.Now())
+		errR.SetReadDeadline(time.Now())
+		<-done
+	}
+	res.Truncated = stdout.cut() || stderr.cut()
+	if c.Spool > 0 {
+		var err1, err2 error
+		res.StdoutBlob, err1 = stdout.(*spooler).result()
+		res.StderrBlob, err2 = stderr.(*spooler).result()
+		if err := errors.Join(err1, err2); err != nil {
+			res.StdoutBlob.Close()
+			res.StderrBlob.Close()
+			return nil, &OpError{Op: "exec", Err: fmt.Errorf("spooling the output: %w", err)}
+		}
+	} else {
+		res.Stdout, res.Stderr = stdout.(*cappedBuffer).buf.Bytes(), stderr.(*cappedBuffer).buf.Bytes()
+	}
 	if cmd.ProcessState != nil {
 		res.Code = cmd.ProcessState.ExitCode()
 		if ws, ok := cmd.ProcessState.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
 			res.Signal = ws.Signal().String()
 		}
 	}
-	if errors.Is(err, exec.ErrWaitDelay) {
-		// A child left running still held the output pipes: it goes too.
-		// Children that let go of them (cmd > log &) are left alone.
-		syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
-	}
 	switch {
 	case ctx.Err() != nil:
 		return res, &OpError{Op: "exec", Err: ErrInterrupted}
-	case runCtx.Err() != nil:
+	case runCtx.Err() != nil && res.Signal == syscall.SIGKILL.String():
 		res.TimedOut = true
 		return res, nil
 	}
 	var exitErr *exec.ExitError
-	if err != nil && !errors.As(err, &exitErr) && !errors.Is(err, exec.ErrWaitDelay) {
-		if cmd.ProcessState == nil {
-			return nil, &OpError{Op: "exec", Err: err}
-		}
+	if waitErr != nil && !errors.As(waitErr, &exitErr) && cmd.ProcessState == nil {
+		return nil, &OpError{Op: "exec", Err: waitErr}
 	}
 	return res, nil
+}
+
+// A pipeSet holds the pipes of one command. The child's ends are closed
+// once it has started (ours would keep its streams from ending), all of
+// them when Run returns.
+type pipeSet struct {
+	child, all []*os.File
+}
+
+func (p *pipeSet) pipe() (r, w *os.File, err error) {
+	if r, w, err = os.Pipe(); err == nil {
+		p.all = append(p.all, r, w)
+	}
+	return r, w, err
+}
+
+// output returns a pipe the child writes to; r is ours.
+func (p *pipeSet) output() (r, w *os.File, err error) {
+	r, w, err = p.pipe()
+	if err == nil {
+		p.child = append(p.child, w)
+	}
+	return r, w, err
+}
+
+// input returns a pipe the child reads from; w is ours.
+func (p *pipeSet) input() (r, w *os.File, err error) {
+	r, w, err = p.pipe()
+	if err == nil {
+		p.child = append(p.child, r)
+	}
+	return r, w, err
+}
+
+func (p *pipeSet) closeChildEnds() {
+	for _, f := range p.child {
+		f.Close()
+	}
+}
+
+func (p *pipeSet) closeAll() {
+	for _, f := range p.all {
+		f.Close()
+	}
 }

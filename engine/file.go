@@ -12,6 +12,9 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
+	"time"
+	"unicode/utf8"
 )
 
 // FileOptions say where a file lives and how it is checked.
@@ -39,7 +42,18 @@ type FileOptions struct {
 	// Progress, when set, is called with the bytes moved so far as the
 	// transfer goes, and once at the end.
 	Progress func(done int64)
+	// MinRate, for RecvFile, is the slowest the bytes may come on
+	// average, in bytes a second, after the first RateGrace; a body
+	// dripped slower fails with ErrTooSlow instead of holding the
+	// connection. 0: no minimum.
+	MinRate int64
+	// RateGrace is the time a peer may stall in all, above the bytes it
+	// owes at MinRate (0: DefaultRateGrace).
+	RateGrace time.Duration
 }
+
+// DefaultRateGrace is the default FileOptions.RateGrace.
+const DefaultRateGrace = 30 * time.Second
 
 // FileResult is what a transfer did.
 type FileResult struct {
@@ -64,10 +78,36 @@ func (p *progressWriter) Write(b []byte) (int, error) {
 // a directory: not empty, not "." or "..", no slash or backslash, no NUL.
 // It returns an error wrapping ErrBadName otherwise.
 func CheckName(name string) error {
-	if name == "" || name == "." || name == ".." || strings.ContainsAny(name, "/\\\x00") {
+	if name == "" || name == "." || name == ".." || strings.ContainsAny(name, "/\\") {
 		return fmt.Errorf("%w: %q", ErrBadName, name)
 	}
+	for _, r := range name {
+		// Control characters (a newline forges log lines) and invalid
+		// UTF-8 have no place in a name from the network.
+		if r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0) || r == utf8.RuneError {
+			return fmt.Errorf("%w: %q", ErrBadName, name)
+		}
+	}
 	return nil
+}
+
+// openRegular opens name in root for reading, refusing anything but a
+// regular file. The open does not block, so a FIFO or a device put in a
+// served directory cannot pin the caller.
+func openRegular(root *os.Root, name string) (*os.File, error) {
+	f, err := root.OpenFile(name, os.O_RDONLY|syscall.O_NONBLOCK, 0)
+	if err != nil {
+		return nil, err
+	}
+	st, err := f.Stat()
+	if err == nil && !st.Mode().IsRegular() {
+		err = fmt.Errorf("%q: %w", name, ErrNotRegular)
+	}
+	if err != nil {
+		f.Close()
+		return nil, err
+	}
+	return f, nil
 }
 
 // openRoot resolves (dir, name) for o: with o.Dir, name must be plain and
@@ -94,16 +134,45 @@ func openRoot(o FileOptions, name string) (*os.Root, string, error) {
 // transfer fails when the peer stalls for the timeout, however long the
 // whole transfer takes.
 type idleReader struct {
-	ctx context.Context
-	c   *Conn
-	r   io.Reader
+	ctx  context.Context
+	c    *Conn
+	r    io.Reader
+	rate *minRate // or nil
+}
+
+// minRate bounds a transfer from below: by any moment, got bytes must
+// have come at min a second since start, after grace.
+type minRate struct {
+	start time.Time
+	grace time.Duration
+	got   int64
+	min   int64
+}
+
+// deadline is when the transfer fails unless more bytes come.
+func (m *minRate) deadline() time.Time {
+	return m.start.Add(m.grace + time.Duration(float64(m.got)/float64(m.min)*float64(time.Second)))
 }
 
 func (ir idleReader) Read(p []byte) (int, error) {
-	if ir.c.Timeout() > 0 {
-		ir.c.arm(ir.ctx, &ir.c.rw, ir.c.nc.SetReadDeadline)
+	c := ir.c
+	if c.Timeout() > 0 || ir.rate != nil {
+		c.arm(ir.ctx, &c.rw, c.nc.SetReadDeadline)
 	}
-	return ir.r.Read(p)
+	if ir.rate != nil {
+		if d := ir.rate.deadline(); c.rw.deadline.IsZero() || d.Before(c.rw.deadline) {
+			c.rw.deadline = d
+			c.nc.SetReadDeadline(d)
+		}
+	}
+	n, err := ir.r.Read(p)
+	if ir.rate != nil {
+		ir.rate.got += int64(n)
+		if err != nil && errors.Is(err, os.ErrDeadlineExceeded) && !time.Now().Before(ir.rate.deadline()) && ir.ctx.Err() == nil {
+			err = ErrTooSlow
+		}
+	}
+	return n, err
 }
 
 // idleWriter is idleReader's twin for writes.
@@ -132,7 +201,7 @@ func (c *Conn) SendFile(ctx context.Context, path string, o FileOptions) (FileRe
 		return fail(err)
 	}
 	defer root.Close()
-	f, err := root.Open(name)
+	f, err := openRegular(root, name)
 	if err != nil {
 		return fail(err)
 	}
@@ -228,7 +297,14 @@ func (c *Conn) RecvFile(ctx context.Context, path string, size int64, o FileOpti
 		if err != nil {
 			return err
 		}
-		m, err := io.CopyN(dst, idleReader{ctx, c, c.nc}, size-n)
+		var rate *minRate
+		if o.MinRate > 0 {
+			rate = &minRate{start: time.Now(), grace: o.RateGrace, got: n, min: o.MinRate}
+			if rate.grace <= 0 {
+				rate.grace = DefaultRateGrace
+			}
+		}
+		m, err := io.CopyN(dst, idleReader{ctx, c, c.nc, rate}, size-n)
 		n += m
 		return err
 	})
@@ -275,22 +351,66 @@ func (c *Conn) RecvFile(ctx context.Context, path string, size int64, o FileOpti
 	}
 }
 
-// createTemp creates a new hidden file beside name in root.
+// createTemp creates a new hidden file beside name in root, locked
+// (flock) for as long as it is open, so that CleanPartial can tell the
+// leftovers of a killed process from transfers under way.
 func createTemp(root *os.Root, name string) (string, *os.File, error) {
 	var rnd [6]byte
 	for range 10 {
 		rand.Read(rnd[:])
-		tmp := "." + name + ".part-" + hex.EncodeToString(rnd[:])
+		tmp := "." + name + partMark + hex.EncodeToString(rnd[:])
 		if len(tmp) > 250 {
-			tmp = ".wirelab.part-" + hex.EncodeToString(rnd[:])
+			tmp = ".wirelab" + partMark + hex.EncodeToString(rnd[:])
 		}
 		f, err := root.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o666)
 		if errors.Is(err, fs.ErrExist) {
 			continue
 		}
+		if err == nil {
+			syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB)
+		}
 		return tmp, f, err
 	}
 	return "", nil, errors.New("cannot create a temporary file")
+}
+
+// partMark marks the temporary files of RecvFile: ".NAME.part-HEX".
+const partMark = ".part-"
+
+// CleanPartial removes from dir the temporary files that RecvFile left
+// when its process was killed mid-transfer: hidden files named as
+// createTemp names them that no process holds locked. It returns how many
+// it removed.
+func CleanPartial(dir string) (int, error) {
+	root, err := os.OpenRoot(dir)
+	if err != nil {
+		return 0, err
+	}
+	defer root.Close()
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return 0, err
+	}
+	removed := 0
+	for _, e := range entries {
+		name := e.Name()
+		i := strings.LastIndex(name, partMark)
+		if !strings.HasPrefix(name, ".") || i < 0 || !e.Type().IsRegular() {
+			continue
+		}
+		if _, err := hex.DecodeString(name[i+len(partMark):]); err != nil || len(name)-i-len(partMark) != 12 {
+			continue
+		}
+		f, err := root.OpenFile(name, os.O_RDONLY|syscall.O_NONBLOCK, 0)
+		if err != nil {
+			continue
+		}
+		if syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB) == nil && root.Remove(name) == nil {
+			removed++
+		}
+		f.Close()
+	}
+	return removed, nil
 }
 
 func hexSum(h hash.Hash) string {

@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"context"
 	"crypto/md5"
 	"crypto/sha1"
 	"crypto/sha256"
@@ -30,7 +31,7 @@ func NewHash(name string) (hash.Hash, error) {
 // HashFile returns the hex digest and the size of a file's contents, read
 // in streaming fashion: a file of any size costs a small buffer. With dir
 // set, name must be a plain name inside dir, opened through os.Root.
-func HashFile(algo, name, dir string) (string, int64, error) {
+func HashFile(ctx context.Context, algo, name, dir string) (string, int64, error) {
 	if algo == "" {
 		return "", 0, fmt.Errorf("unknown hash %q (md5, sha1, sha256)", algo)
 	}
@@ -43,17 +44,28 @@ func HashFile(algo, name, dir string) (string, int64, error) {
 		return "", 0, err
 	}
 	defer root.Close()
-	f, err := root.Open(name)
+	f, err := openRegular(root, name)
 	if err != nil {
 		return "", 0, err
 	}
 	defer f.Close()
-	if st, err := f.Stat(); err != nil || !st.Mode().IsRegular() {
-		return "", 0, fmt.Errorf("%s is not a regular file", name)
-	}
-	n, err := io.Copy(h, f)
+	n, err := io.Copy(h, ctxReader{ctx, f})
 	if err != nil {
 		return "", 0, err
 	}
 	return hex.EncodeToString(h.Sum(nil)), n, nil
+}
+
+// ctxReader is r until ctx is cancelled: a long read of a big file stops
+// with ErrInterrupted between chunks.
+type ctxReader struct {
+	ctx context.Context
+	r   io.Reader
+}
+
+func (cr ctxReader) Read(p []byte) (int, error) {
+	if cr.ctx.Err() != nil {
+		return 0, ErrInterrupted
+	}
+	return cr.r.Read(p)
 }

@@ -41,6 +41,13 @@ func NewChan(size int) *Chan {
 // Send delivers v, waiting for room. It fails with ErrClosed once the
 // channel is closed and ErrInterrupted when ctx is cancelled.
 func (ch *Chan) Send(ctx context.Context, v any) error {
+	return ch.SendTimeout(ctx, v, -1)
+}
+
+// SendTimeout is Send waiting at most timeout for room: 0 does not wait at
+// all, a negative timeout waits as long as it takes. When the time is up
+// the value is not sent and the error wraps ErrTimeout.
+func (ch *Chan) SendTimeout(ctx context.Context, v any, timeout time.Duration) error {
 	select {
 	case <-ch.done:
 		return &OpError{Op: "send", Err: ErrClosed}
@@ -49,6 +56,22 @@ func (ch *Chan) Send(ctx context.Context, v any) error {
 	select {
 	case ch.c <- v:
 		return nil
+	default:
+	}
+	var expire <-chan time.Time
+	switch {
+	case timeout == 0:
+		return &OpError{Op: "send", Err: ErrTimeout}
+	case timeout > 0:
+		t := time.NewTimer(timeout)
+		defer t.Stop()
+		expire = t.C
+	}
+	select {
+	case ch.c <- v:
+		return nil
+	case <-expire:
+		return &OpError{Op: "send", Err: ErrTimeout}
 	case <-ch.done:
 		return &OpError{Op: "send", Err: ErrClosed}
 	case <-ctx.Done():
@@ -178,10 +201,11 @@ func (d *Dict) Keys() []string {
 	return keys
 }
 
-// A Registry hands out one Dict per name.
+// A Registry hands out one Dict, and one Penalties, per name.
 type Registry struct {
-	mu    sync.Mutex
-	dicts map[string]*Dict
+	mu        sync.Mutex
+	dicts     map[string]*Dict
+	penalties map[string]*Penalties
 }
 
 // Dict returns the dictionary called name, making it on first use.

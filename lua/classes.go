@@ -25,7 +25,7 @@ var classes map[string]*class
 
 func init() {
 	classes = map[string]*class{}
-	for _, c := range []*class{connClass, listenerClass, serverClass, udpClass, taskClass, channelClass, dictClass, hasherClass, accountsClass, nullClass} {
+	for _, c := range []*class{connClass, listenerClass, serverClass, udpClass, taskClass, channelClass, dictClass, penaltiesClass, blobClass, hasherClass, accountsClass, nullClass} {
 		classes[c.name] = c
 	}
 }
@@ -49,6 +49,10 @@ func classOf(v any) *class {
 		name = "channel"
 	case *engine.Dict:
 		name = "dict"
+	case *engine.Penalties:
+		name = "penalties"
+	case *engine.Blob:
+		name = "blob"
 	case *hasher:
 		name = "hasher"
 	case *engine.Accounts:

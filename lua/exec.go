@@ -13,10 +13,13 @@ func init() {
 		name: "exec",
 		doc:  "run commands",
 		funcs: []fn{
-			{"run", execRun, "exec.run(cmd [, {timeout=s, cwd=dir, env={...}, stdin=s, max_output=n}]) -> {stdout=, stderr=, code=, timed_out=, truncated=} | nil, err -- cmd is a shell string or an argv table"},
+			{"run", execRun, "exec.run(cmd [, {timeout=s, cwd=dir, env={...}, stdin=s, max_output=n, spool=n|true}]) -> {stdout=, stderr=, code=, timed_out=, truncated=, signal=, held=} | nil, err -- cmd is a shell string or an argv table"},
 		},
 	})
 }
+
+// DefaultSpool is what spool = true keeps in memory per stream: 64 KiB.
+const DefaultSpool = 64 << 10
 
 func execRun(L *glua.LState) int {
 	var cmd engine.Command
@@ -49,6 +52,20 @@ func execRun(L *glua.LState) int {
 	if v := optField(opts, "stdin"); v != glua.LNil {
 		cmd.Stdin = []byte(optString(L, opts, "stdin", ""))
 	}
+	switch v := optField(opts, "spool").(type) {
+	case glua.LBool:
+		if v {
+			cmd.Spool = DefaultSpool
+		}
+	case glua.LNumber:
+		if v < 1 {
+			L.RaiseError("option spool must be at least 1")
+		}
+		cmd.Spool = int64(v)
+	case *glua.LNilType:
+	default:
+		L.RaiseError("option spool must be a number of bytes or true")
+	}
 	if env, ok := optField(opts, "env").(*glua.LTable); ok {
 		cmd.Env = map[string]string{}
 		env.ForEach(func(k, v glua.LValue) {
@@ -60,11 +77,19 @@ func execRun(L *glua.LState) int {
 		return fail(L, err)
 	}
 	t := L.CreateTable(0, 6)
-	t.RawSetString("stdout", lstring(res.Stdout))
-	t.RawSetString("stderr", lstring(res.Stderr))
+	if cmd.Spool > 0 {
+		t.RawSetString("stdout", newObject(L, res.StdoutBlob))
+		t.RawSetString("stderr", newObject(L, res.StderrBlob))
+	} else {
+		t.RawSetString("stdout", lstring(res.Stdout))
+		t.RawSetString("stderr", lstring(res.Stderr))
+	}
 	t.RawSetString("code", glua.LNumber(res.Code))
 	t.RawSetString("timed_out", glua.LBool(res.TimedOut))
 	t.RawSetString("truncated", glua.LBool(res.Truncated))
+	if res.Held {
+		t.RawSetString("held", glua.LTrue)
+	}
 	if res.Signal != "" {
 		t.RawSetString("signal", glua.LString(res.Signal))
 	}

@@ -1,7 +1,6 @@
 package lua
 
 import (
-	"bytes"
 	"context"
 
 	glua "github.com/yuin/gopher-lua"
@@ -13,27 +12,40 @@ type ScriptError struct{ Msg string }
 // Error implements error.
 func (e *ScriptError) Error() string { return e.Msg }
 
-// Run runs src as the main chunk of L, named name (arg[0] and the name in
-// tracebacks), with args as arg[1..n] and as the chunk's "...". It returns
-// nil, an *ExitError when the script asked to end with a code (flags
-// --help), or a *ScriptError.
-func Run(L *glua.LState, name string, src []byte, args []string) error {
+// Prepare sets up src as the main chunk of L, named name (arg[0] and the
+// name in tracebacks), with args as arg[1..n], and returns the compiled
+// chunk and the values to call it with (args, as the chunk's "..."). The
+// command's run, -e and -i and the prompt's scripts all start here.
+func Prepare(L *glua.LState, name string, src []byte, args []string) (*glua.LFunction, []glua.LValue, error) {
 	argt := L.CreateTable(len(args), 2)
 	argt.RawSetInt(-1, glua.LString("wirelab"))
 	argt.RawSetInt(0, glua.LString(name))
-	for _, a := range args {
+	vals := make([]glua.LValue, len(args))
+	for i, a := range args {
 		argt.Append(glua.LString(a))
+		vals[i] = glua.LString(a)
 	}
 	L.SetGlobal("arg", argt)
-	fn, err := L.Load(bytes.NewReader(skipShebang(src)), name)
+	fn, err := Load(L, src, name)
 	if err != nil {
-		return &ScriptError{Msg: err.Error()}
+		return nil, nil, &ScriptError{Msg: err.Error()}
+	}
+	return fn, vals, nil
+}
+
+// Run runs src as the main chunk of L (see Prepare). It returns nil, an
+// *ExitError when the script asked to end with a code (flags --help), or a
+// *ScriptError.
+func Run(L *glua.LState, name string, src []byte, args []string) error {
+	fn, vals, err := Prepare(L, name, src, args)
+	if err != nil {
+		return err
 	}
 	L.Push(fn)
-	for _, a := range args {
-		L.Push(glua.LString(a))
+	for _, v := range vals {
+		L.Push(v)
 	}
-	return callResult(L, L.PCall(len(args), 0, nil))
+	return callResult(L, L.PCall(len(vals), 0, nil))
 }
 
 // callResult turns the error of a PCall into Run's errors.
@@ -45,17 +57,6 @@ func callResult(L *glua.LState, err error) error {
 		return &ExitError{Code: code}
 	}
 	return &ScriptError{Msg: errorText(ctxOf(L), err)}
-}
-
-// skipShebang blanks a first line starting with #!, keeping line numbers.
-func skipShebang(src []byte) []byte {
-	if !bytes.HasPrefix(src, []byte("#!")) {
-		return src
-	}
-	if i := bytes.IndexByte(src, '\n'); i >= 0 {
-		return append([]byte("--"), src[2:]...)
-	}
-	return nil
 }
 
 // ErrorText returns the message and traceback of an error from a call in

@@ -20,7 +20,8 @@ func init() {
 		funcs: []fn{
 			{"connect", socketConnect, "socket.connect(host, port [, {timeout=s}]) -> conn | nil, err -- open a TCP connection"},
 			{"listen", socketListen, "socket.listen(host, port [, {backlog=n}]) -> listener | nil, err -- listen for TCP connections; port 0 picks a free one"},
-			{"serve", socketServe, "socket.serve(host, port, handler [, {max_conns=n, idle_timeout=s}]) -> server | nil, err -- run handler(conn) for every connection, each in its own task"},
+			{"clean_partial", socketCleanPartial, "socket.clean_partial(dir) -> n | nil, err -- remove the hidden partial files that recv_file left in dir when its process was killed mid-transfer"},
+			{"serve", socketServe, "socket.serve(host, port, handler [, {max_conns=n, idle_timeout=s, grace=s, backlog=n}]) -> server | nil, err -- run handler(conn) for every connection, each in its own task"},
 			{"udp", socketUDP, "socket.udp([host, port]) -> udp | nil, err -- a UDP socket, bound to host:port when given"},
 		},
 	})
@@ -120,7 +121,7 @@ var connClass = &class{
 		{"send_msg", connSendMsg, "c:send_msg(header [, body [, {header=fmt}]]) -> n | nil, err -- struct-packed length, JSON header with total_size, body"},
 		{"recv_msg", connRecvMsg, "c:recv_msg([{header=fmt, max=n, max_header=n, size_key=s, body=false}]) -> header, body | nil, err -- one message of send_msg"},
 		{"send_file", connSendFile, "c:send_file(path [, {hash=algo, dir=d, size=n, progress=false}]) -> bytes, hexdigest | nil, err -- stream a file to the peer"},
-		{"recv_file", connRecvFile, "c:recv_file(path, size [, {hash=algo, expect=hex, dir=d, overwrite=false, unique=false, progress=false}]) -> bytes, hexdigest, name | nil, err -- stream size bytes into a file, kept only when complete"},
+		{"recv_file", connRecvFile, "c:recv_file(path, size [, {hash=algo, expect=hex, dir=d, overwrite=false, unique=false, progress=false, min_rate=1024}]) -> bytes, hexdigest, name | nil, err -- stream size bytes into a file, kept only when complete"},
 		{"settimeout", connSetTimeout, "c:settimeout(s) -- limit each later operation to s seconds (nil: none)"},
 		{"peer", connPeer, "c:peer() -> host, port -- the peer's address"},
 		{"local", connLocal, "c:local() -> host, port -- this end's address"},
@@ -133,12 +134,20 @@ var connClass = &class{
 func checkConn(L *glua.LState, n int) *engine.Conn { return check[*engine.Conn](L, n, "conn") }
 
 func connSend(L *glua.LState) int {
-	c, data := checkConn(L, 1), L.CheckString(2)
-	n, err := c.Send(ctxOf(L), sbytes(data))
-	if err != nil {
+	c := checkConn(L, 1)
+	if data, ok := L.Get(2).(glua.LString); ok {
+		n, err := c.Send(ctxOf(L), sbytes(string(data)))
+		if err != nil {
+			return fail(L, err)
+		}
+		L.Push(glua.LNumber(n))
+		return 1
+	}
+	parts, size := payload(L, 2)
+	if err := c.SendParts(ctxOf(L), nil, parts); err != nil {
 		return fail(L, err)
 	}
-	L.Push(glua.LNumber(n))
+	L.Push(glua.LNumber(size))
 	return 1
 }
 
@@ -182,12 +191,24 @@ func connRecvUntil(L *glua.LState) int {
 }
 
 func connSendFrame(L *glua.LState) int {
-	c, data, opts := checkConn(L, 1), L.CheckString(2), optTable(L, 3)
+	c, opts := checkConn(L, 1), optTable(L, 3)
 	h := lengthFormat(L, optString(L, opts, "header", "!I"))
-	if err := c.SendFrame(ctxOf(L), h, sbytes(data)); err != nil {
+	if data, ok := L.Get(2).(glua.LString); ok {
+		if err := c.SendFrame(ctxOf(L), h, sbytes(string(data))); err != nil {
+			return fail(L, err)
+		}
+		L.Push(glua.LNumber(len(data)))
+		return 1
+	}
+	parts, size := payload(L, 2)
+	head, err := netproto.AppendLength(nil, h, int(size))
+	if err != nil {
 		return fail(L, err)
 	}
-	L.Push(glua.LNumber(len(data)))
+	if err := c.SendParts(ctxOf(L), head, parts); err != nil {
+		return fail(L, err)
+	}
+	L.Push(glua.LNumber(size))
 	return 1
 }
 
@@ -213,22 +234,31 @@ func msgFormat(L *glua.LState, opts *glua.LTable) *netproto.Msg {
 }
 
 func connSendMsg(L *glua.LState) int {
-	c, hdr, body, opts := checkConn(L, 1), L.CheckTable(2), L.OptString(3, ""), optTable(L, 4)
+	c, hdr, opts := checkConn(L, 1), L.CheckTable(2), optTable(L, 4)
+	var parts []engine.Part
+	var size int64
+	if L.Get(3) != glua.LNil {
+		parts, size = payload(L, 3)
+	}
 	m := msgFormat(L, opts)
 	var extra map[string]any
 	// size_key = "" sends the header as given, as the upload protocol's
 	// replies do.
 	if m.SizeKey != "" {
-		extra = map[string]any{m.SizeKey: float64(len(body))}
+		extra = map[string]any{m.SizeKey: float64(size)}
 	}
 	h, err := encodeJSON(hdr, jsonPython, extra)
 	if err != nil {
 		L.ArgError(2, err.Error())
 	}
-	if err := c.SendMsg(ctxOf(L), m, h, sbytes(body)); err != nil {
+	head, err := netproto.AppendLength(nil, m.Length, len(h))
+	if err != nil {
 		return fail(L, err)
 	}
-	L.Push(glua.LNumber(len(body)))
+	if err := c.SendParts(ctxOf(L), append(head, h...), parts); err != nil {
+		return fail(L, err)
+	}
+	L.Push(glua.LNumber(size))
 	return 1
 }
 
@@ -319,6 +349,9 @@ func fileSize(o engine.FileOptions, path string) (int64, error) {
 	return st.Size(), nil
 }
 
+// DefaultMinRate is recv_file's default min_rate: 1 KiB a second.
+const DefaultMinRate = 1024
+
 func connRecvFile(L *glua.LState) int {
 	c, path, size, opts := checkConn(L, 1), L.CheckString(2), L.CheckNumber(3), optTable(L, 4)
 	if size < 0 || float64(size) != float64(int64(size)) {
@@ -328,6 +361,7 @@ func connRecvFile(L *glua.LState) int {
 	if optBool(L, opts, "progress", false) {
 		o.Progress = newProgress(L, "recv", int64(size))
 	}
+	o.MinRate = optInt(L, opts, "min_rate", DefaultMinRate)
 	r, err := c.RecvFile(ctxOf(L), path, int64(size), o)
 	if err != nil {
 		return fail(L, err)
@@ -463,4 +497,13 @@ func udpPort(L *glua.LState) int {
 func udpClose(L *glua.LState) int {
 	checkUDP(L).Close()
 	return 0
+}
+
+func socketCleanPartial(L *glua.LState) int {
+	n, err := engine.CleanPartial(L.CheckString(1))
+	if err != nil {
+		return fail(L, err)
+	}
+	L.Push(glua.LNumber(n))
+	return 1
 }

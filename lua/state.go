@@ -23,9 +23,9 @@ import (
 
 // stateOptions keep a state small: a server holds one per connection.
 // The data stack starts small and grows on demand; the call stack grows
-// and shrinks with use.
+// and shrinks with use, up to Lua 5.1's LUAI_MAXCALLS (20,000) frames.
 var stateOptions = glua.Options{
-	CallStackSize:       200,
+	CallStackSize:       20000,
 	RegistrySize:        128,
 	RegistryMaxSize:     256 * 1024,
 	RegistryGrowStep:    128,
@@ -105,9 +105,21 @@ const stateKey = "wirelab.state"
 type state struct {
 	rt *Runtime
 	L  *glua.LState
-	// builtins maps library values to their global paths, for transfer;
-	// built on first use.
+	// builtins maps the values that libraries put in the state, as they
+	// opened, to their global paths ("print", "string.format"), for
+	// transfer; libs lists the libraries opened.
 	builtins map[glua.LValue]string
+	libs     []string
+	// poisoned are the globals a task could not get from its parent,
+	// with the reason; classes are the copies of classes received.
+	poisoned map[string]string
+	classes  map[string]glua.LValue
+	// threads are idle threads for protected calls (pcall.go), running
+	// the ones under way, innermost last.
+	threads []*thread
+	running []*thread
+	// nesting counts protected calls and coroutine resumes under way.
+	nesting int
 }
 
 // stateOf returns the Go side of L.
@@ -128,7 +140,7 @@ func ctxOf(L *glua.LState) context.Context {
 // wirelab's modules, when a script first names them.
 func (rt *Runtime) newState(ctx context.Context) *glua.LState {
 	L := glua.NewState(stateOptions)
-	s := &state{rt: rt, L: L}
+	s := &state{rt: rt, L: L, builtins: map[glua.LValue]string{}}
 	ud := L.NewUserData()
 	ud.Value = s
 	L.G.Registry.RawSetString(stateKey, ud)
@@ -144,10 +156,37 @@ func (rt *Runtime) newState(ctx context.Context) *glua.LState {
 	mt := L.NewTable()
 	mt.RawSetString("__index", L.NewFunction(lazyIndex))
 	L.SetMetatable(L.G.Global, mt)
+	s.record("_G", L.G.Global)
+	s.record(glua.StringLibName, L.G.Global.RawGetString(glua.StringLibName))
+	s.record(glua.TabLibName, L.G.Global.RawGetString(glua.TabLibName))
 	if ctx != nil {
 		L.SetContext(ctx)
 	}
 	return L
+}
+
+// record notes the fields of a library just opened as builtins: the
+// globals for "_G", else the library's table and its fields.
+func (s *state) record(name string, lib glua.LValue) {
+	tbl, ok := lib.(*glua.LTable)
+	if !ok {
+		return
+	}
+	prefix := ""
+	if name != "_G" {
+		prefix = name + "."
+		s.libs = append(s.libs, name)
+	}
+	if _, ok := s.builtins[tbl]; !ok {
+		s.builtins[tbl] = name
+	}
+	tbl.ForEach(func(k, v glua.LValue) {
+		if key, ok := k.(glua.LString); ok {
+			if _, ok := s.builtins[v]; !ok {
+				s.builtins[v] = prefix + string(key)
+			}
+		}
+	})
 }
 
 // baseRequireKey is where the base library's require waits in the registry.
@@ -166,12 +205,19 @@ func lazyRequire(L *glua.LState) int {
 
 // lazyIndex is _G's __index: it loads a library the first time a script
 // names its global, then steps aside (the global is set for real).
+// A global that the task could not copy from its parent raises an error
+// that says so.
 func lazyIndex(L *glua.LState) int {
 	name, ok := L.Get(2).(glua.LString)
 	if !ok {
 		return 0
 	}
 	v := loadLib(L, string(name))
+	if v == glua.LNil {
+		if why, ok := stateOf(L).poisoned[string(name)]; ok {
+			L.RaiseError("global '%s' is not available in this task: %s", name, why)
+		}
+	}
 	L.Push(v)
 	return 1
 }
@@ -179,11 +225,11 @@ func lazyIndex(L *glua.LState) int {
 // loadLib loads the library that provides the global name and returns the
 // global's value, or nil when no library does.
 func loadLib(L *glua.LState, name string) glua.LValue {
-	// The library's values become builtins that transfer maps by name.
-	stateOf(L).builtins = nil
+	s := stateOf(L)
 	if m, ok := modules[name]; ok {
 		tbl := openModule(L, m)
 		L.G.Global.RawSetString(name, tbl)
+		s.record(name, tbl)
 		return tbl
 	}
 	lib := name
@@ -196,8 +242,15 @@ func loadLib(L *glua.LState, name string) glua.LValue {
 	}
 	if L.G.Global.RawGetString(lib) == glua.LNil {
 		openLib(L, lib, open)
+		s.record(lib, L.G.Global.RawGetString(lib))
 		if lib == glua.LoadLibName {
 			preloadModules(L)
+			// The package library sets these globals too.
+			for _, g := range []string{"require", "module"} {
+				if v := L.G.Global.RawGetString(g); v != glua.LNil {
+					s.builtins[v] = g
+				}
+			}
 		}
 	}
 	return L.G.Global.RawGetString(name)
@@ -206,6 +259,15 @@ func loadLib(L *glua.LState, name string) glua.LValue {
 // preloadModules makes require("socket") and the like return the global,
 // and require("exec_fixed_server") load a bundled script as a module.
 func preloadModules(L *glua.LState) {
+	// require("string") and the like return the libraries, loading them
+	// first if the script has not used them yet.
+	for _, name := range []string{"_G", glua.StringLibName, glua.TabLibName, glua.MathLibName,
+		glua.IoLibName, glua.OsLibName, glua.CoroutineLibName, glua.DebugLibName, glua.LoadLibName} {
+		L.PreloadModule(name, func(L *glua.LState) int {
+			L.Push(L.GetGlobal(name))
+			return 1
+		})
+	}
 	for name := range modules {
 		L.PreloadModule(name, func(L *glua.LState) int {
 			L.Push(L.GetGlobal(name))
@@ -276,7 +338,7 @@ func (s *state) print(L *glua.LState) int {
 		if i > 1 {
 			b.WriteByte('\t')
 		}
-		b.WriteString(L.ToStringMeta(L.Get(i)).String())
+		b.WriteString(tostringValue(L, L.Get(i)))
 	}
 	b.WriteByte('\n')
 	s.rt.writeOut(b.String())

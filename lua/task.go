@@ -23,6 +23,7 @@ func init() {
 			{"sleep", taskSleep, "task.sleep(s) -- wait s seconds"},
 			{"channel", taskChannel, "task.channel([size]) -> channel -- carries values between tasks, holding up to size unreceived"},
 			{"shared", taskShared, "task.shared(name) -> dict -- the dictionary called name, shared by all tasks"},
+			{"penalties", taskPenalties, "task.penalties(name [, {per=s, grace=s, max=s}]) -> penalties -- the per-source penalty box called name, shared by all tasks (sshd's PerSourcePenalties)"},
 		},
 	})
 }
@@ -36,6 +37,7 @@ type Task struct {
 	mu      sync.Mutex
 	results []any // frozen, when ok
 	err     string
+	errVal  any // the error value, frozen, when it was not a string
 	ok      bool
 }
 
@@ -70,8 +72,9 @@ func errorText(ctx context.Context, err error) string {
 		if ctx.Err() != nil && strings.Contains(msg, context.Canceled.Error()) {
 			return "interrupted"
 		}
+		msg = fixArgError(msg)
 		if api.StackTrace != "" {
-			return msg + "\n" + api.StackTrace
+			return msg + "\n" + strings.ReplaceAll(api.StackTrace, "[G]:", "[C]:")
 		}
 		return msg
 	}
@@ -96,7 +99,7 @@ func (rt *Runtime) callIn(ctx context.Context, c *frozenCall, extra ...any) (res
 		L.Push(newObject(L, x))
 	}
 	if err := L.PCall(len(args)+len(extra), glua.MultRet, nil); err != nil {
-		return nil, errors.New(errorText(ctx, err))
+		return nil, raised(L, ctx, err)
 	}
 	n := L.GetTop() - top
 	vals := make([]glua.LValue, n)
@@ -104,6 +107,32 @@ func (rt *Runtime) callIn(ctx context.Context, c *frozenCall, extra ...any) (res
 		vals[i] = L.Get(top + 1 + i)
 	}
 	return freezeValues(L, vals...)
+}
+
+// A valueError is a task's failure with an error value that is not a
+// string (error{code = 7}): t:wait() returns the value itself.
+type valueError struct {
+	text  string
+	value any // frozen
+}
+
+func (e *valueError) Error() string { return e.text }
+
+// raised turns the error of a task's call into a Go error, keeping an
+// error value that is not a string.
+func raised(L *glua.LState, ctx context.Context, err error) error {
+	text := errorText(ctx, err)
+	var api *glua.ApiError
+	if ctx.Err() == nil && errors.As(err, &api) {
+		switch api.Object.Type() {
+		case glua.LTString, glua.LTNumber, glua.LTNil:
+		default:
+			if v, ferr := freezeValues(L, api.Object); ferr == nil {
+				return &valueError{text: text, value: v[0]}
+			}
+		}
+	}
+	return errors.New(text)
 }
 
 // spawn starts c as a task.
@@ -119,6 +148,10 @@ func (rt *Runtime) spawn(c *frozenCall) *Task {
 		t.results, t.ok = results, err == nil
 		if err != nil {
 			t.err = err.Error()
+			var ve *valueError
+			if errors.As(err, &ve) {
+				t.errVal = ve.value
+			}
 		}
 		t.mu.Unlock()
 		close(t.done)
@@ -194,7 +227,11 @@ func taskWait(L *glua.LState) int {
 	defer t.mu.Unlock()
 	if !t.ok {
 		L.Push(glua.LFalse)
-		L.Push(glua.LString(t.err))
+		if t.errVal != nil {
+			L.Push(thawValues(L, []any{t.errVal})[0])
+		} else {
+			L.Push(glua.LString(t.err))
+		}
 		return 2
 	}
 	L.Push(glua.LTrue)
@@ -219,12 +256,18 @@ func taskDone(L *glua.LState) int {
 	return 1
 }
 
+// maxChannelSize bounds a channel's buffer, which Go allocates at once.
+const maxChannelSize = 1 << 20
+
 func taskChannel(L *glua.LState) int {
-	size := L.OptInt(1, 0)
-	if size < 0 {
+	size := L.OptNumber(1, 0)
+	switch {
+	case size < 0:
 		L.ArgError(1, "negative size")
+	case size > maxChannelSize:
+		L.ArgError(1, fmt.Sprintf("size too large (at most %d)", maxChannelSize))
 	}
-	L.Push(newObject(L, engine.NewChan(size)))
+	L.Push(newObject(L, engine.NewChan(int(size))))
 	return 1
 }
 
@@ -235,7 +278,7 @@ var channelClass = &class{
 		return fmt.Sprintf("<channel %p, %d waiting>", v, v.(*engine.Chan).Len())
 	},
 	methods: []fn{
-		{"send", chanSend, "ch:send(v) -> true | nil, err -- deliver v (copied), waiting for room"},
+		{"send", chanSend, "ch:send(v [, timeout]) -> true | nil, err -- deliver v (copied), waiting for room at most timeout seconds (0: not at all; nil: as long as it takes)"},
 		{"recv", chanRecv, "ch:recv([timeout]) -> v | nil, \"closed\" or \"timeout\" -- the next value"},
 		{"close", chanClose, "ch:close() -- no more sends; receivers drain what is left"},
 	},
@@ -249,7 +292,11 @@ func chanSend(L *glua.LState) int {
 	if err != nil {
 		L.ArgError(2, err.Error())
 	}
-	if err := ch.Send(ctxOf(L), v[0]); err != nil {
+	timeout := time.Duration(-1)
+	if L.Get(3) != glua.LNil {
+		timeout = seconds(L, L.Get(3), "timeout")
+	}
+	if err := ch.SendTimeout(ctxOf(L), v[0], timeout); err != nil {
 		return fail(L, err)
 	}
 	L.Push(glua.LTrue)
@@ -344,4 +391,60 @@ func dictKeys(L *glua.LState) int {
 	}
 	L.Push(t)
 	return 1
+}
+
+func taskPenalties(L *glua.LState) int {
+	p := stateOf(L).rt.dicts.Penalties(L.CheckString(1))
+	if opts := optTable(L, 2); opts != nil {
+		dur := func(name string, def time.Duration) time.Duration {
+			if v := optField(opts, name); v != glua.LNil {
+				return seconds(L, v, name)
+			}
+			return def
+		}
+		per := dur("per", engine.DefaultPenaltyPer)
+		if per <= 0 {
+			L.RaiseError("option per must be positive")
+		}
+		p.Set(per, dur("grace", engine.DefaultPenaltyGrace), dur("max", engine.DefaultPenaltyMax))
+	}
+	L.Push(newObject(L, p))
+	return 1
+}
+
+var penaltiesClass = &class{
+	name: "penalties",
+	doc:  "penalties per source address, for failed logins",
+	tostring: func(v any) string {
+		return fmt.Sprintf("<penalties %p>", v)
+	},
+	methods: []fn{
+		{"fail", penaltiesFail, "p:fail(source) -- count a failure, or a try while blocked, against source"},
+		{"blocked", penaltiesBlocked, "p:blocked(source) -> s | nil -- seconds source stays blocked, nil when it is not"},
+		{"clear", penaltiesClear, "p:clear(source) -- forget source's penalty"},
+	},
+}
+
+func checkPenalties(L *glua.LState) *engine.Penalties {
+	return check[*engine.Penalties](L, 1, "penalties")
+}
+
+func penaltiesFail(L *glua.LState) int {
+	checkPenalties(L).Fail(L.CheckString(2))
+	return 0
+}
+
+func penaltiesBlocked(L *glua.LState) int {
+	d := checkPenalties(L).Blocked(L.CheckString(2))
+	if d <= 0 {
+		L.Push(glua.LNil)
+	} else {
+		L.Push(glua.LNumber(d.Seconds()))
+	}
+	return 1
+}
+
+func penaltiesClear(L *glua.LState) int {
+	checkPenalties(L).Clear(L.CheckString(2))
+	return 0
 }

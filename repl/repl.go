@@ -4,7 +4,6 @@
 package repl
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -232,9 +231,9 @@ func parse(src string) ([]ast.Stmt, error) {
 // the chunk asked to leave, and with what code.
 func (r *REPL) eval(src string) (int, bool) {
 	quiet := strings.HasSuffix(strings.TrimSpace(src), ";")
-	fn, err := r.L.Load(strings.NewReader("return "+src), "stdin")
+	fn, err := lua.LoadString(r.L, "return "+src, "stdin")
 	if err != nil {
-		if fn, err = r.L.Load(strings.NewReader(src), "stdin"); err != nil {
+		if fn, err = lua.LoadString(r.L, src, "stdin"); err != nil {
 			fmt.Fprintf(r.errw, "%v\n", err)
 			return 0, false
 		}
@@ -301,7 +300,7 @@ func shortTrace(text string) string {
 	lines := strings.Split(text, "\n")
 	out := lines[:1]
 	for _, l := range lines[1:] {
-		if strings.Contains(l, "[G]: ?") || len(out) >= 6 {
+		if strings.Contains(l, "[C]: ?") || len(out) >= 6 {
 			continue
 		}
 		out = append(out, l)
@@ -326,20 +325,10 @@ func (r *REPL) runInit(init string) {
 }
 
 func (r *REPL) runScript(name string, src []byte, args []string) {
-	argt := r.L.CreateTable(len(args), 1)
-	argt.RawSetInt(0, glua.LString(name))
-	for _, a := range args {
-		argt.Append(glua.LString(a))
-	}
-	r.L.SetGlobal("arg", argt)
-	fn, err := r.L.Load(bytes.NewReader(src), name)
+	fn, vals, err := lua.Prepare(r.L, name, src, args)
 	if err != nil {
 		fmt.Fprintf(r.errw, "%v\n", err)
 		return
-	}
-	vals := make([]glua.LValue, len(args))
-	for i, a := range args {
-		vals[i] = glua.LString(a)
 	}
 	r.call(fn, vals...)
 }

@@ -2,6 +2,7 @@ package repl_test
 
 import (
 	"bytes"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -213,10 +214,19 @@ func TestBackgroundServer(t *testing.T) {
 	s.expect(`"hi\n"`)
 	s.line(`srv`)
 	s.expect("listening, 1 served>")
-	// background output waits while a line is being typed
-	s.line(`task.spawn(function() task.sleep(0.3) print("from the background") end);`)
+	// background output waits while a line is being typed: the task
+	// prints, then leaves a file, and only then is the screen checked
+	printed := filepath.Join(t.TempDir(), "printed")
+	s.line(fmt.Sprintf(`task.spawn(function() task.sleep(0.3) print("from the background") io.open(%q, "w"):close() end);`, printed))
 	s.send("abc")
-	time.Sleep(600 * time.Millisecond)
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		if _, err := os.Stat(printed); err == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the background task never printed")
+		}
+	}
 	s.mu.Lock()
 	early := strings.Contains(s.out.String()[s.seen:], "from the background")
 	s.mu.Unlock()

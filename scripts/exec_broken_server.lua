@@ -5,8 +5,10 @@
 -- tells the client where one answer ends, and its single recv(1024) leaves
 -- the rest of a big answer in the socket, to be read as the next one.
 -- exec_fixed_server is the cure. Like the original, an empty answer sends
--- nothing at all, and the client then waits.
+-- nothing at all, and the client then waits. Like exec_fixed_server, it
+-- refuses HTTP requests and warns when it listens beyond this machine.
 local M = {}
+local fixed = require("exec_fixed_server")
 
 M.defaults = {host = "127.0.0.1", port = 8080, timeout = 30, max_output = 16 * 1024 * 1024}
 M.help = {
@@ -28,6 +30,7 @@ function M.serve(o)
     while true do
       local cmd = conn:recv(1024)
       if not cmd then return end            -- the client went away
+      if fixed.looks_http(cmd) then return conn:send(fixed.http_refusal) end
       if not conn:send(M.run(cmd, o)) then return end
     end
   end)
@@ -36,5 +39,8 @@ end
 if ... == "exec_broken_server" then return M end -- loaded with require
 
 local o = flags.parse(arg, M.defaults, {help = M.help})
+if not fixed.loopback(o.host) then
+  io.stderr:write("warning: listening on ", o.host, ": anyone who can reach it runs commands as this user\n")
+end
 local srv = assert(M.serve(o))
 print("listening on " .. o.host .. ":" .. srv:port())

@@ -6,7 +6,7 @@
 local M = {}
 
 M.defaults = {host = "127.0.0.1", port = 8080, json = false, framed = false,
-  encoding = "utf-8", max = 64 * 1024 * 1024}
+  encoding = "utf-8", max = 64 * 1024 * 1024, token = ""}
 M.help = {
   host = "server address",
   port = "server port",
@@ -14,6 +14,7 @@ M.help = {
   framed = "frame requests with struct.pack('i', n) (as the server's --framed)",
   encoding = "encoding of the server's answers (gbk for a Windows server)",
   max = "largest answer accepted, in bytes",
+  token = "the server's --token, sent before the first command",
 }
 
 -- ask sends a command and reads its whole answer.
@@ -24,6 +25,7 @@ function M.ask(conn, cmd, o)
   if o.json then
     local header, body = conn:recv_msg({max = o.max})
     if not header then return nil, body end
+    if header.truncated then io.stderr:write("wirelab: the server cut this answer (its --max-output)\n") end
     return body
   end
   return conn:recv_frame({header = "i", max = o.max})
@@ -36,6 +38,13 @@ local conn, err = socket.connect(o.host, o.port)
 if not conn then
   io.stderr:write("cannot connect to ", o.host, ":", o.port, ": ", err, "\n")
   os.exit(1)
+end
+if o.token ~= "" then
+  local answer, aerr = M.ask(conn, o.token, o)
+  if answer ~= "wirelab: authenticated\n" then
+    io.stderr:write("server: ", answer or aerr, answer and "" or "\n")
+    os.exit(1)
+  end
 end
 for cmd in term.lines(">>: ") do
   cmd = cmd:match("^%s*(.-)%s*$")

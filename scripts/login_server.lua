@@ -6,15 +6,21 @@
 -- `wirelab passwd FILE USER`. Like the documents' server it reads the file
 -- for every request, so accounts added while it runs count at once.
 -- Unknown users and wrong passwords get the same answer in about the same
--- time, and a connection is closed after 5 failures.
+-- time, and a connection is closed after 5 failures. Reconnecting does not
+-- help a guesser: every failure adds --penalty seconds to its address's
+-- penalty, which runs down in real time, and past 30 s of it the address
+-- gets "fail" without a check and is disconnected (sshd's
+-- PerSourcePenalties): a burst of 30 guesses, then one a second. Other
+-- addresses are not affected.
 local M = {}
 
-M.defaults = {host = "127.0.0.1", port = 8899, accounts = "account.txt", max_failures = 5}
+M.defaults = {host = "127.0.0.1", port = 8899, accounts = "account.txt", max_failures = 5, penalty = 1}
 M.help = {
   host = "address to listen on",
   port = "port to listen on (0: any free port)",
   accounts = "accounts file: user:password lines, or hashes from wirelab passwd",
   max_failures = "failed attempts before the connection is closed",
+  penalty = "seconds each failure adds to its address's penalty; past 30 s the address is refused (0: off)",
 }
 
 -- parse splits a request into user and password, as the documents' strip() and split("|").
@@ -37,16 +43,31 @@ function M.check(o, user, password)
 end
 
 function M.serve(o)
+  local penalty = o.penalty or M.defaults.penalty
+  local box = penalty > 0 and task.penalties("login_server", {per = penalty})
   return socket.serve(o.host, o.port, function(conn)
+    local source = conn:peer()
     local failures = 0
-    while failures < o.max_failures do
+    while failures < (o.max_failures or M.defaults.max_failures) do
       local data = conn:recv(1024)
       if not data then return end
+      if box and box:blocked(source) then
+        box:fail(source) -- knocking while blocked lengthens the block
+        conn:send("fail")
+        return
+      end
       local user, password = M.parse(data)
       if user and M.check(o, user, password) then
         conn:send("success")
       else
         failures = failures + 1
+        if box then
+          box:fail(source)
+          local blocked = box:blocked(source)
+          if blocked and blocked <= penalty then
+            io.stderr:write("login_server: ", source, " blocked after repeated failures\n")
+          end
+        end
         conn:send("fail")
       end
     end

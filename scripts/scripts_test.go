@@ -4,9 +4,11 @@ import (
 	"bufio"
 	"bytes"
 	"encoding/binary"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -53,6 +55,17 @@ func (b *syncBuffer) Write(p []byte) (int, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.buf.Write(p)
+}
+
+// waitFor waits until the buffer holds want: output is copied from a pipe
+// as it comes, so a line may not all be there yet.
+func (b *syncBuffer) waitFor(t *testing.T, want string) {
+	t.Helper()
+	for deadline := time.Now().Add(10 * time.Second); !strings.Contains(b.String(), want); time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("never saw %q; have %q", want, b.String())
+		}
+	}
 }
 
 func (b *syncBuffer) String() string {
@@ -504,5 +517,232 @@ func TestLoginTiming(t *testing.T) {
 	t.Logf("wrong password %v, unknown user %v for 5 tries", wrong, unknown)
 	if ratio < 0.5 || ratio > 2 {
 		t.Fatalf("unknown user takes %.2fx the time of a wrong password", ratio)
+	}
+}
+
+// TestFixedServerSaysWhenCut: an answer over --max-output never arrives as
+// if whole: plain answers end with a notice, JSON headers say truncated.
+func TestFixedServerSaysWhenCut(t *testing.T) {
+	s := startServer(t, t.TempDir(), "exec_fixed_server", "--max-output", "1000")
+	got := docExec(t, dial(t, s.port), "seq 1 10000")
+	if !strings.HasPrefix(got, "1\n2\n3\n") || !strings.HasSuffix(got, "\nwirelab: output cut at 1000 bytes per stream (--max-output)\n") {
+		t.Fatalf("plain answer %q", got)
+	}
+	if got := docExec(t, dial(t, s.port), "seq 1 10"); got != seq(10) {
+		t.Fatalf("a short answer changed: %q", got)
+	}
+	j := startServer(t, t.TempDir(), "exec_fixed_server", "--max-output", "1000", "--json")
+	c := dial(t, j.port)
+	for _, cmd := range []string{"seq 1 10000", "seq 1 10"} {
+		c.Write([]byte(cmd))
+		var h struct {
+			Code      int  `json:"code"`
+			TotalSize int  `json:"total_size"`
+			Truncated bool `json:"truncated"`
+		}
+		header := readDocFrame(t, c)
+		if err := json.Unmarshal(header, &h); err != nil {
+			t.Fatal(err)
+		}
+		body := make([]byte, h.TotalSize)
+		io.ReadFull(c, body)
+		long := cmd == "seq 1 10000"
+		if h.Truncated != long || (long && len(body) != 1000) || (!long && string(body) != seq(10)) {
+			t.Fatalf("%s: header %s, %d bytes", cmd, header, len(body))
+		}
+		if !long && strings.Contains(string(header), "truncated") {
+			t.Fatalf("a whole answer's header names truncated: %s", header)
+		}
+	}
+}
+
+// TestLoginPenalty: a guesser that reconnects after every lock-out is
+// blocked after a burst, even for the right password, while another
+// address logs in at once.
+func TestLoginPenalty(t *testing.T) {
+	dir := t.TempDir()
+	accounts := filepath.Join(dir, "account.txt")
+	os.WriteFile(accounts, []byte("chen:123\n"), 0o600)
+	s := startServer(t, dir, "login_server", "--accounts", accounts)
+	ask := func(from, req string) string {
+		d := net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(from)}, Timeout: 5 * time.Second}
+		c, err := d.Dial("tcp", "127.0.0.1:"+strconv.Itoa(s.port))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		c.SetDeadline(time.Now().Add(10 * time.Second))
+		c.Write([]byte(req))
+		buf := make([]byte, 16)
+		n, _ := c.Read(buf)
+		return string(buf[:n])
+	}
+	guesses := 0
+	for ; guesses < 100; guesses++ {
+		if got := ask("127.0.0.1", "chen|guess"+strconv.Itoa(guesses)); got != "fail" {
+			t.Fatalf("guess %d: %q", guesses, got)
+		}
+		if strings.Contains(s.stderr.String(), "blocked") {
+			break
+		}
+	}
+	if guesses < 25 || guesses > 35 {
+		t.Fatalf("blocked after %d guesses, want about 30", guesses)
+	}
+	if got := ask("127.0.0.1", "chen|123"); got != "fail" {
+		t.Fatalf("the right password from a blocked address: %q", got)
+	}
+	if got := ask("127.0.0.2", "chen|123"); got != "success" {
+		t.Fatalf("another address: %q", got)
+	}
+}
+
+// TestExecServersRefuseHTTP: a web page's POST (text/plain, no preflight)
+// reaches the exec servers as a request; it must not run.
+func TestExecServersRefuseHTTP(t *testing.T) {
+	for _, args := range [][]string{{"exec_fixed_server"}, {"exec_fixed_server", "--json"}, {"exec_broken_server"}} {
+		t.Run(strings.Join(args, " "), func(t *testing.T) {
+			dir := t.TempDir()
+			s := startServer(t, dir, args[0], args[1:]...)
+			resp, err := http.Post("http://127.0.0.1:"+strconv.Itoa(s.port)+"/", "text/plain", strings.NewReader("touch PWNED\n"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			body, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode != 400 || !strings.Contains(string(body), "not HTTP") {
+				t.Fatalf("%d %q", resp.StatusCode, body)
+			}
+			if _, err := os.Stat(filepath.Join(dir, "PWNED")); err == nil {
+				t.Fatal("the POST ran a command")
+			}
+		})
+	}
+}
+
+// TestExecServerToken: with --token, commands run only after the token.
+func TestExecServerToken(t *testing.T) {
+	dir := t.TempDir()
+	s := startServer(t, dir, "exec_fixed_server", "--token", "s3cret")
+	c := dial(t, s.port)
+	if got := docExec(t, c, "touch PWNED"); got != "wirelab: wrong token\n" {
+		t.Fatalf("without the token: %q", got)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "PWNED")); err == nil {
+		t.Fatal("a command ran without the token")
+	}
+	c = dial(t, s.port)
+	if got := docExec(t, c, "s3cret"); got != "wirelab: authenticated\n" {
+		t.Fatalf("token: %q", got)
+	}
+	if got := docExec(t, c, "echo hi"); got != "hi\n" {
+		t.Fatalf("after the token: %q", got)
+	}
+	out, errs, code := runClient(t, dir, "exec_fixed_client", "echo via client\n", "--port", strconv.Itoa(s.port), "--token", "s3cret")
+	if code != 0 || out != "via client\n" {
+		t.Fatalf("client: %d %q %q", code, out, errs)
+	}
+	_, errs, code = runClient(t, dir, "exec_fixed_client", "echo via client\n", "--port", strconv.Itoa(s.port), "--token", "wrong")
+	if code == 0 || !strings.Contains(errs, "wrong token") {
+		t.Fatalf("client with a wrong token: %d %q", code, errs)
+	}
+}
+
+// TestExecServerWarnsBeyondLoopback: listening on every address says so.
+func TestExecServerWarnsBeyondLoopback(t *testing.T) {
+	cmd := exec.Command(wirelab, "run", "exec_fixed_server", "--host", "0.0.0.0", "--port", "0")
+	var stderr syncBuffer
+	cmd.Stderr = &stderr
+	out, _ := cmd.StdoutPipe()
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { cmd.Process.Kill(); cmd.Wait() }()
+	line, _ := bufio.NewReader(out).ReadString('\n')
+	if !strings.HasPrefix(line, "listening on 0.0.0.0:") {
+		t.Fatalf("stdout %q", line)
+	}
+	stderr.waitFor(t, "warning: listening on 0.0.0.0: anyone who can reach it runs commands as this user; set --token\n")
+	quiet := startServer(t, t.TempDir(), "exec_fixed_server")
+	if quiet.stderr.String() != "" {
+		t.Fatalf("loopback: stderr %q", quiet.stderr.String())
+	}
+}
+
+// TestUDPEchoWithBlockedStdout: the server's stdout is a pipe nobody reads
+// once the first line is in; thousands of truncation notices later, every
+// datagram still comes back.
+func TestUDPEchoWithBlockedStdout(t *testing.T) {
+	s := startServer(t, t.TempDir(), "udp_echo_server", "--buffer", "16")
+	c, err := net.Dial("udp", "127.0.0.1:"+strconv.Itoa(s.port))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	buf := make([]byte, 100)
+	for i := 0; i < 3000; i++ {
+		msg := fmt.Sprintf("datagram %04d is longer than sixteen bytes", i)
+		c.SetDeadline(time.Now().Add(5 * time.Second))
+		if _, err := c.Write([]byte(msg)); err != nil {
+			t.Fatal(err)
+		}
+		n, err := c.Read(buf)
+		if err != nil || string(buf[:n]) != msg[:16] {
+			t.Fatalf("datagram %d: %q %v", i, buf[:n], err)
+		}
+	}
+}
+
+// vmHWM returns a process's peak resident memory, in bytes.
+func vmHWM(t *testing.T, pid int) int64 {
+	data, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/status")
+	if err != nil {
+		t.Skip("no /proc")
+	}
+	for _, line := range strings.Split(string(data), "\n") {
+		if rest, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+			kb, _ := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(rest), "kB")), 10, 64)
+			return kb << 10
+		}
+	}
+	t.Fatal("no VmHWM")
+	return 0
+}
+
+// TestExecServerMemoryBounded: 60 clients ask for answers over the
+// output limit and never read them; the server's memory stays bounded
+// (answers wait on disk), and another client is answered within 1 s.
+func TestExecServerMemoryBounded(t *testing.T) {
+	n, size := 60, "20000000"
+	if testing.Short() {
+		n, size = 8, "4000000"
+	}
+	s := startServer(t, t.TempDir(), "exec_fixed_server")
+	var wg sync.WaitGroup
+	for i := 0; i < n; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			c := dial(t, s.port)
+			c.SetDeadline(time.Now().Add(60 * time.Second))
+			c.Write([]byte("head -c " + size + " /dev/zero"))
+			var hdr [4]byte
+			if _, err := io.ReadFull(c, hdr[:]); err != nil { // the answer has begun; read no more
+				t.Error(err)
+			}
+		}()
+	}
+	wg.Wait()
+	start := time.Now()
+	if got := docExec(t, dial(t, s.port), "echo hi"); got != "hi\n" {
+		t.Fatalf("echo hi: %q", got)
+	}
+	if d := time.Since(start); d > time.Second {
+		t.Fatalf("echo hi took %v", d)
+	}
+	peak := vmHWM(t, s.cmd.Process.Pid)
+	t.Logf("%d clients holding %s-byte answers: server peak RSS %d MiB", n, size, peak>>20)
+	if peak > 300<<20 {
+		t.Fatalf("server peak RSS %d MiB", peak>>20)
 	}
 }

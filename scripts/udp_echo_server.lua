@@ -13,13 +13,28 @@ M.help = {
   buffer = "bytes read per datagram, as recvfrom(1024) in the documents",
 }
 
+-- logger prints the lines sent on a channel in a task of its own, so that
+-- a stdout nobody reads never stops the echo: when the channel is full,
+-- lines are dropped and counted, and the count printed with the next line.
+function M.logger()
+  local lines, dropped = task.channel(100), 0
+  task.spawn(function()
+    for line in function() return lines:recv() end do print(line) end
+  end)
+  return function(line)
+    if dropped > 0 then line = line .. " (" .. dropped .. " earlier lines dropped)" end
+    if lines:send(line, 0) then dropped = 0 else dropped = dropped + 1 end
+  end, function() lines:close() end
+end
+
 -- serve answers datagrams on u until it is closed.
 function M.serve(u, o)
+  local log, stop = M.logger()
   while true do
     local data, host, port, truncated = u:recvfrom(o.buffer)
-    if not data then return host end
+    if not data then stop() return host end
     if truncated then
-      print(string.format("truncated: a datagram from %s:%d was longer than the %d-byte buffer; kept %d bytes, the rest is lost",
+      log(string.format("truncated: a datagram from %s:%d was longer than the %d-byte buffer; kept %d bytes, the rest is lost",
         host, port, o.buffer, #data))
     end
     u:sendto(data, host, port)

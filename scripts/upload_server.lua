@@ -29,6 +29,18 @@ local function reply(conn, h)
   return conn:send_msg(h, nil, {size_key = ""})
 end
 
+-- public words an error for the client: the server's paths and system
+-- details stay in its own log.
+local shown = {["bad file name"] = true, ["checksum mismatch"] = true, ["file exists"] = true,
+  ["too slow"] = true, ["timeout"] = true, ["bad filesize"] = true}
+function M.public(err)
+  if shown[err] or err:find("^file too large") then return err end
+  if err:find("no such file or directory", 1, true) then return "no such file" end
+  if err:find("not a regular file", 1, true) then return "not a regular file" end
+  if err:find("^bad file name") then return "bad file name" end
+  return "server error"
+end
+
 -- checksize refuses a filesize that is not a whole number from 0 to max.
 local function checksize(n, max)
   if type(n) ~= "number" or n ~= math.floor(n) or n < 0 then return "bad filesize" end
@@ -47,11 +59,11 @@ function M.upload(conn, h, o)
     {dir = o.dir, hash = "md5", expect = md5, unique = true})
   if not n then
     local err = sum
-    io.stderr:write("upload of ", h.filename, " failed: ", err, "\n")
-    if md5 and err ~= "closed" then reply(conn, {ok = false, error = err, filename = h.filename}) end
+    io.stderr:write(("upload of %q failed: %s\n"):format(h.filename, err))
+    if md5 and err ~= "closed" then reply(conn, {ok = false, error = M.public(err), filename = h.filename}) end
     return false
   end
-  io.stderr:write("stored ", stored, " (", n, " bytes, md5 ", sum, ")\n")
+  io.stderr:write(("stored %q (%d bytes, md5 %s)\n"):format(stored, n, sum))
   if md5 then return reply(conn, {ok = true, md5 = sum, filename = stored}) end
   return true
 end
@@ -64,7 +76,8 @@ function M.download(conn, h, o)
   end
   local sum, size = hash.file("md5", name, {dir = o.dir})
   if not sum then
-    return reply(conn, {ok = false, error = size, filename = name, filesize = 0})
+    io.stderr:write(("download of %q failed: %s\n"):format(name, size))
+    return reply(conn, {ok = false, error = M.public(size), filename = name, filesize = 0})
   end
   if not reply(conn, {ok = true, filename = name, filesize = size, md5 = sum}) then return false end
   return conn:send_file(name, {dir = o.dir, size = size})
@@ -103,5 +116,8 @@ if not dir then
   os.exit(1)
 end
 dir:close()
+-- What a killed server left half-received goes; transfers under way stay.
+local cleaned = assert(socket.clean_partial(o.dir))
+if cleaned > 0 then io.stderr:write("removed ", cleaned, " partial upload(s) left in ", o.dir, "\n") end
 local srv = assert(M.serve(o))
 print("listening on " .. o.host .. ":" .. srv:port())

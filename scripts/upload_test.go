@@ -15,6 +15,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -144,7 +145,8 @@ func TestUploadRefusesBadInput(t *testing.T) {
 	s := startServer(t, store, "upload_server", "--dir", store, "--max-size", "1000000")
 	md5hello := "5d41402abc4b2a76b9719d911017c592"
 
-	for _, name := range []any{"", ".", "..", "../escape", "a/b", "/etc/passwd", `a\b`, "dirlink/x", 42, nil} {
+	for _, name := range []any{"", ".", "..", "../escape", "a/b", "/etc/passwd", `a\b`, "dirlink/x", 42, nil,
+		"two\nlines", "bell\a", "esc\x1b[31m", "nul\x00", "del\x7f", "c1\u0085", "bad\xffutf8"} {
 		c := dial(t, s.port)
 		docUpload(c, map[string]any{"opt": "upload", "filename": name, "filesize": 5, "md5": md5hello}, []byte("hello"))
 		if reply := readReply(t, c); reply["ok"] != false || !strings.Contains(fmt.Sprint(reply["error"]), "bad file name") {
@@ -234,5 +236,39 @@ func TestUploadClientRefusesWrongReply(t *testing.T) {
 				t.Fatalf("kept %s", got)
 			}
 		})
+	}
+}
+
+// TestUploadStoreEdges: a FIFO in the store is refused without pinning the
+// server, a failed download does not tell the server's paths, and the
+// partial files a killed server left are cleaned at start.
+func TestUploadStoreEdges(t *testing.T) {
+	store := t.TempDir()
+	if err := syscall.Mkfifo(filepath.Join(store, "fifo"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	stale := filepath.Join(store, ".big.iso.part-0123456789ab")
+	os.WriteFile(stale, []byte("half"), 0o600)
+	os.WriteFile(filepath.Join(store, ".notours.part-xyz"), []byte("keep"), 0o600)
+	s := startServer(t, store, "upload_server", "--dir", store)
+	if _, err := os.Stat(stale); err == nil {
+		t.Fatal("a stale partial file was kept")
+	}
+	s.stderr.waitFor(t, "removed 1 partial upload")
+	for name, want := range map[string]string{"fifo": "not a regular file", "missing.txt": "no such file"} {
+		c := dial(t, s.port)
+		docUpload(c, map[string]any{"opt": "download", "filename": name}, nil)
+		reply := readReply(t, c)
+		if reply["ok"] != false || reply["error"] != want || strings.Contains(fmt.Sprint(reply), store) {
+			t.Fatalf("%s: %v", name, reply)
+		}
+	}
+	c := dial(t, s.port)
+	docUpload(c, map[string]any{"opt": "upload", "filename": "ok.txt", "filesize": 5, "md5": "5d41402abc4b2a76b9719d911017c592"}, []byte("hello"))
+	if reply := readReply(t, c); reply["ok"] != true {
+		t.Fatalf("after the fifo: %v", reply)
+	}
+	if got := listDir(t, store); got != ".notours.part-xyz,fifo,ok.txt" {
+		t.Fatalf("store holds %s", got)
 	}
 }

@@ -11,7 +11,7 @@ local c0, err0 = socket.connect("127.0.0.1", dead)
 assert(c0 == nil and err0 == "refused", err0)
 
 -- a peer task that writes whatever the main chunk tells it, in the pieces given
-local cmds = task.channel(10)
+local cmds, sent = task.channel(10), task.channel(100)
 local peer = task.spawn(function()
   local c = assert(ln:accept())
   while true do
@@ -23,6 +23,7 @@ local peer = task.spawn(function()
         assert(c:send(piece))
         task.sleep(0.005)
       end
+      sent:send(true) -- every piece is in the socket now
     end
   end
   return "done"
@@ -35,7 +36,7 @@ assert(host == "127.0.0.1" and pport == port)
 
 -- recv gives whatever arrived: boundaries are not kept
 cmds:send({"ab", "cd"})
-task.sleep(0.05)
+sent:recv()
 local got = c:recv(1024)
 assert(got == "abcd", "two sends, one recv: " .. tostring(got))
 

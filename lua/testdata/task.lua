@@ -113,4 +113,13 @@ fh:close()
 -- library values are the receiving state's own
 local okio, same = task.spawn(function(out) return out == io.stdout end, io.stdout):wait()
 assert(okio and same)
+-- a send can give up: at once (0) or after a timeout, when there is no room
+local full = task.channel(1)
+assert(full:send("a", 0))
+local sent, why = full:send("b", 0)
+assert(sent == nil and why == "timeout", tostring(why))
+local t0 = os.time()
+sent, why = full:send("b", 0.05)
+assert(sent == nil and why == "timeout")
+assert(full:recv() == "a" and full:send("c", 0) and full:recv() == "c")
 print("ok")

@@ -1,0 +1,317 @@
+package lua
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"syscall"
+
+	glua "github.com/yuin/gopher-lua"
+	"github.com/yuin/gopher-lua/ast"
+	"github.com/yuin/gopher-lua/parse"
+)
+
+// Every chunk wirelab runs is compiled here: scripts, -e, the prompt's
+// lines, and loadstring, load, loadfile and dofile, which the base
+// library's versions are replaced with. Between parsing and compiling, the
+// syntax tree is adjusted where gopher-lua's compiler differs from Lua 5.1.
+
+func init() {
+	patchLib("_G", func(L *glua.LState, g *glua.LTable) {
+		g.RawSetString("loadstring", L.NewFunction(baseLoadstring))
+		g.RawSetString("load", L.NewFunction(baseLoad))
+		g.RawSetString("loadfile", L.NewFunction(baseLoadfile))
+		g.RawSetString("dofile", L.NewFunction(baseDofile))
+	})
+}
+
+// Load compiles src as a chunk called name in L. A first line starting
+// with # (a shebang) is skipped, as lua.c skips it, keeping line numbers.
+func Load(L *glua.LState, src []byte, name string) (*glua.LFunction, error) {
+	if len(src) > 0 && src[0] == '#' {
+		if i := bytes.IndexByte(src, '\n'); i >= 0 {
+			src = src[i:]
+		} else {
+			src = nil
+		}
+	}
+	return compile(L, src, name)
+}
+
+// LoadString compiles src as a chunk called name in L, as loadstring does
+// (the prompt's lines).
+func LoadString(L *glua.LState, src, name string) (*glua.LFunction, error) {
+	return compile(L, []byte(src), name)
+}
+
+// compile parses, adjusts and compiles src; errors are syntax errors.
+func compile(L *glua.LState, src []byte, name string) (*glua.LFunction, error) {
+	chunk, err := parse.Parse(bytes.NewReader(src), name)
+	if err != nil {
+		return nil, &glua.ApiError{Type: glua.ApiErrorSyntax, Object: glua.LString(err.Error()), Cause: err}
+	}
+	adjustStmts(chunk)
+	proto, err := glua.Compile(chunk, name)
+	if err != nil {
+		return nil, &glua.ApiError{Type: glua.ApiErrorSyntax, Object: glua.LString(err.Error()), Cause: err}
+	}
+	fn := L.NewFunctionFromProto(proto)
+	fn.Env = L.G.Global
+	return fn, nil
+}
+
+// adjustStmts rewrites what gopher-lua compiles differently from Lua 5.1:
+// the bounds of a numeric for are converted to numbers as Lua 5.1's
+// OP_FORPREP converts them, so that for i = 1, "3" runs three times
+// (gopher-lua accepts numbers only). A bound that is not a literal number
+// becomes bound - 0, which turns a numeric string into its number and
+// keeps -0; a bound that is not a number at all then fails as arithmetic
+// instead of with Lua 5.1's "'for' limit must be a number".
+func adjustStmts(stmts []ast.Stmt) {
+	for _, s := range stmts {
+		switch s := s.(type) {
+		case *ast.AssignStmt:
+			adjustExprs(s.Lhs)
+			adjustExprs(s.Rhs)
+		case *ast.LocalAssignStmt:
+			adjustExprs(s.Exprs)
+		case *ast.FuncCallStmt:
+			adjustExpr(s.Expr)
+		case *ast.DoBlockStmt:
+			adjustStmts(s.Stmts)
+		case *ast.WhileStmt:
+			adjustExpr(s.Condition)
+			adjustStmts(s.Stmts)
+		case *ast.RepeatStmt:
+			adjustExpr(s.Condition)
+			adjustStmts(s.Stmts)
+		case *ast.IfStmt:
+			adjustExpr(s.Condition)
+			adjustStmts(s.Then)
+			adjustStmts(s.Else)
+		case *ast.NumberForStmt:
+			s.Init, s.Limit = toNumber(s.Init), toNumber(s.Limit)
+			if s.Step != nil {
+				s.Step = toNumber(s.Step)
+			}
+			adjustStmts(s.Stmts)
+		case *ast.GenericForStmt:
+			adjustExprs(s.Exprs)
+			adjustStmts(s.Stmts)
+		case *ast.FuncDefStmt:
+			adjustExpr(s.Func)
+		case *ast.ReturnStmt:
+			adjustExprs(s.Exprs)
+		}
+	}
+}
+
+func adjustExprs(es []ast.Expr) {
+	for _, e := range es {
+		adjustExpr(e)
+	}
+}
+
+// adjustExpr finds the functions inside an expression.
+func adjustExpr(e ast.Expr) {
+	switch e := e.(type) {
+	case *ast.FunctionExpr:
+		adjustStmts(e.Stmts)
+	case *ast.AttrGetExpr:
+		adjustExpr(e.Object)
+		adjustExpr(e.Key)
+	case *ast.TableExpr:
+		for _, f := range e.Fields {
+			adjustExpr(f.Key)
+			adjustExpr(f.Value)
+		}
+	case *ast.FuncCallExpr:
+		adjustExpr(e.Func)
+		adjustExpr(e.Receiver)
+		adjustExprs(e.Args)
+	case *ast.LogicalOpExpr:
+		adjustExpr(e.Lhs)
+		adjustExpr(e.Rhs)
+	case *ast.RelationalOpExpr:
+		adjustExpr(e.Lhs)
+		adjustExpr(e.Rhs)
+	case *ast.StringConcatOpExpr:
+		adjustExpr(e.Lhs)
+		adjustExpr(e.Rhs)
+	case *ast.ArithmeticOpExpr:
+		adjustExpr(e.Lhs)
+		adjustExpr(e.Rhs)
+	case *ast.UnaryMinusOpExpr:
+		adjustExpr(e.Expr)
+	case *ast.UnaryNotOpExpr:
+		adjustExpr(e.Expr)
+	case *ast.UnaryLenOpExpr:
+		adjustExpr(e.Expr)
+	}
+}
+
+// toNumber wraps a numeric for's bound as bound - 0, unless it is a
+// number literal already.
+func toNumber(e ast.Expr) ast.Expr {
+	adjustExpr(e)
+	switch x := e.(type) {
+	case *ast.NumberExpr:
+		return e
+	case *ast.UnaryMinusOpExpr:
+		if _, ok := x.Expr.(*ast.NumberExpr); ok {
+			return e
+		}
+	}
+	zero := &ast.NumberExpr{Value: "0"}
+	zero.SetLine(e.Line())
+	zero.SetLastLine(e.LastLine())
+	sub := &ast.ArithmeticOpExpr{Operator: "-", Lhs: e, Rhs: zero}
+	sub.SetLine(e.Line())
+	sub.SetLastLine(e.LastLine())
+	return sub
+}
+
+// chunkID is Lua 5.1's luaO_chunkid: how a chunk's name appears in
+// messages. "=name" is name, "@file" the file (its tail when long), any
+// other name the source's first line as [string "..."].
+func chunkID(name string) string {
+	const idSize = 60
+	switch {
+	case strings.HasPrefix(name, "="):
+		return truncate(name[1:], idSize-1)
+	case strings.HasPrefix(name, "@"):
+		file, room := name[1:], idSize-len(" '...' ")-1
+		if len(file) > room {
+			return "..." + file[len(file)-room:]
+		}
+		return file
+	}
+	room := idSize - len(` [string "..."] `) - 1
+	line := name
+	if i := strings.IndexAny(line, "\r\n"); i >= 0 {
+		line = line[:i]
+	}
+	if len(line) > room {
+		line = line[:room]
+	}
+	if len(line) < len(name) {
+		return `[string "` + line + `..."]`
+	}
+	return `[string "` + name + `"]`
+}
+
+func truncate(s string, n int) string {
+	if len(s) > n {
+		return s[:n]
+	}
+	return s
+}
+
+// loadResult pushes a compiled chunk, or nil and the error message.
+func loadResult(L *glua.LState, fn *glua.LFunction, err error) int {
+	if err != nil {
+		L.Push(glua.LNil)
+		L.Push(glua.LString(err.Error()))
+		return 2
+	}
+	L.Push(fn)
+	return 1
+}
+
+// baseLoadstring is loadstring(s [, chunkname]).
+func baseLoadstring(L *glua.LState) int {
+	s := L.CheckString(1)
+	fn, err := compile(L, []byte(s), chunkID(L.OptString(2, s)))
+	return loadResult(L, fn, err)
+}
+
+// baseLoad is load(reader [, chunkname]): reader returns the chunk's
+// pieces until it returns nil or "".
+func baseLoad(L *glua.LState) int {
+	reader := L.CheckFunction(1)
+	name := L.OptString(2, "=(load)")
+	var src bytes.Buffer
+	for {
+		L.Push(reader)
+		L.Call(0, 1)
+		piece := L.Get(-1)
+		L.Pop(1)
+		if piece == glua.LNil {
+			break
+		}
+		s, ok := piece.(glua.LString)
+		if !ok {
+			if n, isNum := piece.(glua.LNumber); isNum {
+				s = glua.LString(n.String())
+			} else {
+				L.Push(glua.LNil)
+				L.Push(glua.LString("reader function must return a string"))
+				return 2
+			}
+		}
+		if s == "" {
+			break
+		}
+		if int64(src.Len()+len(s)) > maxString(L) {
+			L.RaiseError("chunk too large")
+		}
+		src.WriteString(string(s))
+	}
+	fn, err := compile(L, src.Bytes(), chunkID(name))
+	return loadResult(L, fn, err)
+}
+
+// loadFile compiles the file at path, or stdin when path is "".
+func loadFile(L *glua.LState, path string) (*glua.LFunction, error) {
+	var src []byte
+	var err error
+	name := path
+	if path == "" {
+		name = "stdin"
+		src, err = io.ReadAll(os.Stdin)
+	} else {
+		src, err = os.ReadFile(path)
+	}
+	if err != nil {
+		what := "read"
+		if os.IsNotExist(err) || os.IsPermission(err) {
+			what = "open"
+		}
+		msg := err.Error()
+		if pe, ok := err.(*os.PathError); ok {
+			msg = strerror(pe.Err)
+		}
+		return nil, fmt.Errorf("cannot %s %s: %s", what, name, msg)
+	}
+	return Load(L, src, name)
+}
+
+// strerror words a system error as C's strerror does: Go's texts are
+// the same, but lowercase.
+func strerror(err error) string {
+	msg := err.Error()
+	if _, ok := err.(syscall.Errno); ok && msg != "" {
+		return strings.ToUpper(msg[:1]) + msg[1:]
+	}
+	return msg
+}
+
+// baseLoadfile is loadfile([path]).
+func baseLoadfile(L *glua.LState) int {
+	fn, err := loadFile(L, L.OptString(1, ""))
+	return loadResult(L, fn, err)
+}
+
+// baseDofile is dofile([path]): runs the file, raising its errors.
+func baseDofile(L *glua.LState) int {
+	fn, err := loadFile(L, L.OptString(1, ""))
+	if err != nil {
+		L.Error(glua.LString(err.Error()), 0)
+	}
+	top := L.GetTop()
+	L.Push(fn)
+	L.Call(0, glua.MultRet)
+	return L.GetTop() - top
+}
