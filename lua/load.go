@@ -48,7 +48,12 @@ func LoadString(L *glua.LState, src, name string) (*glua.LFunction, error) {
 
 // compile parses, adjusts and compiles src; errors are syntax errors.
 func compile(L *glua.LState, src []byte, name string) (*glua.LFunction, error) {
-	chunk, err := parse.Parse(bytes.NewReader(src), name)
+	return compileFrom(L, bytes.NewReader(src), name)
+}
+
+// compileFrom is compile reading the source as the parser goes.
+func compileFrom(L *glua.LState, src io.Reader, name string) (*glua.LFunction, error) {
+	chunk, err := parse.Parse(src, name)
 	if err != nil {
 		return nil, &glua.ApiError{Type: glua.ApiErrorSyntax, Object: glua.LString(err.Error()), Cause: err}
 	}
@@ -57,8 +62,10 @@ func compile(L *glua.LState, src []byte, name string) (*glua.LFunction, error) {
 	if err != nil {
 		return nil, &glua.ApiError{Type: glua.ApiErrorSyntax, Object: glua.LString(err.Error()), Cause: err}
 	}
+	// The chunk sees the globals of the thread that loads it, as lua_load
+	// gives it (setfenv(0, t) changes them), not its caller's environment.
 	fn := L.NewFunctionFromProto(proto)
-	fn.Env = L.G.Global
+	fn.Env = L.Env
 	return fn, nil
 }
 
@@ -228,39 +235,61 @@ func baseLoadstring(L *glua.LState) int {
 }
 
 // baseLoad is load(reader [, chunkname]): reader returns the chunk's
-// pieces until it returns nil or "".
+// pieces until it returns nil or "". As lua_load does, the parser asks for
+// pieces as it goes, so a syntax error stops the reading, and an error in
+// the reader is returned as load's message.
 func baseLoad(L *glua.LState) int {
-	reader := L.CheckFunction(1)
-	name := L.OptString(2, "=(load)")
-	var src bytes.Buffer
-	for {
-		L.Push(reader)
-		L.Call(0, 1)
-		piece := L.Get(-1)
-		L.Pop(1)
-		if piece == glua.LNil {
-			break
-		}
-		s, ok := piece.(glua.LString)
-		if !ok {
-			if n, isNum := piece.(glua.LNumber); isNum {
-				s = glua.LString(n.String())
-			} else {
-				L.Push(glua.LNil)
-				L.Push(glua.LString("reader function must return a string"))
-				return 2
-			}
-		}
-		if s == "" {
-			break
-		}
-		if int64(src.Len()+len(s)) > maxString(L) {
-			L.RaiseError("chunk too large")
-		}
-		src.WriteString(string(s))
+	r := &chunkReader{L: L, fn: L.CheckFunction(1)}
+	fn, err := compileFrom(L, r, chunkID(L.OptString(2, "=(load)")))
+	if r.err != nil {
+		L.Push(glua.LNil)
+		L.Push(r.err)
+		return 2
 	}
-	fn, err := compile(L, src.Bytes(), chunkID(name))
 	return loadResult(L, fn, err)
+}
+
+// A chunkReader reads a chunk from a Lua reader function, a piece a call.
+type chunkReader struct {
+	L    *glua.LState
+	fn   glua.LValue
+	buf  []byte
+	size int64
+	done bool
+	err  glua.LValue // what the reader raised, or why its piece is wrong
+}
+
+func (r *chunkReader) Read(p []byte) (int, error) {
+	for len(r.buf) == 0 {
+		if r.done {
+			return 0, io.EOF
+		}
+		results, errv := pcallGo(r.L, r.fn)
+		var piece glua.LValue = glua.LNil
+		if len(results) > 0 {
+			piece = results[0]
+		}
+		switch v := piece.(type) {
+		case *glua.LNilType:
+			r.done = true
+		case glua.LString:
+			r.buf, r.done = []byte(v), v == ""
+		case glua.LNumber:
+			r.buf = []byte(numberText(float64(v)))
+		default:
+			errv = glua.LString("reader function must return a string")
+		}
+		r.size += int64(len(r.buf))
+		if errv == nil && r.size > maxString(r.L) {
+			errv = glua.LString("chunk too large")
+		}
+		if errv != nil {
+			r.err, r.done, r.buf = errv, true, nil
+		}
+	}
+	n := copy(p, r.buf)
+	r.buf = r.buf[n:]
+	return n, nil
 }
 
 // loadFile compiles the file at path, or stdin when path is "".
@@ -281,21 +310,14 @@ func loadFile(L *glua.LState, path string) (*glua.LFunction, error) {
 		}
 		msg := err.Error()
 		if pe, ok := err.(*os.PathError); ok {
-			msg = strerror(pe.Err)
+			msg = pe.Err.Error()
+			if errno, ok := pe.Err.(syscall.Errno); ok {
+				msg = strerror(errno)
+			}
 		}
 		return nil, fmt.Errorf("cannot %s %s: %s", what, name, msg)
 	}
 	return Load(L, src, name)
-}
-
-// strerror words a system error as C's strerror does: Go's texts are
-// the same, but lowercase.
-func strerror(err error) string {
-	msg := err.Error()
-	if _, ok := err.(syscall.Errno); ok && msg != "" {
-		return strings.ToUpper(msg[:1]) + msg[1:]
-	}
-	return msg
 }
 
 // baseLoadfile is loadfile([path]).

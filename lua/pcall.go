@@ -40,6 +40,7 @@ func init() {
 	})
 	patchLib("debug", func(L *glua.LState, debug *glua.LTable) {
 		debug.RawSetString("traceback", L.NewFunction(debugTraceback))
+		debug.RawSetString("getinfo", L.NewFunction(debugGetinfo))
 	})
 	patchLib("coroutine", func(L *glua.LState, co *glua.LTable) {
 		resume, wrap := co.RawGetString("resume"), co.RawGetString("wrap")
@@ -133,6 +134,9 @@ func (s *state) takeThread(L *glua.LState) *thread {
 	} else if th.L.Context() != ctx {
 		th.L.SetContext(ctx)
 	}
+	// The thread stands for L: the same globals (setfenv(0, t) inside the
+	// call carries back out, in protect).
+	th.L.Env = L.Env
 	return th
 }
 
@@ -147,40 +151,52 @@ func (s *state) putThread(th *thread) {
 // arguments, on a thread, and pushes true and the results, or false and
 // the error value. handler, when not nil, is xpcall's message handler.
 func protect(L *glua.LState, handler glua.LValue) int {
-	s := stateOf(L)
-	if s.nesting >= maxNesting {
-		L.Push(glua.LFalse)
-		L.Push(glua.LString("C stack overflow"))
-		return 2
-	}
 	if f := L.Get(1); f.Type() != glua.LTFunction && L.GetMetaField(f, "__call").Type() != glua.LTFunction {
 		L.Push(glua.LFalse)
 		L.Push(glua.LString("attempt to call a " + f.Type().String() + " value"))
 		return 2
 	}
+	s := stateOf(L)
+	th, obj := s.run(L, 1, L.GetTop(), handler)
+	if th == nil {
+		L.Push(glua.LFalse)
+		L.Push(obj)
+		return 2
+	}
+	n := th.L.GetTop()
+	L.Push(glua.LTrue)
+	for i := 1; i <= n; i++ {
+		L.Push(th.L.Get(i))
+	}
+	s.putThread(th)
+	return n + 1
+}
+
+// run calls the function at index from of L with the values up to index
+// to as its arguments, on a thread. On success it returns the thread, whose
+// stack holds the results until putThread; on failure nil and the error
+// value, worded as Lua 5.1 words it.
+func (s *state) run(L *glua.LState, from, to int, handler glua.LValue) (*thread, glua.LValue) {
+	if s.nesting >= maxNesting {
+		return nil, glua.LString("C stack overflow")
+	}
 	th := s.takeThread(L)
 	th.caller = L
 	s.running = append(s.running, th)
 	s.nesting++
-	top := L.GetTop()
-	for i := 1; i <= top; i++ {
+	for i := from; i <= to; i++ {
 		th.L.Push(L.Get(i))
 	}
 	var errfunc *glua.LFunction
 	if handler != nil {
 		errfunc = th.L.NewClosure(rescue, handler)
 	}
-	err := th.L.PCall(top-1, glua.MultRet, errfunc)
+	err := th.L.PCall(to-from, glua.MultRet, errfunc)
 	s.running = s.running[:len(s.running)-1]
 	s.nesting--
+	L.Env = th.L.Env
 	if err == nil {
-		n := th.L.GetTop()
-		L.Push(glua.LTrue)
-		for i := 1; i <= n; i++ {
-			L.Push(th.L.Get(i))
-		}
-		s.putThread(th)
-		return n + 1
+		return th, nil
 	}
 	var obj glua.LValue = glua.LString(err.Error())
 	api, ok := err.(*glua.ApiError)
@@ -196,9 +212,30 @@ func protect(L *glua.LState, handler glua.LValue) int {
 		// A cancelled task stops; its code cannot catch the interruption.
 		L.Error(obj, 0)
 	}
-	L.Push(glua.LFalse)
-	L.Push(fixMessage(obj))
-	return 2
+	return nil, fixMessage(obj)
+}
+
+// pcallGo calls fn(args...) as pcall does, for Go code that catches a
+// script's errors in the middle of a call (L.PCall there would be
+// gopher-lua's issue 448): the results, or nil and the error value.
+func pcallGo(L *glua.LState, fn glua.LValue, args ...glua.LValue) ([]glua.LValue, glua.LValue) {
+	s := stateOf(L)
+	top := L.GetTop()
+	L.Push(fn)
+	for _, a := range args {
+		L.Push(a)
+	}
+	th, obj := s.run(L, top+1, L.GetTop(), nil)
+	L.SetTop(top)
+	if th == nil {
+		return nil, obj
+	}
+	results := make([]glua.LValue, th.L.GetTop())
+	for i := range results {
+		results[i] = th.L.Get(i + 1)
+	}
+	s.putThread(th)
+	return results, nil
 }
 
 // rescue is xpcall's error function on the thread, run where the error
@@ -262,27 +299,109 @@ func baseAssert(L *glua.LState) int {
 }
 
 // where is luaL_where: "source:line: " for the Lua function level levels
-// up L's stack, "" for a Go function or none. Past the bottom of a
-// protected call's thread the count goes on in the state that called
-// pcall, whose level 0 is pcall itself.
+// up L's stack, "" for a Go function or none.
 func where(L *glua.LState, level int) string {
-	dbg, ok := L.GetStack(level)
-	for !ok {
-		caller := stateOf(L).callerOf(L)
-		if caller == nil {
-			return ""
+	Lx, dbg, _, ok := frameAt(L, level)
+	if !ok {
+		return ""
+	}
+	if _, err := Lx.GetInfo("Sl", dbg, glua.LNil); err != nil || dbg.CurrentLine <= 0 {
+		return ""
+	}
+	return fmt.Sprintf("%s:%d: ", dbg.Source, dbg.CurrentLine)
+}
+
+// frameAt finds the frame level levels up L's stack (0: the function
+// running). Past the bottom of a protected call's thread the count goes
+// on in the state that called pcall, whose level 0 is pcall itself, as in
+// Lua 5.1's one stack. bottom says the frame is the first of a thread
+// other than the state's main one: a coroutine's function or the one a
+// protected call runs, which gopher-lua takes for a main chunk.
+func frameAt(L *glua.LState, level int) (Lx *glua.LState, dbg *glua.Debug, bottom, ok bool) {
+	s := stateOf(L)
+	for {
+		if dbg, ok = L.GetStack(level); ok {
+			_, more := L.GetStack(level + 1)
+			return L, dbg, !more && L != s.L, true
+		}
+		caller := s.callerOf(L)
+		if caller == nil || level < 0 {
+			return nil, nil, false, false
 		}
 		depth := 0
 		for _, ok := L.GetStack(depth); ok; _, ok = L.GetStack(depth) {
 			depth++
 		}
 		L, level = caller, level-depth
-		dbg, ok = L.GetStack(level)
 	}
-	if _, err := L.GetInfo("Sl", dbg, glua.LNil); err != nil || dbg.CurrentLine <= 0 {
-		return ""
+}
+
+// debugGetinfo is debug.getinfo([thread,] f | level [, what]), whose
+// levels count through protected calls as in Lua 5.1 (frameAt), so that
+// a function pcall calls can still ask who called pcall.
+func debugGetinfo(L *glua.LState) int {
+	from, arg := L, 1
+	if th, ok := L.Get(1).(*glua.LState); ok {
+		from, arg = th, 2
 	}
-	return fmt.Sprintf("%s:%d: ", dbg.Source, dbg.CurrentLine)
+	what := L.OptString(arg+1, "flnSu")
+	dbg := &glua.Debug{}
+	var fn glua.LValue
+	var err error
+	bottom := false
+	switch v := L.Get(arg).(type) {
+	case *glua.LFunction:
+		fn, err = from.GetInfo(">"+what, dbg, v)
+	case glua.LNumber:
+		var ok bool
+		if from, dbg, bottom, ok = frameAt(from, int(v)); !ok {
+			L.Push(glua.LNil)
+			return 1
+		}
+		fn, err = from.GetInfo(what, dbg, glua.LNil)
+	default:
+		L.TypeError(arg, glua.LTFunction)
+	}
+	if err != nil {
+		L.ArgError(arg+1, "invalid option")
+	}
+	t := L.CreateTable(0, 10)
+	if strings.Contains(what, "S") {
+		if bottom && dbg.What == "main" {
+			dbg.What = "Lua"
+		}
+		if dbg.What == "G" {
+			dbg.What, dbg.Source = "C", "=[C]"
+		}
+		t.RawSetString("what", glua.LString(dbg.What))
+		t.RawSetString("source", glua.LString(dbg.Source))
+		t.RawSetString("short_src", glua.LString(strings.TrimPrefix(dbg.Source, "=")))
+		t.RawSetString("linedefined", glua.LNumber(dbg.LineDefined))
+		t.RawSetString("lastlinedefined", glua.LNumber(dbg.LastLineDefined))
+	}
+	if strings.Contains(what, "l") {
+		t.RawSetString("currentline", glua.LNumber(dbg.CurrentLine))
+	}
+	if strings.Contains(what, "u") {
+		t.RawSetString("nups", glua.LNumber(dbg.NUpvalues))
+	}
+	if strings.Contains(what, "n") {
+		name := dbg.Name
+		if bottom || name == "main chunk" || name == "(anonymous)" || strings.HasPrefix(name, "<") {
+			name = ""
+		}
+		if name != "" {
+			t.RawSetString("name", glua.LString(name))
+			t.RawSetString("namewhat", glua.LString("global"))
+		} else {
+			t.RawSetString("namewhat", glua.LString(""))
+		}
+	}
+	if strings.Contains(what, "f") {
+		t.RawSetString("func", fn)
+	}
+	L.Push(t)
+	return 1
 }
 
 // callerOf returns the state that called the protected call running on
@@ -308,7 +427,44 @@ func fixMessage(v glua.LValue) glua.LValue {
 	if len(s) > 1 && s[0] == ' ' && s[1] != ' ' {
 		s = s[1:]
 	}
-	return glua.LString(fixArgError(string(s)))
+	return glua.LString(fixVMError(fixArgError(string(s))))
+}
+
+// fixVMError words gopher-lua's runtime errors as Lua 5.1 words them,
+// save for the variable's name, which gopher-lua does not know:
+// "cannot perform add operation between nil and number" is "attempt to
+// perform arithmetic on a nil value", "attempt to index a
+// non-table object(nil) with key 'x'" is "attempt to index a nil value",
+// "lua callstack overflow" is "stack overflow". The position in front
+// stays.
+func fixVMError(s string) string {
+	if i := strings.Index(s, "lua callstack overflow"); i >= 0 {
+		return s[:i] + "stack overflow" + s[i+len("lua callstack overflow"):]
+	}
+	if i := strings.Index(s, "cannot perform "); i >= 0 {
+		var op, a, b string
+		if _, err := fmt.Sscanf(s[i:], "cannot perform %s operation between %s and %s", &op, &a, &b); err == nil {
+			// The first operand that cannot take part, as Lua 5.1 picks
+			// it (a string in arithmetic is one that is not numeric).
+			if op == "concat" {
+				if a == "string" || a == "number" {
+					a = b
+				}
+				return s[:i] + "attempt to concatenate a " + a + " value"
+			}
+			if a == "number" || (a == "string" && b != "number") {
+				a = b
+			}
+			return s[:i] + "attempt to perform arithmetic on a " + a + " value"
+		}
+	}
+	if i := strings.Index(s, "attempt to index a non-table object("); i >= 0 {
+		rest := s[i+len("attempt to index a non-table object("):]
+		if j := strings.Index(rest, ")"); j > 0 && strings.HasPrefix(rest[j:], ") with key ") {
+			return s[:i] + "attempt to index a " + rest[:j] + " value"
+		}
+	}
+	return s
 }
 
 // fixArgError rewrites "bad argument #n to name (" as

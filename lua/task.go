@@ -72,7 +72,7 @@ func errorText(ctx context.Context, err error) string {
 		if ctx.Err() != nil && strings.Contains(msg, context.Canceled.Error()) {
 			return "interrupted"
 		}
-		msg = fixArgError(msg)
+		msg = fixVMError(fixArgError(msg))
 		if api.StackTrace != "" {
 			return msg + "\n" + strings.ReplaceAll(api.StackTrace, "[G]:", "[C]:")
 		}
