@@ -70,6 +70,7 @@ func TestStringLimit(t *testing.T) {
 	for _, src := range []string{
 		`return string.rep("x", 1025)`,
 		`return string.rep("abc", 342)`,
+		`local s = "x" while true do s = s:rep(2) end`, // growing in a loop
 		`return string.format("%s%s", string.rep("x", 512), string.rep("x", 513))`,
 		`return string.format("%99d%99d%99d%99d%99d%99d%99d%99d%99d%99d%99d", 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11)`,
 		`return string.gsub(string.rep("x", 600), "x", "xx")`,

@@ -122,4 +122,8 @@ local t0 = os.time()
 sent, why = full:send("b", 0.05)
 assert(sent == nil and why == "timeout")
 assert(full:recv() == "a" and full:send("c", 0) and full:recv() == "c")
+-- a hostile size is an error, not a crash
+local okc, errc = pcall(task.channel, 1e12)
+assert(not okc and errc:find("size too large", 1, true), errc)
+assert(not pcall(task.channel, -1))
 print("ok")
