@@ -242,6 +242,7 @@ func TestHistoryAndExit(t *testing.T) {
 	s := start(t, history)
 	s.line(`remembered = 12345`)
 	s.line(`srv = socket.serve("127.0.0.1", 0, function(c) end)`)
+	s.expect("> ") // evaluated: the next prompt is up, the terminal raw again
 	s.send("\x04") // Ctrl-D on an empty line
 	select {
 	case <-s.done:
