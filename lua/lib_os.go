@@ -21,21 +21,17 @@ import (
 // with nil, "name: message" and errno.
 
 func init() {
-	patchLib(glua.OsLibName, func(L *glua.LState, m *glua.LTable) {
-		for name, f := range map[string]glua.LGFunction{
-			"date":      osDate,
-			"time":      osTime,
-			"clock":     osClock,
-			"difftime":  osDifftime,
-			"tmpname":   osTmpname,
-			"remove":    osRemove,
-			"rename":    osRename,
-			"setlocale": osSetlocale,
-			"execute":   osExecute,
-			"getenv":    osGetenv,
-		} {
-			m.RawSetString(name, L.NewFunction(f))
-		}
+	setFuncs(glua.OsLibName, map[string]glua.LGFunction{
+		"date":      osDate,
+		"time":      osTime,
+		"clock":     osClock,
+		"difftime":  osDifftime,
+		"tmpname":   osTmpname,
+		"remove":    osRemove,
+		"rename":    osRename,
+		"setlocale": osSetlocale,
+		"execute":   osExecute,
+		"getenv":    osGetenv,
 	})
 }
 

@@ -21,10 +21,7 @@ import (
 )
 
 func init() {
-	patchLib("_G", func(L *glua.LState, g *glua.LTable) {
-		g.RawSetString("tostring", L.NewFunction(baseTostring))
-		g.RawSetString("tonumber", L.NewFunction(baseTonumber))
-	})
+	setFuncs("_G", map[string]glua.LGFunction{"tostring": baseTostring, "tonumber": baseTonumber})
 	patchLib("string", func(L *glua.LState, lib *glua.LTable) {
 		for name, f := range map[string]glua.LGFunction{
 			"upper": strUpper, "lower": strLower, "rep": strRep, "format": strFormat,

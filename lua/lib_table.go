@@ -13,20 +13,16 @@ import (
 // compatibility functions foreach, foreachi and setn are there.
 
 func init() {
-	patchLib(glua.TabLibName, func(L *glua.LState, tbl *glua.LTable) {
-		for name, f := range map[string]glua.LGFunction{
-			"concat":   tableConcat,
-			"insert":   tableInsert,
-			"remove":   tableRemove,
-			"sort":     tableSort,
-			"maxn":     tableMaxn,
-			"getn":     tableGetn,
-			"setn":     tableSetn,
-			"foreach":  tableForeach,
-			"foreachi": tableForeachi,
-		} {
-			tbl.RawSetString(name, L.NewFunction(f))
-		}
+	setFuncs(glua.TabLibName, map[string]glua.LGFunction{
+		"concat":   tableConcat,
+		"insert":   tableInsert,
+		"remove":   tableRemove,
+		"sort":     tableSort,
+		"maxn":     tableMaxn,
+		"getn":     tableGetn,
+		"setn":     tableSetn,
+		"foreach":  tableForeach,
+		"foreachi": tableForeachi,
 	})
 }
 

@@ -19,11 +19,11 @@ import (
 // syntax tree is adjusted where gopher-lua's compiler differs from Lua 5.1.
 
 func init() {
-	patchLib("_G", func(L *glua.LState, g *glua.LTable) {
-		g.RawSetString("loadstring", L.NewFunction(baseLoadstring))
-		g.RawSetString("load", L.NewFunction(baseLoad))
-		g.RawSetString("loadfile", L.NewFunction(baseLoadfile))
-		g.RawSetString("dofile", L.NewFunction(baseDofile))
+	setFuncs("_G", map[string]glua.LGFunction{
+		"loadstring": baseLoadstring,
+		"load":       baseLoad,
+		"loadfile":   baseLoadfile,
+		"dofile":     baseDofile,
 	})
 }
 

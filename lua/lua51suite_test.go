@@ -56,7 +56,7 @@ var suiteSkipped = map[string]string{
 
 // suiteSlow are the files that take seconds; -race -short skips them.
 var suiteSlow = map[string]bool{"constructs.lua": true, "nextvar.lua": true,
-	"errors.lua": true} // its stack overflows go 20,000 frames deep
+	"errors.lua": true} // its stack overflows go 12,000 frames deep
 
 // suiteUncomment are line ranges that gopher-lua's copy comments out:
 // the leading "--" is removed before the run. Those in suiteLeftOut stay

@@ -32,15 +32,15 @@ import (
 const maxNesting = 200
 
 func init() {
-	patchLib("_G", func(L *glua.LState, g *glua.LTable) {
-		g.RawSetString("pcall", L.NewFunction(basePcall))
-		g.RawSetString("xpcall", L.NewFunction(baseXpcall))
-		g.RawSetString("error", L.NewFunction(baseError))
-		g.RawSetString("assert", L.NewFunction(baseAssert))
+	setFuncs("_G", map[string]glua.LGFunction{
+		"pcall":  basePcall,
+		"xpcall": baseXpcall,
+		"error":  baseError,
+		"assert": baseAssert,
 	})
-	patchLib("debug", func(L *glua.LState, debug *glua.LTable) {
-		debug.RawSetString("traceback", L.NewFunction(debugTraceback))
-		debug.RawSetString("getinfo", L.NewFunction(debugGetinfo))
+	setFuncs("debug", map[string]glua.LGFunction{
+		"traceback": debugTraceback,
+		"getinfo":   debugGetinfo,
 	})
 	patchLib("coroutine", func(L *glua.LState, co *glua.LTable) {
 		resume, wrap := co.RawGetString("resume"), co.RawGetString("wrap")

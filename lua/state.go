@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"reflect"
 	"sort"
 	"strings"
 	"sync"
@@ -23,9 +24,12 @@ import (
 
 // stateOptions keep a state small: a server holds one per connection.
 // The data stack starts small and grows on demand; the call stack grows
-// and shrinks with use, up to Lua 5.1's LUAI_MAXCALLS (20,000) frames.
+// and shrinks with use, up to 12,000 frames (Lua 5.1 overflows near 16,000
+// for the simplest recursion). gopher-lua sizes an index of the call
+// stack's segments by the limit when a state is made: 8 bytes per 8
+// frames, 12 KiB here, in every state.
 var stateOptions = glua.Options{
-	CallStackSize:       20000,
+	CallStackSize:       12000,
 	RegistrySize:        128,
 	RegistryMaxSize:     256 * 1024,
 	RegistryGrowStep:    128,
@@ -78,6 +82,15 @@ func patchLib(name string, patch func(L *glua.LState, lib *glua.LTable)) {
 	libPatches[name] = append(libPatches[name], patch)
 }
 
+// setFuncs registers a patch that sets funcs in the library name.
+func setFuncs(name string, funcs map[string]glua.LGFunction) {
+	patchLib(name, func(L *glua.LState, lib *glua.LTable) {
+		for k, f := range funcs {
+			lib.RawSetString(k, L.NewFunction(f))
+		}
+	})
+}
+
 // openLib opens one of gopher-lua's libraries in L and applies wirelab's
 // patches to it.
 func openLib(L *glua.LState, name string, open glua.LGFunction) {
@@ -105,9 +118,10 @@ const stateKey = "wirelab.state"
 type state struct {
 	rt *Runtime
 	L  *glua.LState
-	// builtins maps the values that libraries put in the state, as they
-	// opened, to their global paths ("print", "string.format"), for
-	// transfer; libs lists the libraries opened.
+	// builtins maps the library values of the state to their global paths
+	// ("print", "string.format"), for transfer; made on first need
+	// (builtinMap), forgotten when a library opens. libs lists the
+	// libraries opened.
 	builtins map[glua.LValue]string
 	libs     []string
 	// poisoned are the globals a task could not get from its parent,
@@ -140,7 +154,7 @@ func ctxOf(L *glua.LState) context.Context {
 // wirelab's modules, when a script first names them.
 func (rt *Runtime) newState(ctx context.Context) *glua.LState {
 	L := glua.NewState(stateOptions)
-	s := &state{rt: rt, L: L, builtins: map[glua.LValue]string{}}
+	s := &state{rt: rt, L: L, libs: []string{glua.StringLibName, glua.TabLibName}}
 	ud := L.NewUserData()
 	ud.Value = s
 	L.G.Registry.RawSetString(stateKey, ud)
@@ -156,37 +170,116 @@ func (rt *Runtime) newState(ctx context.Context) *glua.LState {
 	mt := L.NewTable()
 	mt.RawSetString("__index", L.NewFunction(lazyIndex))
 	L.SetMetatable(L.G.Global, mt)
-	s.record("_G", L.G.Global)
-	s.record(glua.StringLibName, L.G.Global.RawGetString(glua.StringLibName))
-	s.record(glua.TabLibName, L.G.Global.RawGetString(glua.TabLibName))
 	if ctx != nil {
 		L.SetContext(ctx)
 	}
 	return L
 }
 
-// record notes the fields of a library just opened as builtins: the
-// globals for "_G", else the library's table and its fields.
-func (s *state) record(name string, lib glua.LValue) {
-	tbl, ok := lib.(*glua.LTable)
-	if !ok {
-		return
+// A template is what a fresh state with every library opened holds, once
+// per process: the code of each library function, by global path, and the
+// values of the other fields. A value of a state is a builtin if it is
+// found at a path where the template has the same: a function the script
+// put there (print = io.write) is found under its own path, and a script
+// cannot make a Go function of its own.
+type template struct {
+	code     map[string]uintptr     // path -> a Go function's code
+	values   map[string]glua.LValue // path -> a number, string or boolean
+	userdata map[string]bool        // paths of userdata (io.stdout, json.null)
+}
+
+var libTemplate = sync.OnceValue(func() *template {
+	rt := NewRuntime(context.Background(), Options{Stdout: io.Discard, Stderr: io.Discard})
+	L := rt.newState(nil)
+	defer L.Close()
+	for name := range gopherLibs {
+		loadLib(L, name)
 	}
-	prefix := ""
-	if name != "_G" {
-		prefix = name + "."
-		s.libs = append(s.libs, name)
+	for name := range modules {
+		loadLib(L, name)
 	}
-	if _, ok := s.builtins[tbl]; !ok {
-		s.builtins[tbl] = name
+	t := &template{code: map[string]uintptr{}, values: map[string]glua.LValue{}, userdata: map[string]bool{}}
+	note := func(path string, v glua.LValue) {
+		switch v := v.(type) {
+		case *glua.LFunction:
+			if v.IsG {
+				t.code[path] = codeOf(v)
+			}
+		case glua.LNumber, glua.LString, glua.LBool:
+			t.values[path] = v
+		case *glua.LUserData:
+			t.userdata[path] = true
+		}
 	}
-	tbl.ForEach(func(k, v glua.LValue) {
+	s := stateOf(L)
+	s.eachLibField(func(path string, v glua.LValue) { note(path, v) })
+	return t
+})
+
+// codeOf returns the code of a Go function.
+func codeOf(f *glua.LFunction) uintptr { return reflect.ValueOf(f.GFunction).Pointer() }
+
+// eachLibField calls f with the path and value of every field of the
+// libraries opened, their tables first, then of every global.
+func (s *state) eachLibField(f func(path string, v glua.LValue)) {
+	g := s.L.G.Global
+	for _, lib := range s.libs {
+		if tbl, ok := g.RawGetString(lib).(*glua.LTable); ok {
+			tbl.ForEach(func(k, v glua.LValue) {
+				if key, ok := k.(glua.LString); ok {
+					f(lib+"."+string(key), v)
+				}
+			})
+		}
+	}
+	g.ForEach(func(k, v glua.LValue) {
 		if key, ok := k.(glua.LString); ok {
-			if _, ok := s.builtins[v]; !ok {
-				s.builtins[v] = prefix + string(key)
+			f(string(key), v)
+		}
+	})
+}
+
+// builtinMap returns the state's library values by identity: the library
+// tables, and the functions and userdata found where the template has
+// them.
+func (s *state) builtinMap() map[glua.LValue]string {
+	if s.builtins != nil {
+		return s.builtins
+	}
+	t := libTemplate()
+	g := s.L.G.Global
+	m := map[glua.LValue]string{g: "_G"}
+	for _, lib := range s.libs {
+		if tbl, ok := g.RawGetString(lib).(*glua.LTable); ok {
+			m[tbl] = lib
+		}
+	}
+	s.eachLibField(func(path string, v glua.LValue) {
+		if _, taken := m[v]; taken {
+			return
+		}
+		switch v := v.(type) {
+		case *glua.LFunction:
+			if code, ok := t.code[path]; ok && v.IsG && codeOf(v) == code {
+				m[v] = path
+			}
+		case *glua.LUserData:
+			if t.userdata[path] {
+				m[v] = path
 			}
 		}
 	})
+	s.builtins = m
+	return m
+}
+
+// isBuiltin reports whether v is what the libraries put at path.
+func (s *state) isBuiltin(path string, v glua.LValue) bool {
+	switch v.(type) {
+	case glua.LNumber, glua.LString, glua.LBool:
+		return libTemplate().values[path] == v
+	}
+	return s.builtinMap()[v] == path
 }
 
 // baseRequireKey is where the base library's require waits in the registry.
@@ -229,7 +322,7 @@ func loadLib(L *glua.LState, name string) glua.LValue {
 	if m, ok := modules[name]; ok {
 		tbl := openModule(L, m)
 		L.G.Global.RawSetString(name, tbl)
-		s.record(name, tbl)
+		s.libs, s.builtins = append(s.libs, name), nil
 		return tbl
 	}
 	lib := name
@@ -242,15 +335,9 @@ func loadLib(L *glua.LState, name string) glua.LValue {
 	}
 	if L.G.Global.RawGetString(lib) == glua.LNil {
 		openLib(L, lib, open)
-		s.record(lib, L.G.Global.RawGetString(lib))
+		s.libs, s.builtins = append(s.libs, lib), nil
 		if lib == glua.LoadLibName {
 			preloadModules(L)
-			// The package library sets these globals too.
-			for _, g := range []string{"require", "module"} {
-				if v := L.G.Global.RawGetString(g); v != glua.LNil {
-					s.builtins[v] = g
-				}
-			}
 		}
 	}
 	return L.G.Global.RawGetString(name)

@@ -188,7 +188,7 @@ func (fz *freezer) freeze(v glua.LValue) (any, error) {
 	if f, ok := fz.memo[v]; ok {
 		return f, nil
 	}
-	if path, ok := fz.s.builtins[v]; ok {
+	if path, ok := fz.s.builtinMap()[v]; ok {
 		if path == "_G" && fz.names != nil {
 			fz.mention("_G")
 		}
@@ -333,12 +333,12 @@ func freezeCall(L *glua.LState, fn glua.LValue, args []glua.LValue) (*frozenCall
 	// What was added to the libraries, and what it names in turn.
 	for _, lib := range fz.s.libs {
 		tbl, ok := L.G.Global.RawGetString(lib).(*glua.LTable)
-		if !ok || fz.s.builtins[tbl] != lib {
+		if !ok || fz.s.builtinMap()[tbl] != lib {
 			continue
 		}
 		tbl.ForEach(func(k, v glua.LValue) {
 			key, ok := k.(glua.LString)
-			if !ok || fz.s.builtins[v] == lib+"."+string(key) || skipField[lib+"."+string(key)] {
+			if !ok || fz.s.isBuiltin(lib+"."+string(key), v) || skipField[lib+"."+string(key)] {
 				return
 			}
 			if fv, err := fz.root(v); err == nil {
@@ -360,7 +360,7 @@ func freezeCall(L *glua.LState, fn glua.LValue, args []glua.LValue) (*frozenCall
 			continue
 		}
 		v := g.RawGetString(name)
-		if v == glua.LNil || fz.s.builtins[v] == name {
+		if v == glua.LNil || fz.s.isBuiltin(name, v) {
 			continue
 		}
 		fv, err := fz.root(v)

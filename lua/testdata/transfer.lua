@@ -72,4 +72,17 @@ local ok9, n = task.spawn(function(l)
 end, list):wait()
 assert(ok9 and n == 100000, tostring(n))
 list = nil
+-- a library function put under another name is that function in the task
+local savedPairs = pairs
+pairs = ipairs
+local okp, count = task.spawn(function()
+  local n = 0
+  for _ in pairs({1, 2, x = 3}) do n = n + 1 end
+  return n
+end):wait()
+pairs = savedPairs
+assert(okp and count == 2, tostring(count))
+WRITE = io.write
+local okw, same = task.spawn(function() return WRITE == io.write and pairs ~= ipairs end):wait()
+assert(okw and same)
 print("ok")
