@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"runtime/pprof"
 	"strings"
 	"syscall"
 	"time"
@@ -30,7 +31,10 @@ var version = "dev"
 const usage = `usage:
   wirelab                        the interactive prompt (stdin not a terminal: run it as a script)
   wirelab -i SCRIPT [ARGS...]    run a script, then the prompt with its globals
-  wirelab run SCRIPT [ARGS...]   run a script file, or a bundled script by name
+  wirelab run [--cpuprofile FILE] SCRIPT [ARGS...]
+                                 run a script file, or a bundled script by name
+                                 (--cpuprofile, or WIRELAB_PPROF=FILE for any
+                                 command: write a CPU profile for go tool pprof)
   wirelab -e CODE [ARGS...]      run CODE
   wirelab scripts                list the bundled scripts
   wirelab passwd FILE USER       store USER's password, hashed, in an accounts file
@@ -38,7 +42,33 @@ const usage = `usage:
 `
 
 func main() {
-	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+	args := os.Args[1:]
+	profile := os.Getenv("WIRELAB_PPROF")
+	if len(args) > 2 && args[0] == "run" && args[1] == "--cpuprofile" {
+		profile, args = args[2], append([]string{"run"}, args[3:]...)
+	}
+	os.Exit(profiled(profile, os.Stderr, func() int { return run(args, os.Stdout, os.Stderr) }))
+}
+
+// profiled runs f, writing a CPU profile of it to path unless path is "".
+func profiled(path string, stderr io.Writer, f func() int) int {
+	if path == "" {
+		return f()
+	}
+	out, err := os.Create(path)
+	if err == nil {
+		err = pprof.StartCPUProfile(out)
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "wirelab: cpu profile: %v\n", err)
+		return 2
+	}
+	code := f()
+	pprof.StopCPUProfile()
+	if err := out.Close(); err != nil {
+		fmt.Fprintf(stderr, "wirelab: cpu profile: %v\n", err)
+	}
+	return code
 }
 
 // run is wirelab's whole life, returning the exit status: 0 on success, 1

@@ -140,3 +140,28 @@ func TestInteractiveRunsScriptsAsRun(t *testing.T) {
 		t.Fatalf("run: %d, %q %q", code, stdout.String(), stderr.String())
 	}
 }
+
+// TestCPUProfile: run --cpuprofile and WIRELAB_PPROF write a profile that
+// go tool pprof reads (gzipped protocol buffers), and the script's output
+// and status are untouched.
+func TestCPUProfile(t *testing.T) {
+	dir := t.TempDir()
+	script := filepath.Join(dir, "busy.lua")
+	os.WriteFile(script, []byte("local s = 0 for i = 1, 1e6 do s = s + i end print(s)\n"), 0o644)
+	for name, cmd := range map[string]*exec.Cmd{
+		"flag": exec.Command(binary, "run", "--cpuprofile", filepath.Join(dir, "flag.prof"), script),
+		"env":  exec.Command(binary, "run", script),
+	} {
+		if name == "env" {
+			cmd.Env = append(os.Environ(), "WIRELAB_PPROF="+filepath.Join(dir, "env.prof"))
+		}
+		out, err := cmd.Output()
+		if err != nil || string(out) != "500000500000\n" {
+			t.Fatalf("%s: %q %v", name, out, err)
+		}
+		prof, err := os.ReadFile(filepath.Join(dir, name+".prof"))
+		if err != nil || len(prof) < 2 || prof[0] != 0x1f || prof[1] != 0x8b {
+			t.Fatalf("%s: profile %d bytes, %v", name, len(prof), err)
+		}
+	}
+}
