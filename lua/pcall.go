@@ -135,7 +135,7 @@ func (s *state) takeThread(L *glua.LState) *thread {
 		th.L.SetContext(ctx)
 	}
 	// The thread stands for L: the same globals (setfenv(0, t) inside the
-	// call carries back out, in protect).
+	// call carries back out, in run).
 	th.L.Env = L.Env
 	return th
 }
