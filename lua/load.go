@@ -57,7 +57,9 @@ func compileFrom(L *glua.LState, src io.Reader, name string) (*glua.LFunction, e
 	if err != nil {
 		return nil, &glua.ApiError{Type: glua.ApiErrorSyntax, Object: glua.LString(err.Error()), Cause: err}
 	}
-	adjustStmts(chunk)
+	if err := adjust(chunk, name); err != nil {
+		return nil, &glua.ApiError{Type: glua.ApiErrorSyntax, Object: glua.LString(err.Error()), Cause: err}
+	}
 	proto, err := glua.Compile(chunk, name)
 	if err != nil {
 		return nil, &glua.ApiError{Type: glua.ApiErrorSyntax, Object: glua.LString(err.Error()), Cause: err}
@@ -67,6 +69,32 @@ func compileFrom(L *glua.LState, src io.Reader, name string) (*glua.LFunction, e
 	fn := L.NewFunctionFromProto(proto)
 	fn.Env = L.Env
 	return fn, nil
+}
+
+// maxListItems is the most positional items gopher-lua's compiler keeps
+// in one table constructor (511 SETLIST batches of 50); past it the rest
+// are dropped without a word.
+const maxListItems = 511 * 50
+
+// tooManyItems stops adjustExpr at a table constructor gopher-lua would
+// cut short.
+type tooManyItems struct{ line, n int }
+
+// adjust applies adjustStmts to a chunk, turning what cannot be compiled
+// faithfully into an error.
+func adjust(chunk []ast.Stmt, name string) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			t, ok := r.(tooManyItems)
+			if !ok {
+				panic(r)
+			}
+			err = fmt.Errorf("%s:%d: table constructor with %d positional items: gopher-lua keeps only the first %d (build the table in parts)",
+				name, t.line, t.n, maxListItems)
+		}
+	}()
+	adjustStmts(chunk)
+	return nil
 }
 
 // adjustStmts rewrites what gopher-lua compiles differently from Lua 5.1:
@@ -130,9 +158,16 @@ func adjustExpr(e ast.Expr) {
 		adjustExpr(e.Object)
 		adjustExpr(e.Key)
 	case *ast.TableExpr:
+		n := 0
 		for _, f := range e.Fields {
+			if f.Key == nil {
+				n++
+			}
 			adjustExpr(f.Key)
 			adjustExpr(f.Value)
+		}
+		if n > maxListItems {
+			panic(tooManyItems{e.Line(), n})
 		}
 	case *ast.FuncCallExpr:
 		adjustExpr(e.Func)

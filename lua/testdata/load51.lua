@@ -60,4 +60,9 @@ for _, name in ipairs{"string", "table", "math", "io", "os", "coroutine", "debug
   assert(require(name) == _G[name], name)
 end
 assert(require("socket") == socket)
+-- gopher-lua drops the positional items of a table constructor past
+-- 25,550 without a word: wirelab refuses to compile such a constructor
+assert(#loadstring("return {" .. string.rep("1,", 25550) .. "}")() == 25550)
+local big, why = loadstring("return {" .. string.rep("1,", 25551) .. "}")
+assert(big == nil and why:find("table constructor with 25551 positional items", 1, true), why)
 print("ok")
