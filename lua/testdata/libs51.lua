@@ -87,7 +87,8 @@ assert(collectgarbage("setpause", 100) == 200 and collectgarbage("setpause", 200
 assert(collectgarbage("setstepmul", 300) == 200 and collectgarbage("setstepmul", 200) == 300)
 fails("(invalid option 'nooption')", collectgarbage, "nooption")
 fails("(invalid option '1')", collectgarbage, 1)
-assert(math.floor(gcinfo()) == gcinfo())
+local kib = gcinfo() -- one reading: the heap moves between two
+assert(math.floor(kib) == kib and kib > 0)
 
 -- require finds the standard libraries
 assert(require("string") == string and require("table") == table)
