@@ -29,7 +29,7 @@ func init() {
 
 // isTerminal reports whether fd is a terminal.
 func isTerminal(fd int) bool {
-	_, err := unix.IoctlGetTermios(fd, unix.TCGETS)
+	_, err := unix.IoctlGetTermios(fd, ioctlGetTermios)
 	return err == nil
 }
 
@@ -97,12 +97,12 @@ func readLine(L *glua.LState, prompt string, echo bool) int {
 		stateOf(L).rt.writeOut(prompt)
 	}
 	if tty && !echo {
-		if t, err := unix.IoctlGetTermios(0, unix.TCGETS); err == nil {
+		if t, err := unix.IoctlGetTermios(0, ioctlGetTermios); err == nil {
 			saved := *t
 			t.Lflag &^= unix.ECHO
-			unix.IoctlSetTermios(0, unix.TCSETS, t)
+			unix.IoctlSetTermios(0, ioctlSetTermios, t)
 			defer func() {
-				unix.IoctlSetTermios(0, unix.TCSETS, &saved)
+				unix.IoctlSetTermios(0, ioctlSetTermios, &saved)
 				stateOf(L).rt.writeOut("\n")
 			}()
 		}
