@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"io"
 	"net"
 	"strconv"
 	"sync"
@@ -289,6 +290,27 @@ func (c *Conn) Recv(ctx context.Context, max int) ([]byte, error) {
 	})
 	return buf, err
 }
+
+// Read reads what has arrived, between 1 and len(p) bytes, under c's
+// timeout, and io.EOF at the end of the stream: c is an io.Reader, for
+// io.Copy, bufio and the like. The bytes a frame read left buffered come
+// first.
+func (c *Conn) Read(p []byte) (int, error) {
+	ctx := context.Background()
+	if err := c.lockRead(ctx, "recv"); err != nil {
+		return 0, err
+	}
+	defer c.unlockRead()
+	n, err := c.r.Read(p)
+	if err == io.EOF {
+		return n, io.EOF
+	}
+	c.completed(err)
+	return n, classify(ctx, "recv", err)
+}
+
+// Write writes all of p under c's timeout: c is an io.Writer.
+func (c *Conn) Write(p []byte) (int, error) { return c.Send(context.Background(), p) }
 
 // RecvExact reads exactly n bytes. If the stream ends or the operation
 // fails first, it returns the bytes it got and the error.
