@@ -28,7 +28,14 @@ function M.ask(conn, cmd, o)
     if header.truncated then io.stderr:write("wirelab: the server cut this answer (its --max-output)\n") end
     return body
   end
-  return conn:recv_frame({header = "i", max = o.max})
+  -- The documents' two steps: the 4-byte length, struct.unpack('i',
+  -- conn.recv(4)), then exactly that many bytes. (conn:recv_frame({header =
+  -- "i", max = o.max}) does both.)
+  local header, herr = conn:recv_exact(4)
+  if not header then return nil, herr end
+  local n = struct.unpack("i", header)
+  if n < 0 or n > o.max then return nil, "bad length " .. n end
+  return conn:recv_exact(n)
 end
 
 if ... == "exec_fixed_client" then return M end -- loaded with require

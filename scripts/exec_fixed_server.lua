@@ -75,13 +75,28 @@ function M.request(conn, o)
   return conn:recv(64 * 1024)
 end
 
+-- size counts the bytes of an answer: a string, or a list of strings and
+-- blobs.
+local function size(out)
+  if type(out) == "string" then return #out end
+  local n = 0
+  for _, piece in ipairs(out) do
+    n = n + (type(piece) == "string" and #piece or piece:size())
+  end
+  return n
+end
+
 -- answer sends one answer: a 4-byte length or a JSON header, then the bytes.
 function M.answer(conn, o, out, code, truncated)
   if o.json then
     -- total_size is added by send_msg
     return conn:send_msg({code = code, truncated = truncated or nil}, out)
   end
-  return conn:send_frame(out, {header = "i"})
+  -- The documents' two steps: conn.send(struct.pack('i', len(res))), then
+  -- the bytes themselves. (conn:send_frame(out, {header = "i"}) does both.)
+  local ok, err = conn:send(struct.pack("i", size(out)))
+  if not ok then return nil, err end
+  return conn:send(out)
 end
 
 -- authenticate checks a client's first request against the token.

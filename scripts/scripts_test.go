@@ -746,3 +746,21 @@ func TestExecServerMemoryBounded(t *testing.T) {
 		t.Fatalf("server peak RSS %d MiB", peak>>20)
 	}
 }
+
+// TestFixedClientRefusesBadLength: a server announcing a negative or huge
+// length gets a clear error, before the client waits for or allocates it.
+func TestFixedClientRefusesBadLength(t *testing.T) {
+	for name, header := range map[string][]byte{"negative": {0xff, 0xff, 0xff, 0xff}, "huge": {0xff, 0xff, 0xff, 0x7f}} {
+		t.Run(name, func(t *testing.T) {
+			port := serveOnce(t, func(c net.Conn) {
+				c.Read(make([]byte, 1024))
+				c.Write(header)
+				c.Read(make([]byte, 1)) // hold the connection until the client leaves
+			})
+			_, errs, code := runClient(t, t.TempDir(), "exec_fixed_client", "ls\n", "--port", port)
+			if code != 1 || !strings.Contains(errs, "bad length") {
+				t.Fatalf("exit %d, stderr %q", code, errs)
+			}
+		})
+	}
+}
