@@ -16,7 +16,6 @@ import (
 
 func init() {
 	patchLib("_G", func(L *glua.LState, g *glua.LTable) {
-		gc := &gcState{pause: 200, stepmul: 200}
 		it := &iterators{pairs: firstResult(L, g.RawGetString("pairs")), ipairs: firstResult(L, g.RawGetString("ipairs"))}
 		for name, f := range map[string]glua.LGFunction{
 			"next":           baseNext,
@@ -28,7 +27,10 @@ func init() {
 			"unpack":         baseUnpack,
 			"getfenv":        baseGetfenv,
 			"setfenv":        baseSetfenv,
-			"collectgarbage": gc.collectgarbage,
+			"collectgarbage": baseCollectgarbage,
+			"getmetatable":   baseGetmetatable,
+			"rawget":         rawgetView,
+			"rawset":         rawsetView,
 			"gcinfo":         baseGcinfo,
 		} {
 			g.RawSetString(name, L.NewFunction(f))
@@ -224,7 +226,9 @@ type iterators struct{ pairs, ipairs glua.LValue }
 
 // baseNext is next(t [, k]): the pair after k in t, raw.
 func baseNext(L *glua.LState) int {
-	k, v := tableArg(L, 1).Next(L.Get(2))
+	t := tableArg(L, 1)
+	materialize(L, t)
+	k, v := t.Next(L.Get(2))
 	if k == glua.LNil {
 		L.Push(glua.LNil)
 		return 1
@@ -237,6 +241,7 @@ func baseNext(L *glua.LState) int {
 // pairsFn is pairs(t): next, t, nil.
 func (it *iterators) pairsFn(L *glua.LState) int {
 	t := tableArg(L, 1)
+	materialize(L, t)
 	L.Push(it.pairs)
 	L.Push(t)
 	L.Push(glua.LNil)
@@ -258,6 +263,7 @@ func (it *iterators) ipairsFn(L *glua.LState) int {
 // given, nil or a table.
 func baseSetmetatable(L *glua.LState) int {
 	t := tableArg(L, 1)
+	materialize(L, t)
 	mt := L.Get(2)
 	if L.GetTop() < 2 || mt.Type() != glua.LTNil && mt.Type() != glua.LTTable {
 		L.ArgError(2, "nil or table expected")
@@ -299,7 +305,29 @@ func baseNewproxy(L *glua.LState) int {
 // serves every state of the process, so the pause and step multiplier
 // are only remembered, "stop" and "restart" do nothing, and "count" is
 // the process's heap.
-type gcState struct{ pause, stepmul int }
+type gcState struct {
+	set            bool // pause and stepmul hold values
+	pause, stepmul int
+}
+
+// baseCollectgarbage is collectgarbage, with the state's settings.
+func baseCollectgarbage(L *glua.LState) int {
+	gc := &stateOf(L).gc
+	if !gc.set {
+		*gc = gcState{set: true, pause: 200, stepmul: 200}
+	}
+	return gc.collectgarbage(L)
+}
+
+// baseGetmetatable is getmetatable(v): its __metatable field when it has
+// one, else the metatable. The libraries' views (shared.go) show the
+// libraries' own.
+func baseGetmetatable(L *glua.LState) int {
+	v := L.CheckAny(1)
+	unshare(L, v)
+	L.Push(L.GetMetatable(v))
+	return 1
+}
 
 // gcOptions are collectgarbage's options.
 var gcOptions = map[string]bool{"stop": true, "restart": true, "collect": true,

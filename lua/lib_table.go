@@ -147,6 +147,7 @@ func tableSetn(L *glua.LState) int {
 func tableForeach(L *glua.LState) int {
 	t := tableArg(L, 1)
 	f := L.CheckFunction(2)
+	materialize(L, t)
 	for k, v := t.Next(glua.LNil); k != glua.LNil; k, v = t.Next(k) {
 		L.Push(f)
 		L.Push(k)

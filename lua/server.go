@@ -18,13 +18,13 @@ type Server struct {
 }
 
 // serve starts serving ln with the frozen handler.
-func (rt *Runtime) serve(ln *engine.Listener, handler *frozenCall, o engine.ServerOptions) *Server {
+func (rt *Runtime) serve(ln *engine.Listener, handler *frozenCall, o engine.ServerOptions, depth int) *Server {
 	s := &Server{rt: rt}
 	o.Report = func(err error) {
 		rt.reportf("wirelab: accept on port %d: %v\n", ln.Port(), err)
 	}
 	s.Server = engine.Serve(rt.ctx, ln, o, func(ctx context.Context, c *engine.Conn) {
-		if _, err := rt.callIn(ctx, handler, c); err != nil && ctx.Err() == nil {
+		if _, err := rt.callDepth(ctx, depth, handler, c); err != nil && ctx.Err() == nil {
 			rt.reportf("wirelab: handler for %s on port %d failed: %v\n", c.RemoteAddr(), ln.Port(), err)
 		}
 	})
@@ -73,6 +73,10 @@ func socketServe(L *glua.LState) int {
 		}
 		return -1
 	}
+	depth := optInt(L, opts, "max_depth", handlerDepth)
+	if depth < 100 || depth > maxDepth {
+		L.RaiseError("option max_depth must be between 100 and %d", maxDepth)
+	}
 	o := engine.ServerOptions{MaxConns: int(maxConns),
 		IdleTimeout: limit("idle_timeout", engine.DefaultIdleTimeout),
 		Grace:       limit("grace", engine.DefaultGrace)}
@@ -84,7 +88,7 @@ func socketServe(L *glua.LState) int {
 	if err != nil {
 		return fail(L, err)
 	}
-	L.Push(newObject(L, stateOf(L).rt.serve(ln, c, o)))
+	L.Push(newObject(L, stateOf(L).rt.serve(ln, c, o, int(depth))))
 	return 1
 }
 

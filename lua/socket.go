@@ -21,7 +21,7 @@ func init() {
 			{"connect", socketConnect, "socket.connect(host, port [, {timeout=s}]) -> conn | nil, err -- open a TCP connection"},
 			{"listen", socketListen, "socket.listen(host, port [, {backlog=n}]) -> listener | nil, err -- listen for TCP connections; port 0 picks a free one"},
 			{"clean_partial", socketCleanPartial, "socket.clean_partial(dir) -> n | nil, err -- remove the hidden partial files that recv_file left in dir when its process was killed mid-transfer"},
-			{"serve", socketServe, "socket.serve(host, port, handler [, {max_conns=n, idle_timeout=s, grace=s, backlog=n}]) -> server | nil, err -- run handler(conn) for every connection, each in its own task"},
+			{"serve", socketServe, "socket.serve(host, port, handler [, {max_conns=n, idle_timeout=s, grace=s, backlog=n, max_depth=n}]) -> server | nil, err -- run handler(conn) for every connection, each in its own task"},
 			{"udp", socketUDP, "socket.udp([host, port]) -> udp | nil, err -- a UDP socket, bound to host:port when given"},
 		},
 	})

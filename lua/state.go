@@ -12,6 +12,7 @@ import (
 	"io"
 	"os"
 	"reflect"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -24,18 +25,24 @@ import (
 
 // stateOptions keep a state small: a server holds one per connection.
 // The data stack starts small and grows on demand; the call stack grows
-// and shrinks with use, up to 12,000 frames (Lua 5.1 overflows near 16,000
-// for the simplest recursion). gopher-lua sizes an index of the call
-// stack's segments by the limit when a state is made: 8 bytes per 8
-// frames, 12 KiB here, in every state.
+// and shrinks with use, up to maxDepth frames (Lua 5.1 overflows near
+// 16,000 for the simplest recursion). gopher-lua sizes an index of the
+// call stack's segments by the limit when a state is made: 8 bytes per 8
+// frames, 12 KiB for maxDepth, in every state. A connection's handler
+// gets handlerDepth unless socket.serve's max_depth says otherwise.
 var stateOptions = glua.Options{
-	CallStackSize:       12000,
+	CallStackSize:       maxDepth,
 	RegistrySize:        128,
 	RegistryMaxSize:     256 * 1024,
 	RegistryGrowStep:    128,
 	MinimizeStackMemory: true,
 	SkipOpenLibs:        true,
 }
+
+const (
+	maxDepth     = 12000
+	handlerDepth = 2000
+)
 
 // A module is a library loaded into a state: a table of functions, each
 // with the doc string that help() shows.
@@ -134,6 +141,10 @@ type state struct {
 	running []*thread
 	// nesting counts protected calls and coroutine resumes under way.
 	nesting int
+	// removed are the library globals the script set to nil before they
+	// loaded: they stay nil. gc is what collectgarbage remembers.
+	removed map[string]bool
+	gc      gcState
 }
 
 // stateOf returns the Go side of L.
@@ -149,27 +160,30 @@ func ctxOf(L *glua.LState) context.Context {
 	return context.Background()
 }
 
-// newState returns a fresh state whose blocking calls honour ctx. The base,
-// string and table libraries are loaded at once; the others, and
-// wirelab's modules, when a script first names them.
+// newState returns a fresh state whose blocking calls honour ctx. Its
+// globals and libraries are views of the shared ones (shared.go); the
+// other libraries, and wirelab's modules, load when a script first names
+// them.
 func (rt *Runtime) newState(ctx context.Context) *glua.LState {
-	L := glua.NewState(stateOptions)
-	s := &state{rt: rt, L: L, libs: []string{glua.StringLibName, glua.TabLibName}}
+	return rt.newStateDepth(ctx, maxDepth)
+}
+
+// newStateDepth is newState with a call stack of depth frames.
+func (rt *Runtime) newStateDepth(ctx context.Context, depth int) *glua.LState {
+	sh := shared()
+	o := stateOptions
+	o.CallStackSize = depth
+	L := glua.NewState(o)
+	// gopher-lua presizes the globals and the registry for a full set of
+	// libraries (7 KiB); a state starts with neither.
+	L.G.Global, L.G.Registry = L.CreateTable(0, 4), L.CreateTable(0, 1)
+	L.Env = L.G.Global
+	s := &state{rt: rt, L: L}
 	ud := L.NewUserData()
 	ud.Value = s
 	L.G.Registry.RawSetString(stateKey, ud)
-	for _, lib := range []struct {
-		name string
-		open glua.LGFunction
-	}{{glua.BaseLibName, glua.OpenBase}, {glua.StringLibName, glua.OpenString}, {glua.TabLibName, glua.OpenTable}} {
-		openLib(L, lib.name, lib.open)
-	}
-	L.SetGlobal("print", L.NewFunction(s.print))
-	L.G.Registry.RawSetString(baseRequireKey, L.GetGlobal("require"))
-	L.SetGlobal("require", L.NewFunction(lazyRequire))
-	mt := L.NewTable()
-	mt.RawSetString("__index", L.NewFunction(lazyIndex))
-	L.SetMetatable(L.G.Global, mt)
+	L.G.Global.Metatable = sh.globalMeta
+	L.SetMetatable(glua.LString(""), sh.stringMeta)
 	if ctx != nil {
 		L.SetContext(ctx)
 	}
@@ -225,14 +239,14 @@ func (s *state) eachLibField(f func(path string, v glua.LValue)) {
 	g := s.L.G.Global
 	for _, lib := range s.libs {
 		if tbl, ok := g.RawGetString(lib).(*glua.LTable); ok {
-			tbl.ForEach(func(k, v glua.LValue) {
+			eachField(s.L, tbl, func(k, v glua.LValue) {
 				if key, ok := k.(glua.LString); ok {
 					f(lib+"."+string(key), v)
 				}
 			})
 		}
 	}
-	g.ForEach(func(k, v glua.LValue) {
+	eachField(s.L, g, func(k, v glua.LValue) {
 		if key, ok := k.(glua.LString); ok {
 			f(string(key), v)
 		}
@@ -282,16 +296,13 @@ func (s *state) isBuiltin(path string, v glua.LValue) bool {
 	return s.builtinMap()[v] == path
 }
 
-// baseRequireKey is where the base library's require waits in the registry.
-const baseRequireKey = "wirelab.require"
-
 // lazyRequire is require: it loads the package library, which the base
 // library's require needs, on first use.
 func lazyRequire(L *glua.LState) int {
 	if L.G.Registry.RawGetString("_LOADERS") == glua.LNil {
 		loadLib(L, glua.LoadLibName)
 	}
-	L.Insert(L.G.Registry.RawGetString(baseRequireKey), 1)
+	L.Insert(shared().require, 1)
 	L.Call(L.GetTop()-1, 1)
 	return 1
 }
@@ -304,6 +315,10 @@ func lazyIndex(L *glua.LState) int {
 	name, ok := L.Get(2).(glua.LString)
 	if !ok {
 		return 0
+	}
+	if name == "_G" && L.G.Global.Metatable == shared().globalMeta {
+		L.Push(L.G.Global)
+		return 1
 	}
 	v := loadLib(L, string(name))
 	if v == glua.LNil {
@@ -319,8 +334,12 @@ func lazyIndex(L *glua.LState) int {
 // global's value, or nil when no library does.
 func loadLib(L *glua.LState, name string) glua.LValue {
 	s := stateOf(L)
-	if m, ok := modules[name]; ok {
-		tbl := openModule(L, m)
+	if s.removed[name] || slices.Contains(s.libs, name) {
+		// Set to nil by the script, or loaded and then set to nil.
+		return L.G.Global.RawGetString(name)
+	}
+	if _, ok := shared().libs[name]; ok {
+		tbl := newView(L, name)
 		L.G.Global.RawSetString(name, tbl)
 		s.libs, s.builtins = append(s.libs, name), nil
 		return tbl
@@ -346,17 +365,25 @@ func loadLib(L *glua.LState, name string) glua.LValue {
 // preloadModules makes require("socket") and the like return the global,
 // and require("exec_fixed_server") load a bundled script as a module.
 func preloadModules(L *glua.LState) {
+	// L.PreloadModule finds package through the running function's
+	// environment, which for a shared function is not L's (shared.go).
+	pkg, _ := L.G.Global.RawGetString(glua.LoadLibName).(*glua.LTable)
+	preload, ok := L.GetField(pkg, "preload").(*glua.LTable)
+	if pkg == nil || !ok {
+		return
+	}
+	add := func(name string, f glua.LGFunction) { preload.RawSetString(name, L.NewFunction(f)) }
 	// require("string") and the like return the libraries, loading them
 	// first if the script has not used them yet.
 	for _, name := range []string{"_G", glua.StringLibName, glua.TabLibName, glua.MathLibName,
 		glua.IoLibName, glua.OsLibName, glua.CoroutineLibName, glua.DebugLibName, glua.LoadLibName} {
-		L.PreloadModule(name, func(L *glua.LState) int {
+		add(name, func(L *glua.LState) int {
 			L.Push(L.GetGlobal(name))
 			return 1
 		})
 	}
 	for name := range modules {
-		L.PreloadModule(name, func(L *glua.LState) int {
+		add(name, func(L *glua.LState) int {
 			L.Push(L.GetGlobal(name))
 			return 1
 		})
@@ -365,7 +392,7 @@ func preloadModules(L *glua.LState) {
 		if _, taken := modules[s.Name]; taken {
 			continue
 		}
-		L.PreloadModule(s.Name, func(L *glua.LState) int {
+		add(s.Name, func(L *glua.LState) int {
 			src, _ := scripts.Source(s.Name)
 			fn, err := L.Load(bytes.NewReader(src), s.Name+".lua")
 			if err != nil {
@@ -395,7 +422,7 @@ func openModule(L *glua.LState, m *module) *glua.LTable {
 // completion.
 func GlobalNames(L *glua.LState) []string {
 	seen := map[string]bool{}
-	L.G.Global.ForEach(func(k, _ glua.LValue) {
+	eachField(L, L.G.Global, func(k, _ glua.LValue) {
 		if s, ok := k.(glua.LString); ok {
 			seen[string(s)] = true
 		}
@@ -406,6 +433,10 @@ func GlobalNames(L *glua.LState) []string {
 	for name := range gopherLibs {
 		seen[name] = true
 	}
+	for name := range shared().libs {
+		seen[name] = true
+	}
+	seen["_G"] = true
 	for name := range lazyGlobals {
 		seen[name] = true
 	}

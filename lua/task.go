@@ -87,7 +87,12 @@ func errorText(ctx context.Context, err error) string {
 // callIn runs c in a new state whose calls honour ctx, with extra (Go
 // objects) appended to its arguments, and returns its results frozen.
 func (rt *Runtime) callIn(ctx context.Context, c *frozenCall, extra ...any) (results []any, err error) {
-	L := rt.newState(ctx)
+	return rt.callDepth(ctx, maxDepth, c, extra...)
+}
+
+// callDepth is callIn in a state whose calls nest at most depth deep.
+func (rt *Runtime) callDepth(ctx context.Context, depth int, c *frozenCall, extra ...any) (results []any, err error) {
+	L := rt.newStateDepth(ctx, depth)
 	defer L.Close()
 	fn, args := thawCall(L, c)
 	top := L.GetTop()

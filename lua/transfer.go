@@ -515,6 +515,7 @@ func thawCall(L *glua.LState, c *frozenCall) (glua.LValue, []glua.LValue) {
 			L.G.Global.RawSetString(g.name, th.value(g.v))
 		} else if tbl, ok := L.GetGlobal(g.lib).(*glua.LTable); ok {
 			tbl.RawSetString(g.name, th.value(g.v))
+			wrote(L, tbl)
 		}
 	}
 	args := make([]glua.LValue, len(c.args))

@@ -35,7 +35,7 @@ func Complete(L *glua.LState, line string, pos int) (head string, completions []
 	if word[sep] == ':' {
 		return head, matching(methods(L, v), prefix, partial), tail
 	}
-	return head, matching(fields(v), prefix, partial), tail
+	return head, matching(fields(L, v), prefix, partial), tail
 }
 
 func isWordByte(c byte) bool {
@@ -69,19 +69,19 @@ func resolve(L *glua.LState, path string) glua.LValue {
 		if !ok {
 			return glua.LNil
 		}
-		v = t.RawGetString(p)
+		v = lua.RawField(L, t, glua.LString(p))
 	}
 	return v
 }
 
 // fields returns the string keys of a table.
-func fields(v glua.LValue) []string {
+func fields(L *glua.LState, v glua.LValue) []string {
 	t, ok := v.(*glua.LTable)
 	if !ok {
 		return nil
 	}
 	var out []string
-	t.ForEach(func(k, _ glua.LValue) {
+	lua.EachField(L, t, func(k, _ glua.LValue) {
 		if s, ok := k.(glua.LString); ok {
 			out = append(out, string(s))
 		}
@@ -99,7 +99,7 @@ func methods(L *glua.LState, v glua.LValue) []string {
 	seen := map[*glua.LTable]bool{}
 	for t, ok := v.(*glua.LTable); ok && !seen[t]; {
 		seen[t] = true
-		t.ForEach(func(k, val glua.LValue) {
+		lua.EachField(L, t, func(k, val glua.LValue) {
 			if s, ok := k.(glua.LString); ok && val.Type() == glua.LTFunction {
 				out = append(out, string(s))
 			}

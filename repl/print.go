@@ -132,7 +132,7 @@ func (p *printer) table(t *glua.LTable, depth int) string {
 		items = append(items, p.value(t.RawGetInt(i), depth+1))
 	}
 	var keys []glua.LValue
-	t.ForEach(func(k, _ glua.LValue) {
+	lua.EachField(p.L, t, func(k, _ glua.LValue) {
 		if num, ok := k.(glua.LNumber); ok && float64(num) == float64(int(num)) && int(num) >= 1 && int(num) <= n {
 			return
 		}
@@ -140,7 +140,7 @@ func (p *printer) table(t *glua.LTable, depth int) string {
 	})
 	sortKeys(keys)
 	for _, k := range keys {
-		val := p.value(t.RawGet(k), depth+1)
+		val := p.value(lua.RawField(p.L, t, k), depth+1)
 		if s, ok := k.(glua.LString); ok && isIdentifier(string(s)) {
 			items = append(items, string(s)+" = "+val)
 		} else {

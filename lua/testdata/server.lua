@@ -91,4 +91,29 @@ for _ = 1, 3 do
 end
 assert(task.shared("server-test"):get("conns") == 3)
 counted:close()
+-- a handler's calls nest 2,000 deep unless max_depth says otherwise
+local function depth(n) if n == 0 then return 0 end return 1 + depth(n - 1) end
+local function deep(opts)
+  local srv = assert(socket.serve("127.0.0.1", 0, function(c)
+    local n = tonumber(c:recv_until("\n"))
+    local ok, err = pcall(depth, n)
+    c:send(ok and "fine\n" or (tostring(err):match("stack overflow") and "overflow\n" or tostring(err) .. "\n"))
+  end, opts))
+  local function ask(n)
+    local c = assert(socket.connect("127.0.0.1", srv:port()))
+    c:send(n .. "\n")
+    local answer = c:recv_until("\n")
+    c:close()
+    return answer
+  end
+  return srv, ask
+end
+local srv, ask = deep()
+assert(ask(1500) == "fine")
+assert(ask(2500) == "overflow")
+srv:close()
+srv, ask = deep({max_depth = 6000})
+assert(ask(5000) == "fine")
+srv:close()
+assert(not pcall(socket.serve, "127.0.0.1", 0, function() end, {max_depth = 50000}))
 print("ok")
