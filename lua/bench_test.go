@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -287,4 +288,136 @@ func nativeTransfer(tb testing.TB, src, dst string, size int64) {
 	if string(<-sent) != string(h.Sum(nil)) {
 		tb.Fatal("digests differ")
 	}
+}
+
+// respReplies are the replies BenchmarkRESP parses, one of each kind a
+// Redis client meets most: status, integer, bulk string, array.
+const respReplies = "+OK\r\n:1234\r\n$11\r\nhello world\r\n*2\r\n$3\r\nfoo\r\n$3\r\nbar\r\n"
+
+// respLua is a RESP reply parser written as the README recommends: a line
+// with recv_until, a bulk string with recv_exact.
+const respLua = `
+local function reply(c)
+  local line = c:recv_until("\r\n")
+  local kind, rest = line:sub(1, 1), line:sub(2)
+  if kind == "+" then return rest
+  elseif kind == ":" then return tonumber(rest)
+  elseif kind == "$" then
+    local n = tonumber(rest)
+    if n < 0 then return nil end
+    return c:recv_exact(n + 2):sub(1, n)
+  elseif kind == "*" then
+    local t = {}
+    for i = 1, tonumber(rest) do t[i] = reply(c) end
+    return t
+  elseif kind == "-" then return nil, rest
+  end
+  error("bad reply: " .. line)
+end
+`
+
+// respGo parses one RESP reply from r, as respLua does.
+func respGo(r *bufio.Reader) (any, error) {
+	line, err := r.ReadSlice('\n')
+	if err != nil || len(line) < 3 {
+		return nil, fmt.Errorf("bad reply %q: %v", line, err)
+	}
+	rest := string(line[1 : len(line)-2])
+	switch line[0] {
+	case '+':
+		return rest, nil
+	case ':':
+		return strconv.ParseInt(rest, 10, 64)
+	case '$':
+		n, err := strconv.Atoi(rest)
+		if err != nil || n < 0 {
+			return nil, err
+		}
+		buf := make([]byte, n+2)
+		if _, err := io.ReadFull(r, buf); err != nil {
+			return nil, err
+		}
+		return string(buf[:n]), nil
+	case '*':
+		n, err := strconv.Atoi(rest)
+		if err != nil {
+			return nil, err
+		}
+		items := make([]any, n)
+		for i := range items {
+			if items[i], err = respGo(r); err != nil {
+				return nil, err
+			}
+		}
+		return items, nil
+	}
+	return nil, fmt.Errorf("bad reply %q", line)
+}
+
+// BenchmarkRESP parses Redis replies streamed by a server: in Lua with
+// recv_until and recv_exact, and in Go with bufio; an op is the four
+// replies of respReplies.
+func BenchmarkRESP(b *testing.B) {
+	feed := func(n int) (int, func()) {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			b.Fatal(err)
+		}
+		go func() {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			defer c.Close()
+			chunk := []byte(strings.Repeat(respReplies, 256))
+			for left := n; left > 0; left -= 256 {
+				k := min(left, 256)
+				if _, err := c.Write(chunk[:k*len(respReplies)]); err != nil {
+					return
+				}
+			}
+		}()
+		return ln.Addr().(*net.TCPAddr).Port, func() { ln.Close() }
+	}
+	n := max(b.N, 1000)
+	port, stop := feed(n)
+	start := time.Now()
+	c, err := net.Dial("tcp", "127.0.0.1:"+strconv.Itoa(port))
+	if err != nil {
+		b.Fatal(err)
+	}
+	r := bufio.NewReader(c)
+	for i := 0; i < 4*n; i++ {
+		if _, err := respGo(r); err != nil {
+			b.Fatal(err)
+		}
+	}
+	native := time.Since(start)
+	c.Close()
+	stop()
+
+	port, stop = feed(n)
+	defer stop()
+	rt := NewRuntime(context.Background(), Options{})
+	defer rt.Close()
+	L := rt.NewState(nil)
+	defer L.Close()
+	b.ResetTimer()
+	start = time.Now()
+	err = Run(L, "bench", []byte(respLua+fmt.Sprintf(`
+		local c = assert(socket.connect("127.0.0.1", %d))
+		for i = 1, %d do
+			assert(reply(c) == "OK")
+			assert(reply(c) == 1234)
+			assert(reply(c) == "hello world")
+			assert(reply(c)[2] == "bar")
+		end
+		c:close()`, port, n)), nil)
+	scripted := time.Since(start)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportMetric(float64(4*n)/native.Seconds(), "native-replies/s")
+	b.ReportMetric(float64(4*n)/scripted.Seconds(), "lua-replies/s")
+	b.ReportMetric(native.Seconds()/scripted.Seconds(), "lua/native")
 }
