@@ -39,8 +39,8 @@ type Conn struct {
 	wbuf    []byte       // small frames are assembled here, under wmu
 	timeout atomic.Int64 // nanoseconds; 0 means none
 	closed  atomic.Bool
-	// lastOp is when the latest operation, or file chunk, started (unix
-	// nanoseconds); requested is set once a read has completed. A server
+	// lastOp is when the latest operation, or file chunk, started
+	// (sinceEpoch); requested is set once a read has completed. A server
 	// tells idle connections and unfinished first requests by them.
 	lastOp    atomic.Int64
 	requested atomic.Bool
@@ -63,7 +63,7 @@ type watch struct {
 // NewConn wraps nc. The caller gives up nc: Conn.Close closes it.
 func NewConn(nc net.Conn) *Conn {
 	c := &Conn{nc: nc, r: bufio.NewReaderSize(nc, readBufferSize)}
-	c.lastOp.Store(time.Now().UnixNano())
+	c.lastOp.Store(int64(sinceEpoch()))
 	return c
 }
 
@@ -78,8 +78,16 @@ func (c *Conn) Idle(now time.Time) time.Duration {
 	if c.inOp.Load() == 0 {
 		return 0
 	}
-	return now.Sub(time.Unix(0, c.lastOp.Load()))
+	return now.Sub(epoch) - time.Duration(c.lastOp.Load())
 }
+
+// epoch is the origin of lastOp's clock, which is monotonic: a change of
+// the system's clock does not make connections look idle, and reading it
+// costs half of time.Now.
+var epoch = time.Now()
+
+// sinceEpoch returns the monotonic time since epoch.
+func sinceEpoch() time.Duration { return time.Since(epoch) }
 
 // completed notes a read that returned without error.
 func (c *Conn) completed(err error) {
@@ -161,8 +169,9 @@ func (c *Conn) arm(ctx context.Context, w *watch, set func(time.Time) error) {
 		}
 	}
 	var want time.Time
-	now := time.Now()
-	c.lastOp.Store(now.UnixNano())
+	since := sinceEpoch()
+	c.lastOp.Store(int64(since))
+	now := epoch.Add(since) // time.Now's monotonic reading, at half its cost
 	t := c.Timeout()
 	if t > 0 {
 		want = now.Add(t)
