@@ -9,12 +9,15 @@ import (
 	"io"
 	"net"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/wirelab/wirelab/internal/loadgen"
 )
 
 // echoClients drives n round trips of a 64-byte frame ("!I" header)
@@ -419,5 +422,65 @@ func BenchmarkRESP(b *testing.B) {
 	}
 	b.ReportMetric(float64(4*n)/native.Seconds(), "native-replies/s")
 	b.ReportMetric(float64(4*n)/scripted.Seconds(), "lua-replies/s")
+	b.ReportMetric(native.Seconds()/scripted.Seconds(), "lua/native")
+}
+
+// runLoadgen is the client process of BenchmarkFramedEchoProcess: spec is
+// "addr,clients,n,size"; it prints the round trips per second.
+func runLoadgen(spec string) {
+	var addr string
+	var clients, n, size int
+	parts := strings.Split(spec, ",")
+	if len(parts) == 4 {
+		addr = parts[0]
+		clients, _ = strconv.Atoi(parts[1])
+		n, _ = strconv.Atoi(parts[2])
+		size, _ = strconv.Atoi(parts[3])
+	}
+	rate, err := loadgen.Run(addr, clients, n, size)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "loadgen:", err)
+		os.Exit(1)
+	}
+	fmt.Printf("%.0f\n", rate)
+}
+
+// loadFrom runs n round trips of 64 bytes against port from a process of
+// its own, 50 clients at once, and returns the time they took.
+func loadFrom(b *testing.B, port, n int) time.Duration {
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	cmd.Env = append(os.Environ(), fmt.Sprintf("WIRELAB_LOADGEN=127.0.0.1:%d,50,%d,64", port, n))
+	cmd.Stderr = os.Stderr
+	out, err := cmd.Output()
+	if err != nil {
+		b.Fatalf("load generator: %v", err)
+	}
+	rate, err := strconv.ParseFloat(strings.TrimSpace(string(out)), 64)
+	if err != nil || rate <= 0 {
+		b.Fatalf("load generator said %q", out)
+	}
+	return time.Duration(float64(n) / rate * float64(time.Second))
+}
+
+// BenchmarkFramedEchoProcess is BenchmarkFramedEcho with the clients in a
+// process of their own (internal/loadgen), as bench/echo.sh runs it: the
+// ratio then measures the servers rather than clients sharing their CPU.
+// An op is one round trip; rounds alternate between the servers.
+func BenchmarkFramedEchoProcess(b *testing.B) {
+	nport, nstop := nativeEcho(b)
+	defer nstop()
+	lport, lstop := luaEcho(b)
+	defer lstop()
+	n := max(b.N, 20000)
+	loadFrom(b, nport, 5000) // warm up both
+	loadFrom(b, lport, 5000)
+	b.ResetTimer()
+	var native, scripted time.Duration
+	for q := 0; q < 4; q++ {
+		native += loadFrom(b, nport, n/4)
+		scripted += loadFrom(b, lport, n/4)
+	}
+	b.ReportMetric(float64(n)/native.Seconds(), "native-msg/s")
+	b.ReportMetric(float64(n)/scripted.Seconds(), "lua-msg/s")
 	b.ReportMetric(native.Seconds()/scripted.Seconds(), "lua/native")
 }

@@ -16,11 +16,15 @@ import (
 )
 
 // TestMain lets the test binary serve as the client process of
-// TestTenThousandConnections: one process holds the server's descriptors,
-// the other the clients'.
+// TestTenThousandConnections (one process holds the server's descriptors,
+// the other the clients') and of BenchmarkFramedEchoProcess.
 func TestMain(m *testing.M) {
 	if spec := os.Getenv("WIRELAB_HOLD_CLIENTS"); spec != "" {
 		holdClients(spec)
+		return
+	}
+	if spec := os.Getenv("WIRELAB_LOADGEN"); spec != "" {
+		runLoadgen(spec)
 		return
 	}
 	os.Exit(m.Run())
