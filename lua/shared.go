@@ -69,7 +69,7 @@ func buildShared() *sharedSet {
 	owner := glua.NewState(stateOptions)
 	ud := owner.NewUserData()
 	ud.Value = &state{L: owner}
-	owner.G.Registry.RawSetString(stateKey, ud)
+	owner.G.Registry.RawSetInt(1, ud)
 	for _, lib := range []struct {
 		name string
 		open glua.LGFunction

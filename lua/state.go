@@ -41,7 +41,7 @@ var stateOptions = glua.Options{
 
 const (
 	maxDepth     = 12000
-	handlerDepth = 2000
+	handlerDepth = 1000
 )
 
 // A module is a library loaded into a state: a table of functions, each
@@ -118,8 +118,8 @@ func openLib(L *glua.LState, name string, open glua.LGFunction) {
 // lazyGlobals maps each global that is loaded on first use to its library.
 var lazyGlobals = map[string]string{"module": glua.LoadLibName}
 
-// stateKey is where a state's *state lives in its registry.
-const stateKey = "wirelab.state"
+// A state's *state lives in its registry at index 1: the array part,
+// which costs no map (a string key would cost half a kilobyte per state).
 
 // A state is the Go side of one Lua state.
 type state struct {
@@ -149,7 +149,13 @@ type state struct {
 
 // stateOf returns the Go side of L.
 func stateOf(L *glua.LState) *state {
-	return L.G.Registry.RawGetString(stateKey).(*glua.LUserData).Value.(*state)
+	if ud, ok := L.G.Registry.RawGetInt(1).(*glua.LUserData); ok {
+		if s, ok := ud.Value.(*state); ok {
+			return s
+		}
+	}
+	L.RaiseError("wirelab: this state's registry lost its slot 1")
+	return nil
 }
 
 // ctxOf returns the context that L's blocking calls honour.
@@ -176,12 +182,12 @@ func (rt *Runtime) newStateDepth(ctx context.Context, depth int) *glua.LState {
 	L := glua.NewState(o)
 	// gopher-lua presizes the globals and the registry for a full set of
 	// libraries (7 KiB); a state starts with neither.
-	L.G.Global, L.G.Registry = L.CreateTable(0, 4), L.CreateTable(0, 1)
+	L.G.Global, L.G.Registry = L.CreateTable(0, 4), L.CreateTable(1, 0)
 	L.Env = L.G.Global
 	s := &state{rt: rt, L: L}
 	ud := L.NewUserData()
 	ud.Value = s
-	L.G.Registry.RawSetString(stateKey, ud)
+	L.G.Registry.RawSetInt(1, ud)
 	L.G.Global.Metatable = sh.globalMeta
 	L.SetMetatable(glua.LString(""), sh.stringMeta)
 	if ctx != nil {

@@ -91,7 +91,7 @@ for _ = 1, 3 do
 end
 assert(task.shared("server-test"):get("conns") == 3)
 counted:close()
--- a handler's calls nest 2,000 deep unless max_depth says otherwise
+-- a handler's calls nest 1,000 deep unless max_depth says otherwise
 local function depth(n) if n == 0 then return 0 end return 1 + depth(n - 1) end
 local function deep(opts)
   local srv = assert(socket.serve("127.0.0.1", 0, function(c)
@@ -109,8 +109,8 @@ local function deep(opts)
   return srv, ask
 end
 local srv, ask = deep()
-assert(ask(1500) == "fine")
-assert(ask(2500) == "overflow")
+assert(ask(900) == "fine")
+assert(ask(1100) == "overflow")
 srv:close()
 srv, ask = deep({max_depth = 6000})
 assert(ask(5000) == "fine")
