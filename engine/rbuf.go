@@ -1,0 +1,204 @@
+package engine
+
+import (
+	"errors"
+	"io"
+	"sync"
+	"syscall"
+)
+
+// A readBuf is a connection's read buffer that holds memory only while it
+// holds bytes. A server may keep ten thousand connections waiting on
+// their peers; with a bufio.Reader each would pin 4 KiB for nothing.
+//
+// On a socket (a syscall.Conn), a read that must wait gives its storage
+// back to a pool first: the read is tried through the socket's RawConn,
+// and when the kernel has nothing (EAGAIN) the buffer, if empty, goes back
+// before the goroutine parks on the poller. That is the same number of
+// system calls as Go's own net.Conn.Read. Other readers (TLS, pipes,
+// traced connections) keep a buffer from their first read on.
+//
+// The buffer is bufio.Reader's subset that Conn uses: Buffered, Peek,
+// Discard and Read, with the same meanings. Slices returned by Peek are
+// valid until the next call.
+type readBuf struct {
+	src  io.Reader
+	raw  syscall.RawConn // nil: plain reads from src
+	buf  []byte          // nil while empty and waiting
+	r, w int             // buf[r:w] are the bytes held
+	err  error           // the read error not yet returned
+}
+
+// readBufSize is the storage of a buffer that holds bytes.
+const readBufSize = 4096
+
+// bufPool keeps the storage of buffers that emptied while waiting.
+var bufPool = sync.Pool{New: func() any { b := make([]byte, readBufSize); return &b }}
+
+// newReadBuf returns a buffer reading from src.
+func newReadBuf(src io.Reader) *readBuf {
+	b := &readBuf{src: src}
+	if sc, ok := src.(syscall.Conn); ok && rawReads {
+		if raw, err := sc.SyscallConn(); err == nil {
+			b.raw = raw
+		}
+	}
+	return b
+}
+
+// Buffered returns the number of bytes held.
+func (b *readBuf) Buffered() int { return b.w - b.r }
+
+// release gives the storage back when no byte is held.
+func (b *readBuf) release() {
+	if b.buf != nil && b.r == b.w {
+		buf := b.buf[:readBufSize]
+		bufPool.Put(&buf)
+		b.buf, b.r, b.w = nil, 0, 0
+	}
+}
+
+// grab takes storage for reading into.
+func (b *readBuf) grab() {
+	if b.buf == nil {
+		b.buf = *bufPool.Get().(*[]byte)
+		b.r, b.w = 0, 0
+	}
+}
+
+// readErr returns the pending error, clearing it.
+func (b *readBuf) readErr() error {
+	err := b.err
+	b.err = nil
+	return err
+}
+
+// fill reads once more into the buffer, after the bytes held, which it
+// first moves to the front.
+func (b *readBuf) fill() {
+	if b.r > 0 && b.r < b.w {
+		copy(b.buf, b.buf[b.r:b.w])
+		b.w -= b.r
+		b.r = 0
+	} else if b.r == b.w {
+		b.r, b.w = 0, 0
+	}
+	for range 100 {
+		var n int
+		var err error
+		if b.raw != nil && b.w == 0 {
+			n, err = b.rawRead()
+		} else {
+			b.grab()
+			n, err = b.src.Read(b.buf[b.w:])
+		}
+		if n < 0 {
+			panic(errors.New("engine: negative read count"))
+		}
+		b.w += n
+		if err != nil {
+			b.err = err
+			return
+		}
+		if n > 0 {
+			return
+		}
+	}
+	b.err = io.ErrNoProgress
+}
+
+// rawRead reads into fresh storage through the socket, holding none while
+// the socket has nothing to read.
+func (b *readBuf) rawRead() (int, error) {
+	var n int
+	var rerr error
+	err := b.raw.Read(func(fd uintptr) bool {
+		b.grab()
+		n, rerr = readFD(fd, b.buf[b.w:])
+		if rerr == syscall.EINTR {
+			n, rerr = readFD(fd, b.buf[b.w:])
+		}
+		if rerr == syscall.EAGAIN {
+			b.release()
+			return false
+		}
+		return true
+	})
+	switch {
+	case err != nil:
+		b.release()
+		return 0, err
+	case rerr != nil:
+		b.release()
+		return 0, &syscallError{rerr}
+	case n == 0:
+		b.release()
+		return 0, io.EOF
+	}
+	return n, nil
+}
+
+// A syscallError is a read's failure from the system.
+type syscallError struct{ errno error }
+
+func (e *syscallError) Error() string { return "read: " + e.errno.Error() }
+func (e *syscallError) Unwrap() error { return e.errno }
+
+// Peek returns the next n bytes without taking them, reading as needed;
+// fewer, with the error, when a read fails first. n must be at most
+// readBufSize.
+func (b *readBuf) Peek(n int) ([]byte, error) {
+	if n > readBufSize {
+		return nil, errors.New("engine: peek beyond the read buffer")
+	}
+	for b.w-b.r < n && b.err == nil {
+		b.fill()
+	}
+	if b.w-b.r < n {
+		return b.buf[b.r:b.w], b.readErr()
+	}
+	return b.buf[b.r : b.r+n], nil
+}
+
+// Discard drops the next n bytes held (at most Buffered).
+func (b *readBuf) Discard(n int) (int, error) {
+	n = min(n, b.w-b.r)
+	b.r += n
+	if b.r == b.w {
+		b.r, b.w = 0, 0
+	}
+	return n, nil
+}
+
+// Read reads into p the bytes held, or when there are none, what one read
+// brings: straight into p when p is at least a buffer long.
+func (b *readBuf) Read(p []byte) (int, error) {
+	if len(p) == 0 {
+		if b.Buffered() > 0 {
+			return 0, nil
+		}
+		return 0, b.readErr()
+	}
+	if b.r == b.w {
+		if b.err != nil {
+			return 0, b.readErr()
+		}
+		if len(p) >= readBufSize {
+			n, err := b.src.Read(p)
+			if n < 0 {
+				panic(errors.New("engine: negative read count"))
+			}
+			return n, err
+		}
+		b.fill()
+		if b.r == b.w {
+			return 0, b.readErr()
+		}
+	}
+	n := copy(p, b.buf[b.r:b.w])
+	b.r += n
+	if b.r == b.w {
+		b.r, b.w = 0, 0
+	}
+	return n, nil
+}

@@ -1,0 +1,146 @@
+package engine
+
+import (
+	"bytes"
+	"errors"
+	"io"
+	"math/rand/v2"
+	"net"
+	"os"
+	"testing"
+	"time"
+)
+
+// socketPair returns the two ends of a loopback TCP connection.
+func socketPair(t *testing.T) (client, server net.Conn) {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	accepted := make(chan net.Conn, 1)
+	go func() {
+		c, _ := ln.Accept()
+		accepted <- c
+	}()
+	client, err = net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	server = <-accepted
+	if server == nil {
+		t.Fatal("accept failed")
+	}
+	t.Cleanup(func() { client.Close(); server.Close() })
+	return client, server
+}
+
+// TestReadBufMatchesTheStream reads a stream sent in random pieces with
+// random Peek, Discard and Read calls, and checks every byte against what
+// was sent, through a socket and through a plain reader.
+func TestReadBufMatchesTheStream(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	data := make([]byte, 1<<20)
+	for i := range data {
+		data[i] = byte(rng.IntN(256))
+	}
+	for _, kind := range []string{"socket", "pipe"} {
+		t.Run(kind, func(t *testing.T) {
+			var w io.WriteCloser
+			var src io.Reader
+			if kind == "socket" {
+				c, s := socketPair(t)
+				w, src = c, s
+			} else {
+				pr, pw := io.Pipe()
+				w, src = pw, pr
+			}
+			go func() {
+				rng := rand.New(rand.NewPCG(3, 4))
+				for rest := data; len(rest) > 0; {
+					n := min(len(rest), 1+rng.IntN(9000))
+					w.Write(rest[:n])
+					rest = rest[n:]
+				}
+				w.Close()
+			}()
+			b := newReadBuf(src)
+			if (b.raw != nil) != (kind == "socket" && rawReads) {
+				t.Fatalf("raw reads: %v", b.raw != nil)
+			}
+			var got []byte
+			for {
+				switch rng.IntN(3) {
+				case 0:
+					p, err := b.Peek(1 + rng.IntN(readBufSize))
+					k := rng.IntN(len(p) + 1)
+					got = append(got, p[:k]...)
+					b.Discard(k)
+					if err == io.EOF && b.Buffered() == 0 {
+						goto done
+					}
+				case 1, 2:
+					p := make([]byte, 1+rng.IntN(2*readBufSize))
+					n, err := b.Read(p)
+					got = append(got, p[:n]...)
+					if err == io.EOF {
+						goto done
+					}
+					if err != nil {
+						t.Fatal(err)
+					}
+				}
+			}
+		done:
+			if !bytes.Equal(got, data) {
+				t.Fatalf("read %d bytes, not the %d sent (or different ones)", len(got), len(data))
+			}
+		})
+	}
+}
+
+// TestReadBufWaitsWithoutStorage: a read that has to wait gives its
+// storage back, and the buffer reports a timeout, a close and the peer's
+// end of stream as the socket does.
+func TestReadBufWaitsWithoutStorage(t *testing.T) {
+	if !rawReads {
+		t.Skip("sockets are read with plain reads here")
+	}
+	c, s := socketPair(t)
+	b := newReadBuf(s)
+	c.Write([]byte("hello"))
+	if p, err := b.Peek(5); err != nil || string(p) != "hello" {
+		t.Fatalf("Peek: %q, %v", p, err)
+	}
+	b.Discard(5)
+	s.SetReadDeadline(time.Now().Add(20 * time.Millisecond))
+	if _, err := b.Peek(1); !errors.Is(err, os.ErrDeadlineExceeded) {
+		t.Fatalf("a read past its deadline: %v", err)
+	}
+	if b.buf != nil {
+		t.Fatal("the buffer kept its storage while waiting")
+	}
+	s.SetReadDeadline(time.Time{})
+	c.Write([]byte("again"))
+	p := make([]byte, 10)
+	if n, err := b.Read(p); err != nil || string(p[:n]) != "again" {
+		t.Fatalf("Read after the timeout: %q, %v", p[:n], err)
+	}
+	c.Close()
+	if n, err := b.Read(p); n != 0 || err != io.EOF {
+		t.Fatalf("the peer's end of stream: %d, %v", n, err)
+	}
+	c2, s2 := socketPair(t)
+	defer c2.Close()
+	b2 := newReadBuf(s2)
+	done := make(chan error, 1)
+	go func() {
+		_, err := b2.Peek(1)
+		done <- err
+	}()
+	s2.Close()
+	if err := <-done; !errors.Is(err, net.ErrClosed) {
+		t.Fatalf("a read on a closed socket: %v", err)
+	}
+}
