@@ -183,6 +183,9 @@ func (p *Process) Stderr() ([]byte, int64) {
 	return b, dropped
 }
 
+// Done is closed once the process has ended and been reaped.
+func (p *Process) Done() <-chan struct{} { return p.done }
+
 // Exited reports whether the process has ended and been reaped.
 func (p *Process) Exited() bool {
 	select {

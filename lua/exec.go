@@ -14,6 +14,7 @@ func init() {
 		doc:  "run commands",
 		funcs: []fn{
 			{"run", execRun, "exec.run(cmd [, {timeout=s, cwd=dir, env={...}, stdin=s, max_output=n, spool=n|true}]) -> {stdout=, stderr=, code=, timed_out=, truncated=, signal=, held=} | nil, err -- cmd is a shell string or an argv table"},
+			spawnFunc,
 		},
 	})
 }
@@ -41,7 +42,7 @@ func execRun(L *glua.LState) int {
 	default:
 		L.ArgError(1, "string or table expected, got "+v.Type().String())
 	}
-	opts := optTable(L, 2)
+	opts := optTable(L, 2, "timeout", "cwd", "env", "stdin", "max_output", "spool")
 	cmd.Timeout = seconds(L, optField(opts, "timeout"), "timeout")
 	cmd.Dir = optString(L, opts, "cwd", "")
 	maxOut := optInt(L, opts, "max_output", engine.DefaultMaxOutput)

@@ -118,6 +118,10 @@ const stateKey = "wirelab.state"
 type state struct {
 	rt *Runtime
 	L  *glua.LState
+	// life ends with the task (or the runtime, for a main script or the
+	// prompt) that the state runs: what it owns, such as the processes it
+	// spawned, goes then.
+	life context.Context
 	// builtins maps the library values of the state to their global paths
 	// ("print", "string.format"), for transfer; made on first need
 	// (builtinMap), forgotten when a library opens. libs lists the
@@ -154,7 +158,10 @@ func ctxOf(L *glua.LState) context.Context {
 // wirelab's modules, when a script first names them.
 func (rt *Runtime) newState(ctx context.Context) *glua.LState {
 	L := glua.NewState(stateOptions)
-	s := &state{rt: rt, L: L, libs: []string{glua.StringLibName, glua.TabLibName}}
+	s := &state{rt: rt, L: L, life: ctx, libs: []string{glua.StringLibName, glua.TabLibName}}
+	if ctx == nil {
+		s.life = rt.ctx
+	}
 	ud := L.NewUserData()
 	ud.Value = s
 	L.G.Registry.RawSetString(stateKey, ud)
@@ -388,6 +395,8 @@ func openModule(L *glua.LState, m *module) *glua.LTable {
 	if m.setup != nil {
 		m.setup(L, tbl)
 	}
+	// A field the module lacks raises, naming the likely one (suggest.go).
+	tbl.Metatable = moduleMetas()[m.name]
 	return tbl
 }
 
@@ -449,6 +458,7 @@ type Runtime struct {
 	active  int
 	idle    chan struct{} // closed and replaced when active drops to 0
 	servers map[*Server]struct{}
+	procs   map[*engine.Process]struct{} // spawned and not reaped yet
 }
 
 // Options configure a Runtime.
@@ -473,7 +483,8 @@ func maxString(L *glua.LState) int64 { return stateOf(L).rt.maxString }
 func NewRuntime(ctx context.Context, o Options) *Runtime {
 	ctx, cancel := context.WithCancel(ctx)
 	rt := &Runtime{ctx: ctx, cancel: cancel, stdout: o.Stdout, stderr: o.Stderr,
-		idle: make(chan struct{}), servers: map[*Server]struct{}{}, maxString: o.MaxString}
+		idle: make(chan struct{}), servers: map[*Server]struct{}{}, procs: map[*engine.Process]struct{}{},
+		maxString: o.MaxString}
 	if rt.maxString <= 0 {
 		rt.maxString = DefaultMaxString
 	}
@@ -567,4 +578,5 @@ func (rt *Runtime) Close() {
 	for _, s := range servers {
 		s.Close()
 	}
+	rt.killProcesses()
 }

@@ -99,6 +99,11 @@ func (rt *Runtime) callIn(ctx context.Context, c *frozenCall, extra ...any) (res
 		L.Push(newObject(L, x))
 	}
 	if err := L.PCall(len(args)+len(extra), glua.MultRet, nil); err != nil {
+		if api, ok := err.(*glua.ApiError); ok {
+			// A task of a wirelab function (task.spawn(c.recv, c, "x"))
+			// names it in an argument error.
+			api.Object = nameArgError(fixMessage(api.Object), fn)
+		}
 		return nil, raised(L, ctx, err)
 	}
 	n := L.GetTop() - top
@@ -395,7 +400,7 @@ func dictKeys(L *glua.LState) int {
 
 func taskPenalties(L *glua.LState) int {
 	p := stateOf(L).rt.dicts.Penalties(L.CheckString(1))
-	if opts := optTable(L, 2); opts != nil {
+	if opts := optTable(L, 2, "per", "grace", "max"); opts != nil {
 		dur := func(name string, def time.Duration) time.Duration {
 			if v := optField(opts, name); v != glua.LNil {
 				return seconds(L, v, name)
