@@ -21,6 +21,7 @@ func init() {
 		funcs: []fn{
 			{"spawn", taskSpawn, "task.spawn(fn, ...) -> task -- run fn(...) concurrently; upvalues, arguments and globals are copied in, Go objects shared"},
 			{"sleep", taskSleep, "task.sleep(s) -- wait s seconds"},
+			{"now", taskNow, "task.now() -> s -- seconds on a monotonic clock (since wirelab started, fractions included), for measuring durations: t1 - t0"},
 			{"channel", taskChannel, "task.channel([size]) -> channel -- carries values between tasks, holding up to size unreceived"},
 			{"shared", taskShared, "task.shared(name) -> dict -- the dictionary called name, shared by all tasks"},
 			{"penalties", taskPenalties, "task.penalties(name [, {per=s, grace=s, max=s}]) -> penalties -- the per-source penalty box called name, shared by all tasks (sshd's PerSourcePenalties)"},
@@ -180,6 +181,15 @@ func taskSpawn(L *glua.LState) int {
 		L.RaiseError("task.spawn: %v", err)
 	}
 	L.Push(newObject(L, stateOf(L).rt.spawn(c)))
+	return 1
+}
+
+// started is the origin of task.now. time.Since of it reads Go's
+// monotonic clock, which wall-clock changes (NTP, date -s) do not move.
+var started = time.Now()
+
+func taskNow(L *glua.LState) int {
+	L.Push(glua.LNumber(time.Since(started).Seconds()))
 	return 1
 }
 
