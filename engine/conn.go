@@ -459,6 +459,8 @@ func (c *Conn) RecvUntilAny(ctx context.Context, delims [][]byte, limit int, kee
 				end, which = firstDelim(chunk, 0, delims)
 				if which >= 0 {
 					if end-len(delims[which]) > limit {
+						// Nothing taken; the caller sees what is there.
+						acc = append([]byte(nil), chunk[:end]...)
 						return ErrTooLong
 					}
 					acc = append([]byte(nil), chunk[:end]...)
@@ -471,8 +473,9 @@ func (c *Conn) RecvUntilAny(ctx context.Context, delims [][]byte, limit int, kee
 				end, which = firstDelim(acc, old, delims)
 				if which >= 0 {
 					if end-len(delims[which]) > limit {
-						acc = acc[:old]
-						c.unread(acc)
+						// Only the bytes before this chunk were taken.
+						c.unread(acc[:old])
+						acc = acc[:end]
 						return ErrTooLong
 					}
 					consume(end - old)

@@ -301,8 +301,13 @@ func TestLimitsAreLoud(t *testing.T) {
 			if got, err := b.RecvUntil(ctx, []byte("\n"), 10); err != nil || string(got) != "0123456789" {
 				t.Fatalf("%v: %q %v", sizes, got, err)
 			}
-			if _, err := b.RecvUntil(ctx, []byte("\n"), 10); !errors.Is(err, ErrTooLong) {
-				t.Fatalf("%v: %v, want too long", sizes, err)
+			part, err := b.RecvUntil(ctx, []byte("\n"), 10)
+			if !errors.Is(err, ErrTooLong) || !strings.HasPrefix(string(part), "0123456789") {
+				t.Fatalf("%v: %q %v, want the bytes and too long", sizes, part, err)
+			}
+			// Still there for a bigger limit.
+			if got, err := b.RecvUntil(ctx, []byte("\n"), 11); err != nil || string(got) != "01234567890" {
+				t.Fatalf("%v: %q %v", sizes, got, err)
 			}
 		}
 	})
