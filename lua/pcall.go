@@ -59,7 +59,12 @@ func coResume(L *glua.LState) int {
 		L.Push(glua.LString("C stack overflow"))
 		return 2
 	}
-	return s.nested(L, L.Get(glua.UpvalueIndex(1)))
+	n := s.nested(L, L.Get(glua.UpvalueIndex(1)))
+	if n >= 2 && L.Get(1) == glua.LFalse {
+		// The error of the coroutine, worded as pcall words it.
+		L.Replace(2, fixMessage(L.Get(2)))
+	}
+	return n
 }
 
 // coRunning is coroutine.running: the coroutine whose code runs, nil in

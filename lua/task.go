@@ -75,7 +75,10 @@ func errorText(ctx context.Context, err error) string {
 		}
 		msg = fixVMError(fixArgError(msg))
 		if api.StackTrace != "" {
-			return msg + "\n" + strings.ReplaceAll(api.StackTrace, "[G]:", "[C]:")
+			// A Go function gopher-lua cannot name (a metamethod, one
+			// called from Go) reads "[C]: ?", as in Lua 5.1.
+			trace := strings.ReplaceAll(api.StackTrace, "[G]:", "[C]:")
+			return msg + "\n" + strings.ReplaceAll(trace, "in function (anonymous)", "?")
 		}
 		return msg
 	}

@@ -64,6 +64,12 @@ local co = coroutine.wrap(c.recv)
 local cmsg = err(co, c, "x")
 assert(not cmsg:find("corountine", 1, true) and not cmsg:find("(anonymous)", 1, true), cmsg)
 
+local rok, rmsg = coroutine.resume(coroutine.create(function() return c:recv("x") end))
+assert(not rok)
+has(rmsg, "bad argument #2 to 'recv'")
+rok, rmsg = coroutine.resume(coroutine.create(c.recv), c, "x")
+assert(not rok and not rmsg:find("corountine", 1, true) and rmsg:find("bad argument #2 to '?'", 1, true), rmsg)
+
 -- task.now: monotonic seconds
 local t0 = task.now()
 assert(type(t0) == "number" and t0 >= 0)
