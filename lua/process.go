@@ -127,6 +127,8 @@ func processMethods() []fn {
 	)
 }
 
+// processClass: a process moves between tasks by reference, as a conn
+// does, and belongs to the task that spawned it, which kills it on ending.
 var processClass = &class{
 	name: "process",
 	doc:  "a running program, driven over its stdin and stdout",

@@ -135,6 +135,37 @@ assert(c:recv_all() == "", "at the end, nothing more")
 local r, re = c:recv(1)
 assert(r == nil and re == "closed")
 
+-- one task reads lines while another writes, on the same connections
+do
+  local l2 = assert(socket.listen("127.0.0.1", 0))
+  local echo = task.spawn(function()
+    local s = assert(l2:accept())
+    while true do
+      local line = s:recvline({keep = true})
+      if not line then return end
+      s:send(line)
+    end
+  end)
+  local cc = assert(socket.connect("127.0.0.1", l2:port()))
+  local n = 300
+  local reader = task.spawn(function()
+    for i = 1, n do
+      local line = cc:recvline()
+      if line ~= "line " .. i then return false, line end
+    end
+    return true
+  end)
+  for i = 1, n do
+    local parts = {"li", "ne ", tostring(i), i % 2 == 0 and "\r\n" or "\n"}
+    if i % 3 == 0 then cc:send(table.concat(parts)) else cc:send(parts) end
+  end
+  local ok, good, bad = reader:wait(10)
+  assert(ok and good, tostring(bad))
+  cc:close()
+  assert(echo:wait(5))
+  l2:close()
+end
+
 -- bad arguments name the function and the mistake
 local ok, msg = pcall(c.recv_until, c, "x", {timout = 1})
 assert(not ok and msg:find("bad argument #3 to 'recv_until' (unknown option 'timout'; did you mean 'timeout'?)", 1, true), msg)
