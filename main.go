@@ -89,7 +89,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	var src []byte
 	switch args[0] {
 	case "version", "--version":
-		fmt.Fprintf(stdout, "wirelab %s\n", version)
+		fmt.Fprintln(stdout, versionString())
 		return 0
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"errors"
 	"io"
 	"net"
 	"strconv"
@@ -30,9 +31,16 @@ var noDeadline time.Time
 // frame leaves behind belong to the next call. One task may read while
 // another writes; concurrent readers (or writers) take turns, a whole
 // operation at a time.
+//
+// A receive that times out, is interrupted or meets the end of the stream
+// takes nothing: the bytes it read are put back in front of the buffer, in
+// order, and the next receive of any kind gets them first. So do the bytes
+// of a delimited read over its limit (ErrTooLong). Unrecv puts bytes back
+// on purpose.
 type Conn struct {
 	nc      net.Conn
 	r       *bufio.Reader
+	pend    []byte     // bytes put back, read before r; guarded by rmu
 	rmu     sync.Mutex // held by a read, guards rw
 	wmu     sync.Mutex // held by a write, guards ww
 	rw, ww  watch
@@ -156,6 +164,12 @@ func (c *Conn) CloseWrite() error {
 // "timeout", and the next call works. Only connections shared between
 // tasks can see it.
 func (c *Conn) arm(ctx context.Context, w *watch, set func(time.Time) error) {
+	t := c.Timeout()
+	if oc, ok := ctx.(*opCtx); ok {
+		// The watch follows the caller's own context, so that a loop of
+		// calls with per-call timeouts registers once.
+		ctx, t = oc.Context, oc.timeout
+	}
 	if ctx != w.ctx {
 		if w.stop != nil {
 			w.stop()
@@ -172,7 +186,6 @@ func (c *Conn) arm(ctx context.Context, w *watch, set func(time.Time) error) {
 	since := sinceEpoch()
 	c.lastOp.Store(int64(since))
 	now := epoch.Add(since) // time.Now's monotonic reading, at half its cost
-	t := c.Timeout()
 	if t > 0 {
 		want = now.Add(t)
 	}
@@ -280,6 +293,11 @@ func (c *Conn) Recv(ctx context.Context, max int) ([]byte, error) {
 	}
 	var buf []byte
 	err := c.read(ctx, "recv", func() error {
+		if len(c.pend) > 0 {
+			buf = append([]byte(nil), c.pend[:min(len(c.pend), max)]...)
+			c.consumePend(len(buf))
+			return nil
+		}
 		if n := c.r.Buffered(); n > 0 {
 			buf = make([]byte, min(n, max))
 		} else {
@@ -302,15 +320,15 @@ func (c *Conn) Recv(ctx context.Context, max int) ([]byte, error) {
 
 // Read reads what has arrived, between 1 and len(p) bytes, under c's
 // timeout, and io.EOF at the end of the stream: c is an io.Reader, for
-// io.Copy, bufio and the like. The bytes a frame read left buffered come
-// first.
+// io.Copy, bufio and the like. The bytes a frame read left buffered, and
+// those put back, come first.
 func (c *Conn) Read(p []byte) (int, error) {
 	ctx := context.Background()
 	if err := c.lockRead(ctx, "recv"); err != nil {
 		return 0, err
 	}
 	defer c.unlockRead()
-	n, err := c.r.Read(p)
+	n, err := c.in().Read(p)
 	if err == io.EOF {
 		return n, io.EOF
 	}
@@ -321,43 +339,222 @@ func (c *Conn) Read(p []byte) (int, error) {
 // Write writes all of p under c's timeout: c is an io.Writer.
 func (c *Conn) Write(p []byte) (int, error) { return c.Send(context.Background(), p) }
 
+// Unrecv puts data back in front of what c has received: the next receive
+// of any kind (Recv, RecvExact, RecvFrame, RecvFile, Read, ...) gets it
+// first. data is copied. It waits for a receive under way in another task
+// to end.
+func (c *Conn) Unrecv(data []byte) {
+	c.rmu.Lock()
+	c.unread(data)
+	c.rmu.Unlock()
+}
+
+// Buffered returns how many received bytes c holds that no receive has
+// taken yet: those put back and those read ahead.
+func (c *Conn) Buffered() int {
+	c.rmu.Lock()
+	defer c.rmu.Unlock()
+	return len(c.pend) + c.r.Buffered()
+}
+
+// unread puts b back in front of the pending bytes, copying it; under rmu.
+func (c *Conn) unread(b []byte) {
+	if len(b) == 0 {
+		return
+	}
+	p := make([]byte, len(b)+len(c.pend))
+	copy(p, b)
+	copy(p[len(b):], c.pend)
+	c.pend = p
+}
+
+// consumePend drops the first n pending bytes; under rmu.
+func (c *Conn) consumePend(n int) {
+	c.pend = c.pend[n:]
+	if len(c.pend) == 0 {
+		c.pend = nil
+	}
+}
+
+// in returns the reader of c's received bytes: those put back first, then
+// the buffer and the connection. Use it under rmu.
+func (c *Conn) in() connReader { return connReader{c} }
+
+// connReader reads a Conn's pending bytes, then its buffered reader.
+type connReader struct{ c *Conn }
+
+func (cr connReader) Read(p []byte) (int, error) {
+	c := cr.c
+	if len(c.pend) > 0 {
+		n := copy(p, c.pend)
+		c.consumePend(n)
+		return n, nil
+	}
+	return c.r.Read(p)
+}
+
 // RecvExact reads exactly n bytes. If the stream ends or the operation
-// fails first, it returns the bytes it got and the error.
+// fails first, it returns the bytes it got and the error, and those bytes
+// stay buffered for the next receive.
 func (c *Conn) RecvExact(ctx context.Context, n int) ([]byte, error) {
 	if err := c.lockRead(ctx, "recv"); err != nil {
 		return nil, err
 	}
 	defer c.unlockRead()
-	buf, err := netproto.ReadPayload(c.r, int64(n))
+	buf, err := netproto.ReadPayload(c.in(), int64(n))
+	if err != nil {
+		c.unread(buf)
+	}
 	c.completed(err)
 	return buf, classify(ctx, "recv", err)
 }
 
 // RecvUntil reads up to and including delim and returns the bytes before
-// it. If max bytes arrive without delim, it returns them and ErrTooLong; if
-// the stream ends first, the bytes it got and ErrClosed. Nothing past the
+// it. If more than limit bytes would come before delim, it returns the
+// bytes it got and ErrTooLong; if the stream ends first, the bytes it got
+// and ErrClosed. Either way those bytes stay buffered. Nothing past the
 // delimiter is consumed.
 func (c *Conn) RecvUntil(ctx context.Context, delim []byte, limit int) ([]byte, error) {
+	b, _, err := c.RecvUntilAny(ctx, [][]byte{delim}, limit, false)
+	return b, err
+}
+
+// RecvUntilAny reads up to and including the first of delims to arrive
+// and returns the bytes before it (with it, when keep is set) and its
+// index in delims. The first to arrive is the one that ends first in the
+// stream; of two that end at the same byte, the longer. The result is the
+// same however the bytes are split into segments. If more than limit
+// bytes would come before the delimiter, it returns the bytes it got and
+// ErrTooLong; if the stream ends or the operation fails first, the bytes
+// it got and the error. On every failure those bytes stay buffered for
+// the next receive. Delimiters must not be empty.
+func (c *Conn) RecvUntilAny(ctx context.Context, delims [][]byte, limit int, keep bool) ([]byte, int, error) {
+	longest := 0
+	for _, d := range delims {
+		if len(d) == 0 {
+			return nil, -1, &OpError{Op: "recv", Err: errors.New("empty delimiter")}
+		}
+		longest = max(longest, len(d))
+	}
 	var acc []byte
+	which := -1
 	err := c.read(ctx, "recv", func() error {
 		for {
-			if c.r.Buffered() == 0 {
-				if _, err := c.r.Peek(1); err != nil {
-					return err
+			var chunk []byte
+			fromPend := len(c.pend) > 0
+			if fromPend {
+				chunk = c.pend
+			} else {
+				if c.r.Buffered() == 0 {
+					if _, err := c.r.Peek(1); err != nil {
+						c.unread(acc)
+						return err
+					}
+				}
+				chunk, _ = c.r.Peek(c.r.Buffered())
+			}
+			consume := func(n int) {
+				if fromPend {
+					c.consumePend(n)
+				} else {
+					c.r.Discard(n)
 				}
 			}
-			chunk, _ := c.r.Peek(c.r.Buffered())
-			from := max(0, len(acc)-len(delim)+1)
-			acc = append(acc, chunk...)
-			if i := bytes.Index(acc[from:], delim); i >= 0 {
-				end := from + i
-				c.r.Discard(end + len(delim) - (len(acc) - len(chunk)))
-				acc = acc[:end]
+			old := len(acc)
+			var end int
+			if old == 0 {
+				// Nothing straddles: search the chunk in place and copy
+				// only the result.
+				end, which = firstDelim(chunk, 0, delims)
+				if which >= 0 {
+					if end-len(delims[which]) > limit {
+						// Nothing taken; the caller sees what is there.
+						acc = append([]byte(nil), chunk[:end]...)
+						return ErrTooLong
+					}
+					acc = append([]byte(nil), chunk[:end]...)
+					consume(end)
+					break
+				}
+				acc = append(acc, chunk...)
+			} else {
+				acc = append(acc, chunk...)
+				end, which = firstDelim(acc, old, delims)
+				if which >= 0 {
+					if end-len(delims[which]) > limit {
+						// Only the bytes before this chunk were taken.
+						c.unread(acc[:old])
+						acc = acc[:end]
+						return ErrTooLong
+					}
+					consume(end - old)
+					acc = acc[:end]
+					break
+				}
+			}
+			consume(len(chunk))
+			if len(acc) > limit+longest-1 {
+				// No delimiter can end now without more than limit bytes
+				// before it.
+				c.unread(acc)
+				return ErrTooLong
+			}
+		}
+		if !keep {
+			acc = acc[:len(acc)-len(delims[which])]
+		}
+		return nil
+	})
+	if err != nil {
+		which = -1
+	}
+	return acc, which, err
+}
+
+// firstDelim finds, in b, the delimiter that ends first among those that
+// end past from-1 (the bytes before from were searched before), and
+// returns the index just past it and its index in delims; -1 when none.
+func firstDelim(b []byte, from int, delims [][]byte) (end, which int) {
+	end, which = -1, -1
+	for i, d := range delims {
+		start := max(0, from-len(d)+1)
+		j := bytes.Index(b[start:], d)
+		if j < 0 {
+			continue
+		}
+		e := start + j + len(d)
+		if which < 0 || e < end || (e == end && len(d) > len(delims[which])) {
+			end, which = e, i
+		}
+	}
+	return end, which
+}
+
+// RecvAll reads until the end of the stream and returns every byte,
+// possibly none. More than limit bytes fail with ErrTooLong rather than
+// being cut; a timeout or interruption fails too. On failure the bytes
+// read stay buffered, and are returned with the error.
+func (c *Conn) RecvAll(ctx context.Context, limit int) ([]byte, error) {
+	var acc []byte
+	err := c.read(ctx, "recv", func() error {
+		acc = c.pend
+		c.pend = nil
+		for {
+			if len(acc) > limit {
+				c.unread(acc)
+				return ErrTooLong
+			}
+			if len(acc) == cap(acc) {
+				acc = append(acc, make([]byte, min(max(cap(acc), 4096), limit+1-len(acc)))...)[:len(acc)]
+			}
+			n, err := c.r.Read(acc[len(acc):cap(acc)])
+			acc = acc[:len(acc)+n]
+			if err == io.EOF {
 				return nil
 			}
-			c.r.Discard(len(chunk))
-			if len(acc) > limit {
-				return ErrTooLong
+			if err != nil {
+				c.unread(acc)
+				return err
 			}
 		}
 	})
@@ -434,28 +631,107 @@ func (c *Conn) SendParts(ctx context.Context, head []byte, parts []Part) error {
 }
 
 // RecvFrame reads one frame whose length header is h and whose payload is
-// at most max bytes. A negative or oversized length is refused before any
-// payload is read (netproto.ErrBadLength, netproto.ErrFrameTooLarge); a
-// stream that ends inside the payload gives the bytes that came and
-// ErrClosed.
+// at most max bytes. A negative or oversized length is refused once the
+// header is read, before anything more (netproto.ErrBadLength,
+// netproto.ErrFrameTooLarge); the header is consumed. A stream that ends
+// inside the frame, or a timeout there, gives the payload bytes that came
+// and ErrClosed (or ErrTimeout), and leaves the whole frame so far, header
+// included, buffered.
 func (c *Conn) RecvFrame(ctx context.Context, h *netproto.Format, max int64) ([]byte, error) {
 	if err := c.lockRead(ctx, "recv"); err != nil {
 		return nil, err
 	}
 	defer c.unlockRead()
-	buf, err := netproto.ReadFrame(c.r, h, max)
+	buf, err := c.readFrame(h, max)
 	c.completed(err)
 	return buf, classify(ctx, "recv", err)
+}
+
+// readFrame is RecvFrame under the read lock.
+func (c *Conn) readFrame(h *netproto.Format, max int64) ([]byte, error) {
+	var hb [8]byte
+	head := hb[:h.Size()]
+	if got, err := io.ReadFull(c.in(), head); err != nil {
+		c.unread(head[:got])
+		return nil, err
+	}
+	n, err := netproto.DecodeLength(h, head, max)
+	if err != nil {
+		return nil, err
+	}
+	buf, err := netproto.ReadPayload(c.in(), n)
+	if err != nil {
+		c.unread(append(head, buf...))
+	}
+	return buf, err
 }
 
 // RecvMsgHeader reads a message's length prefix and JSON header and checks
 // them (netproto.Msg.ReadHeader); it returns the raw JSON and the body size
 // the header announces, leaving the body unread.
 func (c *Conn) RecvMsgHeader(ctx context.Context, m *netproto.Msg) (raw []byte, size int64, err error) {
+	raw, size, _, err = c.RecvMsg(ctx, m, false)
+	return raw, size, err
+}
+
+// RecvMsg reads one message of the tutorials' kind: the length prefix, the
+// JSON header (checked as netproto.Msg.ReadHeader checks it) and, when
+// body is set, the size bytes of body the header announces. A refused
+// prefix or header is consumed; a stream that ends, or a timeout, before
+// the message is whole leaves all of it buffered and returns the bytes of
+// the part it was in (the header's, then the body's).
+func (c *Conn) RecvMsg(ctx context.Context, m *netproto.Msg, body bool) (raw []byte, size int64, payload []byte, err error) {
 	err = c.read(ctx, "recv", func() error {
-		var err error
-		raw, size, err = m.ReadHeader(c.r)
+		var hb [8]byte
+		head := hb[:m.Length.Size()]
+		if got, err := io.ReadFull(c.in(), head); err != nil {
+			c.unread(head[:got])
+			return err
+		}
+		n, err := netproto.DecodeLength(m.Length, head, m.MaxHeader)
+		if err == netproto.ErrFrameTooLarge {
+			return netproto.ErrHeaderTooLarge
+		}
+		if err != nil {
+			return err
+		}
+		if raw, err = netproto.ReadPayload(c.in(), n); err != nil {
+			c.unread(append(head, raw...))
+			return err
+		}
+		if size, err = netproto.ParseSize(raw, m.SizeKey, m.MaxBody); err != nil || !body {
+			return err
+		}
+		if payload, err = netproto.ReadPayload(c.in(), size); err != nil {
+			c.unread(append(append(head, raw...), payload...))
+		}
 		return err
 	})
-	return raw, size, err
+	return raw, size, payload, err
+}
+
+// An opCtx carries the timeout of one operation (WithOpTimeout).
+type opCtx struct {
+	context.Context
+	timeout time.Duration
+}
+
+// WithOpTimeout returns a context under which a Conn operation is limited
+// to d instead of the connection's own timeout (SetTimeout); d <= 0 means
+// no limit for the operation. It takes effect only when passed to the
+// operation as it is: a context derived from it has the connection's
+// timeout again. Cancelling ctx interrupts the operation as usual.
+func WithOpTimeout(ctx context.Context, d time.Duration) context.Context {
+	if oc, ok := ctx.(*opCtx); ok {
+		ctx = oc.Context
+	}
+	return &opCtx{Context: ctx, timeout: max(d, 0)}
+}
+
+// timeoutFor returns the limit of an operation run under ctx.
+func (c *Conn) timeoutFor(ctx context.Context) time.Duration {
+	if oc, ok := ctx.(*opCtx); ok {
+		return oc.timeout
+	}
+	return c.Timeout()
 }

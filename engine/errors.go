@@ -93,7 +93,7 @@ func classify(ctx context.Context, op string, err error) error {
 		err = ErrInterrupted
 	case errors.Is(err, os.ErrDeadlineExceeded):
 		err = ErrTimeout
-	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, net.ErrClosed),
+	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, net.ErrClosed), errors.Is(err, os.ErrClosed),
 		errors.Is(err, syscall.ECONNRESET), errors.Is(err, syscall.EPIPE), errors.Is(err, syscall.ECONNABORTED):
 		err = ErrClosed
 	case errors.Is(err, syscall.ECONNREFUSED):

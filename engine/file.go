@@ -156,7 +156,7 @@ func (m *minRate) deadline() time.Time {
 
 func (ir idleReader) Read(p []byte) (int, error) {
 	c := ir.c
-	if c.Timeout() > 0 || ir.rate != nil {
+	if c.timeoutFor(ir.ctx) > 0 || ir.rate != nil {
 		c.arm(ir.ctx, &c.rw, c.nc.SetReadDeadline)
 	}
 	if ir.rate != nil {
@@ -183,7 +183,7 @@ type idleWriter struct {
 }
 
 func (iw idleWriter) Write(p []byte) (int, error) {
-	if iw.c.Timeout() > 0 {
+	if iw.c.timeoutFor(iw.ctx) > 0 {
 		iw.c.arm(iw.ctx, &iw.c.ww, iw.c.nc.SetWriteDeadline)
 	}
 	return iw.w.Write(p)
@@ -231,7 +231,7 @@ func (c *Conn) SendFile(ctx context.Context, path string, o FileOptions) (FileRe
 			src = io.TeeReader(src, &progressWriter{fn: o.Progress})
 		}
 		var dst io.Writer = idleWriter{ctx, c, c.nc}
-		if h == nil && o.Progress == nil && c.Timeout() == 0 {
+		if h == nil && o.Progress == nil && c.timeoutFor(ctx) == 0 {
 			// io.Copy to the bare connection uses sendfile(2).
 			dst = c.nc
 		}
@@ -291,9 +291,17 @@ func (c *Conn) RecvFile(ctx context.Context, path string, size int64, o FileOpti
 		if o.Progress != nil {
 			dst = io.MultiWriter(dst, &progressWriter{fn: o.Progress})
 		}
-		// Bytes already buffered come first, then the socket itself.
-		var err error
-		n, err = io.CopyN(dst, c.r, int64(min(c.r.Buffered(), int(min(size, 1<<30)))))
+		// Bytes put back and bytes already buffered come first, then the
+		// socket itself. What goes to the file is not put back on failure.
+		if k := int(min(int64(len(c.pend)), size)); k > 0 {
+			if _, err := dst.Write(c.pend[:k]); err != nil {
+				return err
+			}
+			c.consumePend(k)
+			n = int64(k)
+		}
+		m, err := io.CopyN(dst, c.r, int64(min(c.r.Buffered(), int(min(size-n, 1<<30)))))
+		n += m
 		if err != nil {
 			return err
 		}
@@ -304,7 +312,7 @@ func (c *Conn) RecvFile(ctx context.Context, path string, size int64, o FileOpti
 				rate.grace = DefaultRateGrace
 			}
 		}
-		m, err := io.CopyN(dst, idleReader{ctx, c, c.nc, rate}, size-n)
+		m, err = io.CopyN(dst, idleReader{ctx, c, c.nc, rate}, size-n)
 		n += m
 		return err
 	})

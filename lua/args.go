@@ -1,7 +1,10 @@
 package lua
 
 import (
+	"context"
+	"fmt"
 	"math"
+	"slices"
 	"sync"
 	"time"
 
@@ -60,16 +63,49 @@ func seconds(L *glua.LState, v glua.LValue, what string) time.Duration {
 	return 0
 }
 
-// optTable returns argument n as an options table, or nil when absent.
-func optTable(L *glua.LState, n int) *glua.LTable {
+// optTable returns argument n as an options table, or nil when absent. A
+// key that is not one of known raises "bad argument #n to 'f' (unknown
+// option 'timout'; did you mean 'timeout'?)": a misspelt option is never
+// silently ignored.
+func optTable(L *glua.LState, n int, known ...string) *glua.LTable {
 	switch v := L.Get(n).(type) {
 	case *glua.LNilType:
 		return nil
 	case *glua.LTable:
+		checkOptions(L, n, v, known)
 		return v
 	}
 	L.ArgError(n, "options table expected, got "+L.Get(n).Type().String())
 	return nil
+}
+
+// checkOptions raises an argument error for the first key of t, argument
+// n, that is not one of known.
+func checkOptions(L *glua.LState, n int, t *glua.LTable, known []string) {
+	for k, _ := t.Next(glua.LNil); k != glua.LNil; k, _ = t.Next(k) {
+		key, ok := k.(glua.LString)
+		if !ok {
+			L.ArgError(n, fmt.Sprintf("unknown option [%s]; options are name = value", glua.LVAsString(k)))
+		}
+		if !slices.Contains(known, string(key)) {
+			msg := fmt.Sprintf("unknown option '%s'", string(key))
+			if s := suggest(string(key), known); s != "" {
+				msg += fmt.Sprintf("; did you mean '%s'?", s)
+			}
+			L.ArgError(n, msg)
+		}
+	}
+}
+
+// opContext returns the context of one operation: L's, limited by the
+// options' timeout when there is one (0: no limit for this call), or by
+// the connection's own timeout otherwise.
+func opContext(L *glua.LState, opts *glua.LTable) context.Context {
+	v := optField(opts, "timeout")
+	if v == glua.LNil {
+		return ctxOf(L)
+	}
+	return engine.WithOpTimeout(ctxOf(L), seconds(L, v, "timeout"))
 }
 
 // optField returns field name of an options table (nil-safe).

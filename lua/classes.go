@@ -22,7 +22,7 @@ var classes map[string]*class
 
 func init() {
 	classes = map[string]*class{}
-	for _, c := range []*class{connClass, listenerClass, serverClass, udpClass, taskClass, channelClass, dictClass, penaltiesClass, blobClass, hasherClass, accountsClass, nullClass} {
+	for _, c := range []*class{connClass, listenerClass, serverClass, udpClass, taskClass, channelClass, dictClass, penaltiesClass, blobClass, hasherClass, accountsClass, nullClass, processClass} {
 		classes[c.name] = c
 	}
 }
@@ -54,6 +54,8 @@ func classOf(v any) *class {
 		name = "hasher"
 	case *engine.Accounts:
 		name = "accounts"
+	case *engine.Process:
+		name = "process"
 	case jsonNull:
 		name = "json.null"
 	default:
@@ -77,6 +79,11 @@ var classMetas = sync.OnceValue(func() map[string]*glua.LTable {
 		for _, m := range c.methods {
 			methods.RawSetString(m.name, owner.NewFunction(m.f))
 		}
+		// A name that is not a method raises, naming the likely one;
+		// methods are found in the table itself, as fast as before.
+		mm := owner.NewTable()
+		mm.RawSetString("__index", owner.NewFunction(missingMethod(c)))
+		owner.SetMetatable(methods, mm)
 		mt.RawSetString("__index", methods)
 		mt.RawSetString("__name", glua.LString(c.name))
 		mt.RawSetString("__metatable", glua.LString(c.name))

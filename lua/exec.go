@@ -14,6 +14,7 @@ func init() {
 		doc:  "run commands",
 		funcs: []fn{
 			{"run", execRun, "exec.run(cmd [, {timeout=s, cwd=dir, env={...}, stdin=s, max_output=n, spool=n|true}]) -> {stdout=, stderr=, code=, timed_out=, truncated=, signal=, held=} | nil, err -- cmd is a shell string or an argv table"},
+			spawnFunc,
 		},
 	})
 }
@@ -23,25 +24,8 @@ const DefaultSpool = 64 << 10
 
 func execRun(L *glua.LState) int {
 	var cmd engine.Command
-	switch v := L.Get(1).(type) {
-	case glua.LString:
-		cmd.Shell = string(v)
-	case *glua.LTable:
-		n := v.Len()
-		if n == 0 {
-			L.ArgError(1, "empty argv")
-		}
-		for i := 1; i <= n; i++ {
-			s, ok := v.RawGetInt(i).(glua.LString)
-			if !ok {
-				L.ArgError(1, "argv must hold strings")
-			}
-			cmd.Argv = append(cmd.Argv, string(s))
-		}
-	default:
-		L.ArgError(1, "string or table expected, got "+v.Type().String())
-	}
-	opts := optTable(L, 2)
+	cmd.Shell, cmd.Argv = argvOrShell(L, 1)
+	opts := optTable(L, 2, "timeout", "cwd", "env", "stdin", "max_output", "spool")
 	cmd.Timeout = seconds(L, optField(opts, "timeout"), "timeout")
 	cmd.Dir = optString(L, opts, "cwd", "")
 	maxOut := optInt(L, opts, "max_output", engine.DefaultMaxOutput)

@@ -49,7 +49,7 @@ type ExitError struct{ Code int }
 func (e *ExitError) Error() string { return fmt.Sprintf("exit %d", e.Code) }
 
 func flagsParse(L *glua.LState) int {
-	argt, defaults, opts := L.OptTable(1, L.NewTable()), L.CheckTable(2), optTable(L, 3)
+	argt, defaults, opts := L.OptTable(1, L.NewTable()), L.CheckTable(2), optTable(L, 3, "usage", "help")
 	var args []string
 	for i := 1; i <= argt.Len(); i++ {
 		args = append(args, glua.LVAsString(argt.RawGetInt(i)))

@@ -62,7 +62,7 @@ func hashFile(L *glua.LState) int {
 	if h, err := engine.NewHash(algo); err != nil || h == nil {
 		L.ArgError(1, fmt.Sprintf("unknown hash %q (md5, sha1, sha256)", algo))
 	}
-	sum, size, err := engine.HashFile(ctxOf(L), algo, path, optString(L, optTable(L, 3), "dir", ""))
+	sum, size, err := engine.HashFile(ctxOf(L), algo, path, optString(L, optTable(L, 3, "dir"), "dir", ""))
 	if err != nil {
 		return fail(L, err)
 	}

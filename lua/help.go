@@ -20,9 +20,18 @@ var docsByFunc = sync.OnceValue(func() map[uintptr][2]string {
 			m[reflect.ValueOf(f.f).Pointer()] = [2]string{mod.name + "." + f.name, f.doc}
 		}
 	}
-	for name, c := range classes {
-		for _, f := range c.methods {
-			m[reflect.ValueOf(f.f).Pointer()] = [2]string{name + ":" + f.name, f.doc}
+	// A method that several classes share (conn's, which a process has
+	// too) is named after the first class by name.
+	names := make([]string, 0, len(classes))
+	for name := range classes {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		for _, f := range classes[name].methods {
+			if _, taken := m[reflect.ValueOf(f.f).Pointer()]; !taken {
+				m[reflect.ValueOf(f.f).Pointer()] = [2]string{name + ":" + f.name, f.doc}
+			}
 		}
 	}
 	return m

@@ -250,7 +250,7 @@ func (e *jsonEncoder) u16(r rune) {
 
 func jsonEncode(L *glua.LState) int {
 	style := jsonCompact
-	if optBool(L, optTable(L, 2), "python", false) {
+	if optBool(L, optTable(L, 2, "python"), "python", false) {
 		style = jsonPython
 	}
 	b, err := encodeJSON(L.CheckAny(1), style, nil)

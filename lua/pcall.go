@@ -59,7 +59,12 @@ func coResume(L *glua.LState) int {
 		L.Push(glua.LString("C stack overflow"))
 		return 2
 	}
-	return s.nested(L, L.Get(glua.UpvalueIndex(1)))
+	n := s.nested(L, L.Get(glua.UpvalueIndex(1)))
+	if n >= 2 && L.Get(1) == glua.LFalse {
+		// The error of the coroutine, worded as pcall words it.
+		L.Replace(2, fixMessage(L.Get(2)))
+	}
+	return n
 }
 
 // coRunning is coroutine.running: the coroutine whose code runs, nil in
@@ -212,7 +217,7 @@ func (s *state) run(L *glua.LState, from, to int, handler glua.LValue) (*thread,
 		// A cancelled task stops; its code cannot catch the interruption.
 		L.Error(obj, 0)
 	}
-	return nil, fixMessage(obj)
+	return nil, nameArgError(fixMessage(obj), L.Get(from))
 }
 
 // pcallGo calls fn(args...) as pcall does, for Go code that catches a
@@ -486,9 +491,11 @@ func fixArgError(s string) string {
 		return s
 	}
 	fname := name[:k]
-	if fname == "(anonymous)" || fname == "main chunk" {
+	if fname == "(anonymous)" || fname == "main chunk" || fname == "corountine" {
 		// A Go function called by pcall has no caller frame on the
-		// thread, so gopher-lua takes it for a main chunk.
+		// thread, so gopher-lua takes it for a main chunk (or, in a
+		// coroutine, a "corountine"). pcall and tasks name wirelab's
+		// own functions afterwards (nameArgError).
 		fname = "?"
 	}
 	return s[:i+len(prefix)] + rest[:j] + " to '" + fname + "'" + name[k:]

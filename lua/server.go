@@ -57,7 +57,7 @@ func (s *Server) status() string {
 func socketServe(L *glua.LState) int {
 	host, port := optHost(L, 1), checkPort(L, 2)
 	handler := L.CheckFunction(3)
-	opts := optTable(L, 4)
+	opts := optTable(L, 4, "max_conns", "idle_timeout", "grace", "backlog", "max_depth")
 	maxConns := optInt(L, opts, "max_conns", engine.DefaultMaxConns)
 	if maxConns < 1 {
 		L.RaiseError("option max_conns must be at least 1")

@@ -147,8 +147,9 @@ func newView(L *glua.LState, name string) *glua.LTable {
 
 // materialize makes t, if it is a view of a shared library, a table of
 // its own: the library's fields it lacks are copied in, and its metatable
-// becomes what the library's own would be: none, or for the globals one
-// that loads the other libraries on first use.
+// becomes the library's (none for string and table; the one that names a
+// missing field for a module), or for the globals one that loads the other
+// libraries on first use.
 func materialize(L *glua.LState, t *glua.LTable) {
 	lib, ok := viewOf(t)
 	if !ok {
@@ -168,7 +169,7 @@ func materialize(L *glua.LState, t *glua.LTable) {
 		t.RawSetString("_G", t)
 		return
 	}
-	t.Metatable = glua.LNil
+	t.Metatable = lib.Metatable
 	wrote(L, t)
 }
 

@@ -50,7 +50,7 @@ func checkPort(L *glua.LState, n int) int {
 }
 
 func socketConnect(L *glua.LState) int {
-	host, port, opts := L.CheckString(1), checkPort(L, 2), optTable(L, 3)
+	host, port, opts := L.CheckString(1), checkPort(L, 2), optTable(L, 3, "timeout")
 	c, err := engine.Dial(ctxOf(L), host, port, seconds(L, optField(opts, "timeout"), "timeout"))
 	if err != nil {
 		return fail(L, err)
@@ -68,7 +68,7 @@ func optHost(L *glua.LState, n int) string {
 }
 
 func socketListen(L *glua.LState) int {
-	host, port, opts := optHost(L, 1), checkPort(L, 2), optTable(L, 3)
+	host, port, opts := optHost(L, 1), checkPort(L, 2), optTable(L, 3, "backlog")
 	ln, err := engine.Listen(ctxOf(L), host, port, int(optInt(L, opts, "backlog", 0)))
 	if err != nil {
 		return fail(L, err)
@@ -113,15 +113,21 @@ var connClass = &class{
 	},
 	methods: []fn{
 		{"send", connSend, "c:send(data) -> n | nil, err -- write all of data"},
-		{"recv", connRecv, "c:recv(max) -> data | nil, err -- between 1 and max bytes, whatever has arrived; nil, \"closed\" at end of stream"},
-		{"recv_exact", connRecvExact, "c:recv_exact(n) -> data | nil, err, partial -- exactly n bytes"},
-		{"recv_until", connRecvUntil, "c:recv_until(delim [, max]) -> data | nil, err, partial -- the bytes before delim, which is consumed"},
-		{"send_frame", connSendFrame, "c:send_frame(data [, {header=fmt}]) -> n | nil, err -- a length header (default \"!I\") then data"},
-		{"recv_frame", connRecvFrame, "c:recv_frame([{header=fmt, max=n}]) -> data | nil, err, partial -- one frame of send_frame"},
-		{"send_msg", connSendMsg, "c:send_msg(header [, body [, {header=fmt}]]) -> n | nil, err -- struct-packed length, JSON header with total_size, body"},
-		{"recv_msg", connRecvMsg, "c:recv_msg([{header=fmt, max=n, max_header=n, size_key=s, body=false}]) -> header, body | nil, err -- one message of send_msg"},
-		{"send_file", connSendFile, "c:send_file(path [, {hash=algo, dir=d, size=n, progress=false}]) -> bytes, hexdigest | nil, err -- stream a file to the peer"},
-		{"recv_file", connRecvFile, "c:recv_file(path, size [, {hash=algo, expect=hex, dir=d, overwrite=false, unique=false, progress=false, min_rate=1024}]) -> bytes, hexdigest, name | nil, err -- stream size bytes into a file, kept only when complete"},
+		{"sendline", connSendLine, "c:sendline(s) -> n | nil, err -- write s and \"\\n\""},
+		{"recv", connRecv, "c:recv(max [, {timeout=s}]) -> data | nil, err -- between 1 and max bytes, whatever has arrived; nil, \"closed\" at end of stream"},
+		{"recv_exact", connRecvExact, "c:recv_exact(n [, {timeout=s}]) -> data | nil, err, partial -- exactly n bytes"},
+		{"recv_until", connRecvUntil, "c:recv_until(delim | {delim, ...} [, max | {keep=false, max=65536, timeout=s}]) -> data [, delim] | nil, err, partial -- the bytes before the first delimiter to arrive, which is consumed (and returned with keep=true); with a list, also the delimiter matched"},
+		{"recvline", connRecvLine, "c:recvline([{keep=false, max=65536, timeout=s}]) -> line | nil, err, partial -- one line, without its \"\\n\" and a \"\\r\" before it (kept with keep=true)"},
+		{"recv_all", connRecvAll, "c:recv_all([{max=16777216, timeout=s}]) -> data | nil, err, partial -- everything until the end of the stream; over max: nil, \"too long\""},
+		{"sendafter", connSendAfter, "c:sendafter(delim, data [, {max=n, timeout=s}]) -> received | nil, err, partial -- wait for delim, then send data; returns the bytes received up to and with delim"},
+		{"sendlineafter", connSendLineAfter, "c:sendlineafter(delim, line [, {max=n, timeout=s}]) -> received | nil, err, partial -- sendafter with line and \"\\n\""},
+		{"unrecv", connUnrecv, "c:unrecv(data) -- put data back in front of what was received: the next receive of any kind gets it first"},
+		{"send_frame", connSendFrame, "c:send_frame(data [, {header=fmt, timeout=s}]) -> n | nil, err -- a length header (default \"!I\") then data"},
+		{"recv_frame", connRecvFrame, "c:recv_frame([{header=fmt, max=n, timeout=s}]) -> data | nil, err, partial -- one frame of send_frame"},
+		{"send_msg", connSendMsg, "c:send_msg(header [, body [, {header=fmt, size_key=s, timeout=s}]]) -> n | nil, err -- struct-packed length, JSON header with total_size, body"},
+		{"recv_msg", connRecvMsg, "c:recv_msg([{header=fmt, max=n, max_header=n, size_key=s, body=false, timeout=s}]) -> header, body | nil, err -- one message of send_msg"},
+		{"send_file", connSendFile, "c:send_file(path [, {hash=algo, dir=d, size=n, progress=false, timeout=s}]) -> bytes, hexdigest | nil, err -- stream a file to the peer"},
+		{"recv_file", connRecvFile, "c:recv_file(path, size [, {hash=algo, expect=hex, dir=d, overwrite=false, unique=false, progress=false, min_rate=1024, timeout=s}]) -> bytes, hexdigest, name | nil, err -- stream size bytes into a file, kept only when complete"},
 		{"settimeout", connSetTimeout, "c:settimeout(s) -- limit each later operation to s seconds (nil: none)"},
 		{"peer", connPeer, "c:peer() -> host, port -- the peer's address"},
 		{"local", connLocal, "c:local() -> host, port -- this end's address"},
@@ -131,7 +137,19 @@ var connClass = &class{
 	},
 }
 
-func checkConn(L *glua.LState, n int) *engine.Conn { return check[*engine.Conn](L, n, "conn") }
+// checkConn returns argument n as a connection: a conn, or a process's
+// stdin and stdout, which take the same methods.
+func checkConn(L *glua.LState, n int) *engine.Conn {
+	if ud, ok := L.Get(n).(*glua.LUserData); ok {
+		switch v := ud.Value.(type) {
+		case *engine.Conn:
+			return v
+		case *engine.Process:
+			return v.Conn()
+		}
+	}
+	return check[*engine.Conn](L, n, "conn")
+}
 
 func connSend(L *glua.LState) int {
 	c := checkConn(L, 1)
@@ -152,11 +170,11 @@ func connSend(L *glua.LState) int {
 }
 
 func connRecv(L *glua.LState) int {
-	c, max := checkConn(L, 1), L.CheckInt(2)
+	c, max, opts := checkConn(L, 1), L.CheckInt(2), optTable(L, 3, "timeout")
 	if max < 1 {
 		L.ArgError(2, "max must be at least 1")
 	}
-	b, err := c.Recv(ctxOf(L), max)
+	b, err := c.Recv(opContext(L, opts), max)
 	if err != nil {
 		return fail(L, err)
 	}
@@ -165,24 +183,11 @@ func connRecv(L *glua.LState) int {
 }
 
 func connRecvExact(L *glua.LState) int {
-	c, n := checkConn(L, 1), L.CheckInt(2)
+	c, n, opts := checkConn(L, 1), L.CheckInt(2), optTable(L, 3, "timeout")
 	if n < 0 {
 		L.ArgError(2, "negative length")
 	}
-	b, err := c.RecvExact(ctxOf(L), n)
-	if err != nil {
-		return failPartial(L, err, b)
-	}
-	L.Push(lstring(b))
-	return 1
-}
-
-func connRecvUntil(L *glua.LState) int {
-	c, delim, max := checkConn(L, 1), L.CheckString(2), L.OptInt(3, 64<<10)
-	if delim == "" {
-		L.ArgError(2, "empty delimiter")
-	}
-	b, err := c.RecvUntil(ctxOf(L), []byte(delim), max)
+	b, err := c.RecvExact(opContext(L, opts), n)
 	if err != nil {
 		return failPartial(L, err, b)
 	}
@@ -191,10 +196,11 @@ func connRecvUntil(L *glua.LState) int {
 }
 
 func connSendFrame(L *glua.LState) int {
-	c, opts := checkConn(L, 1), optTable(L, 3)
+	c, opts := checkConn(L, 1), optTable(L, 3, "header", "timeout")
 	h := lengthFormat(L, optString(L, opts, "header", "!I"))
+	ctx := opContext(L, opts)
 	if data, ok := L.Get(2).(glua.LString); ok {
-		if err := c.SendFrame(ctxOf(L), h, sbytes(string(data))); err != nil {
+		if err := c.SendFrame(ctx, h, sbytes(string(data))); err != nil {
 			return fail(L, err)
 		}
 		L.Push(glua.LNumber(len(data)))
@@ -205,7 +211,7 @@ func connSendFrame(L *glua.LState) int {
 	if err != nil {
 		return fail(L, err)
 	}
-	if err := c.SendParts(ctxOf(L), head, parts); err != nil {
+	if err := c.SendParts(ctx, head, parts); err != nil {
 		return fail(L, err)
 	}
 	L.Push(glua.LNumber(size))
@@ -213,9 +219,9 @@ func connSendFrame(L *glua.LState) int {
 }
 
 func connRecvFrame(L *glua.LState) int {
-	c, opts := checkConn(L, 1), optTable(L, 2)
+	c, opts := checkConn(L, 1), optTable(L, 2, "header", "max", "timeout")
 	h := lengthFormat(L, optString(L, opts, "header", "!I"))
-	b, err := c.RecvFrame(ctxOf(L), h, optInt(L, opts, "max", netproto.DefaultMaxFrame))
+	b, err := c.RecvFrame(opContext(L, opts), h, optInt(L, opts, "max", netproto.DefaultMaxFrame))
 	if err != nil {
 		return failPartial(L, err, b)
 	}
@@ -234,7 +240,7 @@ func msgFormat(L *glua.LState, opts *glua.LTable) *netproto.Msg {
 }
 
 func connSendMsg(L *glua.LState) int {
-	c, hdr, opts := checkConn(L, 1), L.CheckTable(2), optTable(L, 4)
+	c, hdr, opts := checkConn(L, 1), L.CheckTable(2), optTable(L, 4, "header", "size_key", "timeout")
 	var parts []engine.Part
 	var size int64
 	if L.Get(3) != glua.LNil {
@@ -255,7 +261,7 @@ func connSendMsg(L *glua.LState) int {
 	if err != nil {
 		return fail(L, err)
 	}
-	if err := c.SendParts(ctxOf(L), append(head, h...), parts); err != nil {
+	if err := c.SendParts(opContext(L, opts), append(head, h...), parts); err != nil {
 		return fail(L, err)
 	}
 	L.Push(glua.LNumber(size))
@@ -263,10 +269,14 @@ func connSendMsg(L *glua.LState) int {
 }
 
 func connRecvMsg(L *glua.LState) int {
-	c, opts := checkConn(L, 1), optTable(L, 2)
+	c, opts := checkConn(L, 1), optTable(L, 2, "header", "max", "max_header", "size_key", "body", "timeout")
 	m := msgFormat(L, opts)
-	raw, size, err := c.RecvMsgHeader(ctxOf(L), m)
+	withBody := optBool(L, opts, "body", true)
+	raw, _, body, err := c.RecvMsg(opContext(L, opts), m, withBody)
 	if err != nil {
+		if withBody && body != nil {
+			return failPartial(L, err, body)
+		}
 		return fail(L, err)
 	}
 	hdr, err := decodeJSON(L, raw)
@@ -274,13 +284,8 @@ func connRecvMsg(L *glua.LState) int {
 		return fail(L, err)
 	}
 	L.Push(hdr)
-	if !optBool(L, opts, "body", true) {
+	if !withBody {
 		return 1
-	}
-	body, err := c.RecvExact(ctxOf(L), int(size))
-	if err != nil {
-		L.Pop(1)
-		return failPartial(L, err, body)
 	}
 	L.Push(lstring(body))
 	return 2
@@ -320,14 +325,14 @@ func pushTransfer(L *glua.LState, r engine.FileResult, withName bool) int {
 }
 
 func connSendFile(L *glua.LState) int {
-	c, path, opts := checkConn(L, 1), L.CheckString(2), optTable(L, 3)
+	c, path, opts := checkConn(L, 1), L.CheckString(2), optTable(L, 3, "hash", "dir", "size", "progress", "timeout")
 	o := fileOptions(L, opts)
 	if optBool(L, opts, "progress", false) {
 		if size, err := fileSize(o, path); err == nil {
 			o.Progress = newProgress(L, "send", size)
 		}
 	}
-	r, err := c.SendFile(ctxOf(L), path, o)
+	r, err := c.SendFile(opContext(L, opts), path, o)
 	if err != nil {
 		return fail(L, err)
 	}
@@ -353,7 +358,7 @@ func fileSize(o engine.FileOptions, path string) (int64, error) {
 const DefaultMinRate = 1024
 
 func connRecvFile(L *glua.LState) int {
-	c, path, size, opts := checkConn(L, 1), L.CheckString(2), L.CheckNumber(3), optTable(L, 4)
+	c, path, size, opts := checkConn(L, 1), L.CheckString(2), L.CheckNumber(3), optTable(L, 4, "hash", "expect", "dir", "overwrite", "unique", "progress", "min_rate", "timeout")
 	if size < 0 || float64(size) != float64(int64(size)) {
 		L.ArgError(3, "size must be a non-negative integer")
 	}
@@ -362,7 +367,7 @@ func connRecvFile(L *glua.LState) int {
 		o.Progress = newProgress(L, "recv", int64(size))
 	}
 	o.MinRate = optInt(L, opts, "min_rate", DefaultMinRate)
-	r, err := c.RecvFile(ctxOf(L), path, int64(size), o)
+	r, err := c.RecvFile(opContext(L, opts), path, int64(size), o)
 	if err != nil {
 		return fail(L, err)
 	}

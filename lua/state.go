@@ -125,6 +125,10 @@ var lazyGlobals = map[string]string{"module": glua.LoadLibName}
 type state struct {
 	rt *Runtime
 	L  *glua.LState
+	// life ends with the task (or the runtime, for a main script or the
+	// prompt) that the state runs: what it owns, such as the processes it
+	// spawned, goes then.
+	life context.Context
 	// builtins maps the library values of the state to their global paths
 	// ("print", "string.format"), for transfer; made on first need
 	// (builtinMap), forgotten when a library opens. libs lists the
@@ -184,7 +188,10 @@ func (rt *Runtime) newStateDepth(ctx context.Context, depth int) *glua.LState {
 	// libraries (7 KiB); a state starts with neither.
 	L.G.Global, L.G.Registry = L.CreateTable(0, 4), L.CreateTable(1, 0)
 	L.Env = L.G.Global
-	s := &state{rt: rt, L: L}
+	s := &state{rt: rt, L: L, life: ctx}
+	if ctx == nil {
+		s.life = rt.ctx
+	}
 	ud := L.NewUserData()
 	ud.Value = s
 	L.G.Registry.RawSetInt(1, ud)
@@ -421,6 +428,8 @@ func openModule(L *glua.LState, m *module) *glua.LTable {
 	if m.setup != nil {
 		m.setup(L, tbl)
 	}
+	// A field the module lacks raises, naming the likely one (suggest.go).
+	tbl.Metatable = moduleMetas()[m.name]
 	return tbl
 }
 
@@ -486,6 +495,7 @@ type Runtime struct {
 	active  int
 	idle    chan struct{} // closed and replaced when active drops to 0
 	servers map[*Server]struct{}
+	procs   map[*engine.Process]struct{} // spawned and not reaped yet
 }
 
 // Options configure a Runtime.
@@ -510,7 +520,8 @@ func maxString(L *glua.LState) int64 { return stateOf(L).rt.maxString }
 func NewRuntime(ctx context.Context, o Options) *Runtime {
 	ctx, cancel := context.WithCancel(ctx)
 	rt := &Runtime{ctx: ctx, cancel: cancel, stdout: o.Stdout, stderr: o.Stderr,
-		idle: make(chan struct{}), servers: map[*Server]struct{}{}, maxString: o.MaxString}
+		idle: make(chan struct{}), servers: map[*Server]struct{}{}, procs: map[*engine.Process]struct{}{},
+		maxString: o.MaxString}
 	if rt.maxString <= 0 {
 		rt.maxString = DefaultMaxString
 	}
@@ -604,4 +615,5 @@ func (rt *Runtime) Close() {
 	for _, s := range servers {
 		s.Close()
 	}
+	rt.killProcesses()
 }

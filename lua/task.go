@@ -21,6 +21,7 @@ func init() {
 		funcs: []fn{
 			{"spawn", taskSpawn, "task.spawn(fn, ...) -> task -- run fn(...) concurrently; upvalues, arguments and globals are copied in, Go objects shared"},
 			{"sleep", taskSleep, "task.sleep(s) -- wait s seconds"},
+			{"now", taskNow, "task.now() -> s -- seconds on a monotonic clock (since wirelab started, fractions included), for measuring durations: t1 - t0"},
 			{"channel", taskChannel, "task.channel([size]) -> channel -- carries values between tasks, holding up to size unreceived"},
 			{"shared", taskShared, "task.shared(name) -> dict -- the dictionary called name, shared by all tasks"},
 			{"penalties", taskPenalties, "task.penalties(name [, {per=s, grace=s, max=s}]) -> penalties -- the per-source penalty box called name, shared by all tasks (sshd's PerSourcePenalties)"},
@@ -74,7 +75,10 @@ func errorText(ctx context.Context, err error) string {
 		}
 		msg = fixVMError(fixArgError(msg))
 		if api.StackTrace != "" {
-			return msg + "\n" + strings.ReplaceAll(api.StackTrace, "[G]:", "[C]:")
+			// A Go function gopher-lua cannot name (a metamethod, one
+			// called from Go) reads "[C]: ?", as in Lua 5.1.
+			trace := strings.ReplaceAll(api.StackTrace, "[G]:", "[C]:")
+			return msg + "\n" + strings.ReplaceAll(trace, "in function (anonymous)", "?")
 		}
 		return msg
 	}
@@ -104,6 +108,11 @@ func (rt *Runtime) callDepth(ctx context.Context, depth int, c *frozenCall, extr
 		L.Push(newObject(L, x))
 	}
 	if err := L.PCall(len(args)+len(extra), glua.MultRet, nil); err != nil {
+		if api, ok := err.(*glua.ApiError); ok {
+			// A task of a wirelab function (task.spawn(c.recv, c, "x"))
+			// names it in an argument error.
+			api.Object = nameArgError(fixMessage(api.Object), fn)
+		}
 		return nil, raised(L, ctx, err)
 	}
 	n := L.GetTop() - top
@@ -180,6 +189,15 @@ func taskSpawn(L *glua.LState) int {
 		L.RaiseError("task.spawn: %v", err)
 	}
 	L.Push(newObject(L, stateOf(L).rt.spawn(c)))
+	return 1
+}
+
+// started is the origin of task.now. time.Since of it reads Go's
+// monotonic clock, which wall-clock changes (NTP, date -s) do not move.
+var started = time.Now()
+
+func taskNow(L *glua.LState) int {
+	L.Push(glua.LNumber(time.Since(started).Seconds()))
 	return 1
 }
 
@@ -400,7 +418,7 @@ func dictKeys(L *glua.LState) int {
 
 func taskPenalties(L *glua.LState) int {
 	p := stateOf(L).rt.dicts.Penalties(L.CheckString(1))
-	if opts := optTable(L, 2); opts != nil {
+	if opts := optTable(L, 2, "per", "grace", "max"); opts != nil {
 		dur := func(name string, def time.Duration) time.Duration {
 			if v := optField(opts, name); v != glua.LNil {
 				return seconds(L, v, name)

@@ -61,6 +61,11 @@ func ReadLength(r io.Reader, h *Format, max int64) (int64, error) {
 	return decodeLength(h, buf[:h.size], max)
 }
 
+// DecodeLength returns the length that the header bytes b, packed by h,
+// hold, with ReadLength's checks: ErrBadLength for a negative length,
+// ErrFrameTooLarge above max.
+func DecodeLength(h *Format, b []byte, max int64) (int64, error) { return decodeLength(h, b, max) }
+
 func decodeLength(h *Format, b []byte, max int64) (int64, error) {
 	if !h.IntegerFormat() || len(b) < h.size {
 		return 0, structErr("length header %q must be one integer code", h.src)

@@ -170,7 +170,7 @@ func TestHelpAndScripts(t *testing.T) {
 	s.line("help(socket.connect)")
 	s.expect("socket.connect(host, port [, {timeout=s}]) -> conn | nil, err")
 	s.line(`help("conn:recv_frame")`)
-	s.expect("c:recv_frame([{header=fmt, max=n}])")
+	s.expect("c:recv_frame([{header=fmt, max=n, timeout=s}])")
 	s.line("scripts()")
 	s.expect("sticky_demo")
 }
