@@ -6,20 +6,19 @@
 package lua
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"io"
-	"os"
+	"io/fs"
 	"reflect"
 	"sort"
 	"strings"
 	"sync"
+	"time"
 
 	glua "github.com/yuin/gopher-lua"
 
 	"github.com/wirelab/wirelab/engine"
-	"github.com/wirelab/wirelab/scripts"
 )
 
 // stateOptions keep a state small: a server holds one per connection.
@@ -106,6 +105,7 @@ func openLib(L *glua.LState, name string, open glua.LGFunction) {
 	for _, patch := range libPatches[key] {
 		patch(L, tbl)
 	}
+	stateOf(L).rt.restrict(L, key, tbl)
 }
 
 // lazyGlobals maps each global that is loaded on first use to its library.
@@ -167,6 +167,9 @@ func (rt *Runtime) newState(ctx context.Context) *glua.LState {
 	L.SetGlobal("print", L.NewFunction(s.print))
 	L.G.Registry.RawSetString(baseRequireKey, L.GetGlobal("require"))
 	L.SetGlobal("require", L.NewFunction(lazyRequire))
+	if rt.omit[glua.LoadLibName] {
+		L.SetGlobal("require", glua.LNil)
+	}
 	mt := L.NewTable()
 	mt.RawSetString("__index", L.NewFunction(lazyIndex))
 	L.SetMetatable(L.G.Global, mt)
@@ -260,7 +263,11 @@ func (s *state) builtinMap() map[glua.LValue]string {
 		}
 		switch v := v.(type) {
 		case *glua.LFunction:
-			if code, ok := t.code[path]; ok && v.IsG && codeOf(v) == code {
+			code, ok := t.code[path]
+			if !ok {
+				code, ok = s.rt.customCode(path)
+			}
+			if ok && v.IsG && codeOf(v) == code {
 				m[v] = path
 			}
 		case *glua.LUserData:
@@ -319,7 +326,7 @@ func lazyIndex(L *glua.LState) int {
 // global's value, or nil when no library does.
 func loadLib(L *glua.LState, name string) glua.LValue {
 	s := stateOf(L)
-	if m, ok := modules[name]; ok {
+	if m, ok := s.rt.module(name); ok {
 		tbl := openModule(L, m)
 		L.G.Global.RawSetString(name, tbl)
 		s.libs, s.builtins = append(s.libs, name), nil
@@ -330,7 +337,7 @@ func loadLib(L *glua.LState, name string) glua.LValue {
 		lib = l
 	}
 	open, ok := gopherLibs[lib]
-	if !ok {
+	if !ok || s.rt.omit[lib] {
 		return glua.LNil
 	}
 	if L.G.Global.RawGetString(lib) == glua.LNil {
@@ -344,39 +351,29 @@ func loadLib(L *glua.LState, name string) glua.LValue {
 }
 
 // preloadModules makes require("socket") and the like return the global,
-// and require("exec_fixed_server") load a bundled script as a module.
+// and require("exec_fixed_server") load a script of Options.Scripts as a
+// module.
 func preloadModules(L *glua.LState) {
 	// require("string") and the like return the libraries, loading them
 	// first if the script has not used them yet.
 	for _, name := range []string{"_G", glua.StringLibName, glua.TabLibName, glua.MathLibName,
 		glua.IoLibName, glua.OsLibName, glua.CoroutineLibName, glua.DebugLibName, glua.LoadLibName} {
-		L.PreloadModule(name, func(L *glua.LState) int {
-			L.Push(L.GetGlobal(name))
-			return 1
-		})
-	}
-	for name := range modules {
-		L.PreloadModule(name, func(L *glua.LState) int {
-			L.Push(L.GetGlobal(name))
-			return 1
-		})
-	}
-	for _, s := range scripts.List() {
-		if _, taken := modules[s.Name]; taken {
+		if stateOf(L).rt.omit[name] {
 			continue
 		}
-		L.PreloadModule(s.Name, func(L *glua.LState) int {
-			src, _ := scripts.Source(s.Name)
-			fn, err := L.Load(bytes.NewReader(src), s.Name+".lua")
-			if err != nil {
-				L.RaiseError("%v", err)
-			}
-			L.Push(fn)
-			L.Push(glua.LString(s.Name))
-			L.Call(1, 1)
+		L.PreloadModule(name, func(L *glua.LState) int {
+			L.Push(L.GetGlobal(name))
 			return 1
 		})
 	}
+	rt := stateOf(L).rt
+	for _, name := range rt.moduleNames() {
+		L.PreloadModule(name, func(L *glua.LState) int {
+			L.Push(L.GetGlobal(name))
+			return 1
+		})
+	}
+	rt.addScriptLoader(L)
 }
 
 // openModule builds m's table in L.
@@ -400,14 +397,19 @@ func GlobalNames(L *glua.LState) []string {
 			seen[string(s)] = true
 		}
 	})
-	for name := range modules {
+	rt := stateOf(L).rt
+	for _, name := range rt.moduleNames() {
 		seen[name] = true
 	}
 	for name := range gopherLibs {
-		seen[name] = true
+		if !rt.omit[name] {
+			seen[name] = true
+		}
 	}
-	for name := range lazyGlobals {
-		seen[name] = true
+	for name, lib := range lazyGlobals {
+		if !rt.omit[lib] {
+			seen[name] = true
+		}
 	}
 	names := make([]string, 0, len(seen))
 	for n := range seen {
@@ -433,7 +435,8 @@ func (s *state) print(L *glua.LState) int {
 }
 
 // A Runtime is one run of wirelab: the main script's state, every task and
-// server it starts, and what they share.
+// server it starts, and what they share. NewRuntime makes one, Run or
+// RunFile runs a script in it, Close ends it (runtime.go).
 type Runtime struct {
 	ctx    context.Context
 	cancel context.CancelFunc
@@ -449,41 +452,27 @@ type Runtime struct {
 	active  int
 	idle    chan struct{} // closed and replaced when active drops to 0
 	servers map[*Server]struct{}
-}
 
-// Options configure a Runtime.
-type Options struct {
-	Stdout io.Writer // default os.Stdout
-	Stderr io.Writer // default os.Stderr
-	// MaxString is the longest string that string.rep, string.format,
-	// table.concat and the like may build, in bytes; past it they raise
-	// "string too large" instead of exhausting memory. Default
-	// DefaultMaxString.
-	MaxString int64
-}
+	// What the Options chose: the libraries left out, the program's own
+	// modules, where scripts are found, what os.exit does, the standard
+	// files of commands (os.execute) and of term's line input.
+	omit         map[string]bool
+	custom       map[string]*Module
+	customNames  []string
+	scripts      fs.FS
+	exit         func(code int)
+	stdin        io.Reader
+	procOut      io.Writer
+	procErr      io.Writer
+	lines        *lineReader
+	closeTimeout time.Duration
 
-// DefaultMaxString is the default Options.MaxString: 1 GiB.
-const DefaultMaxString = 1 << 30
-
-// maxString returns the string size limit of L's runtime.
-func maxString(L *glua.LState) int64 { return stateOf(L).rt.maxString }
-
-// NewRuntime returns a runtime whose tasks and servers live until ctx is
-// cancelled or Close is called.
-func NewRuntime(ctx context.Context, o Options) *Runtime {
-	ctx, cancel := context.WithCancel(ctx)
-	rt := &Runtime{ctx: ctx, cancel: cancel, stdout: o.Stdout, stderr: o.Stderr,
-		idle: make(chan struct{}), servers: map[*Server]struct{}{}, maxString: o.MaxString}
-	if rt.maxString <= 0 {
-		rt.maxString = DefaultMaxString
-	}
-	if rt.stdout == nil {
-		rt.stdout = os.Stdout
-	}
-	if rt.stderr == nil {
-		rt.stderr = os.Stderr
-	}
-	return rt
+	// The main state, where Run, RunFile and Call run; busy is held by the
+	// call under way, interrupt cancels it.
+	main      *glua.LState
+	busy      chan struct{}
+	interrupt context.CancelFunc
+	closeOnce sync.Once
 }
 
 // SetOutput redirects print and error reports, as the REPL does to keep
@@ -551,20 +540,5 @@ func (rt *Runtime) Wait(ctx context.Context) error {
 		case <-ctx.Done():
 			return ctx.Err()
 		}
-	}
-}
-
-// Close closes every server and cancels every task; their blocked calls
-// return "interrupted". It does not wait for them: call Wait for that.
-func (rt *Runtime) Close() {
-	rt.cancel()
-	rt.mu.Lock()
-	servers := make([]*Server, 0, len(rt.servers))
-	for s := range rt.servers {
-		servers = append(servers, s)
-	}
-	rt.mu.Unlock()
-	for _, s := range servers {
-		s.Close()
 	}
 }

@@ -63,6 +63,9 @@ func (t *Task) state() string {
 // errorText turns a Lua error into its message and traceback; a
 // cancellation reads "interrupted".
 func errorText(ctx context.Context, err error) string {
+	if code, ok := exitCode(err); ok {
+		return fmt.Sprintf("exit %d", code)
+	}
 	var api *glua.ApiError
 	if errors.As(err, &api) {
 		msg := glua.LVAsString(api.Object)
