@@ -350,6 +350,9 @@ func (rt *Runtime) State() *glua.LState {
 // when the script called os.exit (Options.Exit nil) or flags.parse
 // handled --help.
 func (rt *Runtime) Run(name string, src []byte, args ...string) error {
+	if rt.ctx.Err() != nil {
+		return &ScriptError{Msg: "interrupted"}
+	}
 	fn, vals, err := Prepare(rt.State(), name, src, args)
 	if err != nil {
 		return err
@@ -450,7 +453,7 @@ func (rt *Runtime) close() {
 		rt.mu.Lock()
 		n := rt.active
 		rt.mu.Unlock()
-		rt.reportf("wirelab: %d tasks or servers still running %v after the end\n", n, rt.closeTimeout)
+		rt.reportf("wirelab: after %v, %d tasks or servers still running\n", rt.closeTimeout, n)
 	}
 	select {
 	case rt.busy <- struct{}{}:
@@ -458,7 +461,7 @@ func (rt *Runtime) close() {
 			rt.main.Close()
 		}
 	case <-ctx.Done():
-		rt.reportf("wirelab: the main script still running %v after the end\n", rt.closeTimeout)
+		rt.reportf("wirelab: after %v, the main script still running\n", rt.closeTimeout)
 	}
 }
 

@@ -169,6 +169,7 @@ func (rt *Runtime) newState(ctx context.Context) *glua.LState {
 	L.SetGlobal("require", L.NewFunction(lazyRequire))
 	if rt.omit[glua.LoadLibName] {
 		L.SetGlobal("require", glua.LNil)
+		L.SetGlobal("module", glua.LNil)
 	}
 	mt := L.NewTable()
 	mt.RawSetString("__index", L.NewFunction(lazyIndex))
