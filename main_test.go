@@ -10,24 +10,14 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/wirelab/wirelab/internal/testbin"
 )
 
 // binary is wirelab built once for the tests that need a real process.
 var binary string
 
-func TestMain(m *testing.M) {
-	dir, err := os.MkdirTemp("", "wirelab-test")
-	if err != nil {
-		panic(err)
-	}
-	binary = filepath.Join(dir, "wirelab")
-	if out, err := exec.Command("go", "build", "-o", binary, ".").CombinedOutput(); err != nil {
-		panic(string(out))
-	}
-	code := m.Run()
-	os.RemoveAll(dir)
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { os.Exit(testbin.Main(m, &binary)) }
 
 func TestExitCodes(t *testing.T) {
 	dir := t.TempDir()

@@ -396,24 +396,7 @@ func (rt *Runtime) Call(fn *glua.LFunction, args ...glua.LValue) ([]glua.LValue,
 		cancel()
 		L.SetContext(rt.ctx)
 	}()
-	top := L.GetTop()
-	L.Push(fn)
-	for _, a := range args {
-		L.Push(a)
-	}
-	if err := L.PCall(len(args), glua.MultRet, nil); err != nil {
-		L.SetTop(top)
-		if code, ok := exitCode(err); ok {
-			return nil, &ExitError{Code: code}
-		}
-		return nil, &ScriptError{Msg: errorText(ctx, err)}
-	}
-	values := make([]glua.LValue, L.GetTop()-top)
-	for i := range values {
-		values[i] = L.Get(top + 1 + i)
-	}
-	L.SetTop(top)
-	return values, nil
+	return call(L, ctx, fn, args)
 }
 
 // Interrupt interrupts the call running in the main state, if any (the
@@ -453,15 +436,39 @@ func (rt *Runtime) close() {
 		rt.mu.Lock()
 		n := rt.active
 		rt.mu.Unlock()
-		rt.reportf("wirelab: after %v, %d tasks or servers still running\n", rt.closeTimeout, n)
+		rt.lastWords(fmt.Sprintf("wirelab: after %v, %d tasks or servers still running\n", rt.closeTimeout, n))
 	}
-	select {
-	case rt.busy <- struct{}{}:
+	closeMain := func() {
 		if rt.main != nil {
 			rt.main.Close()
 		}
+	}
+	select {
+	case rt.busy <- struct{}{}:
+		closeMain()
+		return
+	default:
+	}
+	select {
+	case rt.busy <- struct{}{}:
+		closeMain()
 	case <-ctx.Done():
-		rt.reportf("wirelab: after %v, the main script still running\n", rt.closeTimeout)
+		rt.lastWords(fmt.Sprintf("wirelab: after %v, the main script still running\n", rt.closeTimeout))
+	}
+}
+
+// lastWords reports what Close leaves running, waiting at most a second:
+// what is stuck may be a print blocked on a full pipe, holding the output
+// lock or blocking stderr itself, and Close must return all the same.
+func (rt *Runtime) lastWords(msg string) {
+	done := make(chan struct{})
+	go func() {
+		rt.reportf("%s", msg)
+		close(done)
+	}()
+	select {
+	case <-done:
+	case <-time.After(time.Second):
 	}
 }
 

@@ -12,23 +12,13 @@ import (
 	"time"
 
 	"github.com/creack/pty"
+
+	"github.com/wirelab/wirelab/internal/testbin"
 )
 
 var wirelab string
 
-func TestMain(m *testing.M) {
-	dir, err := os.MkdirTemp("", "wirelab-repl")
-	if err != nil {
-		panic(err)
-	}
-	wirelab = filepath.Join(dir, "wirelab")
-	if out, err := exec.Command("go", "build", "-o", wirelab, "..").CombinedOutput(); err != nil {
-		panic(string(out))
-	}
-	code := m.Run()
-	os.RemoveAll(dir)
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { os.Exit(testbin.Main(m, &wirelab)) }
 
 // session is wirelab's REPL on a pseudo-terminal, as a person sees it.
 type session struct {
@@ -180,8 +170,8 @@ func TestInterruptAccept(t *testing.T) {
 	s := start(t, filepath.Join(t.TempDir(), "h"))
 	s.line(`keep = "still here"`)
 	s.line(`ln = socket.listen("127.0.0.1", 0)`)
-	s.line(`ln:accept()`)
-	time.Sleep(200 * time.Millisecond)
+	s.line(`print("accept" .. "ing"); ln:accept()`)
+	s.expect("accepting\r\n") // the evaluation has begun: Ctrl-C interrupts it
 	start := time.Now()
 	s.send("\x03")
 	s.expect("interrupted")
@@ -190,8 +180,8 @@ func TestInterruptAccept(t *testing.T) {
 	}
 	s.line("keep")
 	s.expect(`"still here"`)
-	s.line(`while true do end`)
-	time.Sleep(100 * time.Millisecond)
+	s.line(`print("loop" .. "ing"); while true do end`)
+	s.expect("looping\r\n")
 	s.send("\x03")
 	s.expect("interrupted")
 	s.line(`error("boom")`)
