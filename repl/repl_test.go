@@ -289,3 +289,36 @@ func TestPipedStdin(t *testing.T) {
 		t.Fatalf("%q %v", out, err)
 	}
 }
+
+// TestExitLeaves: os.exit in the -i script, at the prompt or in
+// WIRELAB_INIT leaves the prompt with its code (the terminal restored, the
+// runtime closed); in a background task it fails the task only.
+func TestExitLeaves(t *testing.T) {
+	dir := t.TempDir()
+	script := filepath.Join(dir, "s.lua")
+	os.WriteFile(script, []byte("os.exit(3)\n"), 0o644)
+	wait := func(s *session) int {
+		t.Helper()
+		select {
+		case <-s.done:
+		case <-time.After(5 * time.Second):
+			t.Fatal("did not leave")
+		}
+		s.cmd.Wait()
+		return s.cmd.ProcessState.ExitCode()
+	}
+	if code := wait(start(t, filepath.Join(dir, "h"), "-i", script)); code != 3 {
+		t.Errorf("-i script with os.exit(3): exit %d", code)
+	}
+	if code := wait(startWith(t, []string{"WIRELAB_HISTORY=", "WIRELAB_INIT=os.exit(4)"})); code != 4 {
+		t.Errorf("WIRELAB_INIT with os.exit(4): exit %d", code)
+	}
+	s := start(t, filepath.Join(dir, "h"))
+	s.line(`t = task.spawn(function() os.exit(5) end)`)
+	s.line(`t:wait()`)
+	s.expect(`false	"exit 5"`)
+	s.line(`os.exit(6)`)
+	if code := wait(s); code != 6 {
+		t.Errorf("os.exit(6) at the prompt: exit %d", code)
+	}
+}
