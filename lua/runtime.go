@@ -98,30 +98,47 @@ var omittable = map[string]bool{glua.MathLibName: true, glua.IoLibName: true, gl
 // library already has (unless that one is omitted): a sandbox that leaves
 // in what it meant to leave out must not start.
 func NewRuntime(ctx context.Context, o Options) *Runtime {
-	rt := &Runtime{idle: make(chan struct{}), servers: map[*Server]struct{}{},
-		stdout: o.Stdout, stderr: o.Stderr, maxString: o.MaxString,
-		omit: map[string]bool{}, custom: map[string]*Module{}, scripts: o.Scripts,
-		exit: o.Exit, stdin: o.Stdin, procOut: o.Stdout, procErr: o.Stderr,
-		closeTimeout: o.CloseTimeout, busy: make(chan struct{}, 1)}
+	omit := map[string]bool{}
 	for _, name := range o.Omit {
 		if _, ok := modules[name]; !ok && !omittable[name] {
-			panic(fmt.Sprintf("lua.NewRuntime: cannot omit %q: no such library or module", name))
+			panic(fmt.Sprintf("lua.NewRuntime: cannot omit %q: only math, io, os, coroutine, debug, package and wirelab's modules can go", name))
 		}
-		rt.omit[name] = true
+		omit[name] = true
 	}
-	for i := range o.Modules {
-		m := &o.Modules[i]
+	seen := map[string]bool{}
+	for _, m := range o.Modules {
 		_, taken := modules[m.Name]
-		taken = taken && !rt.omit[m.Name] || omittable[m.Name] && !rt.omit[m.Name] || rt.custom[m.Name] != nil ||
-			m.Name == "_G" || m.Name == glua.StringLibName || m.Name == glua.TabLibName
+		taken = taken && !omit[m.Name] || omittable[m.Name] && !omit[m.Name] || seen[m.Name] ||
+			m.Name == glua.StringLibName || m.Name == glua.TabLibName || isBaseGlobal(m.Name)
 		switch {
 		case !isIdentifier(m.Name):
 			panic(fmt.Sprintf("lua.NewRuntime: module name %q is not a Lua name", m.Name))
 		case taken:
 			panic(fmt.Sprintf("lua.NewRuntime: a module called %q exists already", m.Name))
 		}
-		rt.custom[m.Name] = m
+		seen[m.Name] = true
+	}
+	return newRuntime(ctx, o)
+}
+
+// newRuntime is NewRuntime without the checks of o, which need the
+// library template, itself made with a runtime.
+func newRuntime(ctx context.Context, o Options) *Runtime {
+	rt := &Runtime{idle: make(chan struct{}), servers: map[*Server]struct{}{},
+		stdout: o.Stdout, stderr: o.Stderr, maxString: o.MaxString,
+		omit: map[string]bool{}, custom: map[string]*module{}, customCode: map[string]uintptr{}, scripts: o.Scripts,
+		exit: o.Exit, stdin: o.Stdin, procOut: o.Stdout, procErr: o.Stderr,
+		closeTimeout: o.CloseTimeout, busy: make(chan struct{}, 1)}
+	for _, name := range o.Omit {
+		rt.omit[name] = true
+	}
+	for i := range o.Modules {
+		m := &o.Modules[i]
+		rt.custom[m.Name] = customModule(m)
 		rt.customNames = append(rt.customNames, m.Name)
+		for name, f := range m.Funcs {
+			rt.customCode[m.Name+"."+name] = reflect.ValueOf(f).Pointer()
+		}
 	}
 	sort.Strings(rt.customNames)
 	if rt.maxString <= 0 {
@@ -145,6 +162,16 @@ func NewRuntime(ctx context.Context, o Options) *Runtime {
 	return rt
 }
 
+// isBaseGlobal reports whether name is a global that every state has
+// (print, _G, arg), which a module cannot be.
+func isBaseGlobal(name string) bool {
+	t := libTemplate()
+	_, code := t.code[name]
+	_, value := t.values[name]
+	_, lazy := lazyGlobals[name]
+	return code || value || t.userdata[name] || lazy || name == "_G" || name == "arg"
+}
+
 // isIdentifier reports whether s is a Lua name.
 func isIdentifier(s string) bool {
 	if s == "" || IsKeyword(s) || '0' <= s[0] && s[0] <= '9' {
@@ -162,7 +189,7 @@ func isIdentifier(s string) bool {
 // the program's, or one of wirelab's that is not omitted.
 func (rt *Runtime) module(name string) (*module, bool) {
 	if m, ok := rt.custom[name]; ok {
-		return customModule(m), true
+		return m, true
 	}
 	if m, ok := modules[name]; ok && !rt.omit[name] {
 		return m, true
@@ -179,16 +206,6 @@ func customModule(m *Module) *module {
 	}
 	sort.Slice(mod.funcs, func(i, j int) bool { return mod.funcs[i].name < mod.funcs[j].name })
 	return mod
-}
-
-// customCode returns the code of the function at path ("greet.hello") of
-// one of the program's modules, for transfer to know it as a builtin.
-func (rt *Runtime) customCode(path string) (uintptr, bool) {
-	mod, name, ok := strings.Cut(path, ".")
-	if m := rt.custom[mod]; ok && m != nil && m.Funcs[name] != nil {
-		return reflect.ValueOf(m.Funcs[name]).Pointer(), true
-	}
-	return 0, false
 }
 
 // moduleNames returns the names of the modules of rt, wirelab's and the
@@ -255,8 +272,12 @@ func (rt *Runtime) addScriptLoader(L *glua.LState) {
 func (rt *Runtime) loadScriptModule(L *glua.LState) int {
 	name := L.CheckString(1)
 	file := strings.ReplaceAll(name, ".", "/") + ".lua"
-	src, err := fs.ReadFile(rt.scripts, file)
-	if err != nil || !fs.ValidPath(file) {
+	var src []byte
+	err := fs.ErrNotExist
+	if fs.ValidPath(file) {
+		src, err = fs.ReadFile(rt.scripts, file)
+	}
+	if err != nil {
 		L.Push(glua.LString(fmt.Sprintf("\n\tno script '%s' in the runtime's scripts", file)))
 		return 1
 	}

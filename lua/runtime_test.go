@@ -211,12 +211,15 @@ func TestNewRuntimeRefuses(t *testing.T) {
 		o    Options
 		want string
 	}{
-		{Options{Omit: []string{"exce"}}, `cannot omit "exce"`},
+		{Options{Omit: []string{"exce"}}, `cannot omit "exce": only math, io, os`},
 		{Options{Omit: []string{"string"}}, `cannot omit "string"`},
 		{Options{Modules: []Module{{Name: "socket"}}}, `"socket" exists already`},
 		{Options{Modules: []Module{{Name: "os"}}}, `"os" exists already`},
 		{Options{Modules: []Module{{Name: "m"}, {Name: "m"}}}, `"m" exists already`},
 		{Options{Modules: []Module{{Name: "a-b"}}}, `"a-b" is not a Lua name`},
+		{Options{Modules: []Module{{Name: "print"}}}, `"print" exists already`},
+		{Options{Modules: []Module{{Name: "_G"}}}, `"_G" exists already`},
+		{Options{Modules: []Module{{Name: "module"}}}, `"module" exists already`},
 		{Options{Modules: []Module{{Name: "end"}}}, `"end" is not a Lua name`},
 		{Options{Modules: []Module{{Name: ""}}}, `"" is not a Lua name`},
 	} {

@@ -193,7 +193,7 @@ type template struct {
 }
 
 var libTemplate = sync.OnceValue(func() *template {
-	rt := NewRuntime(context.Background(), Options{Stdout: io.Discard, Stderr: io.Discard})
+	rt := newRuntime(context.Background(), Options{Stdout: io.Discard, Stderr: io.Discard})
 	L := rt.newState(nil)
 	defer L.Close()
 	for name := range gopherLibs {
@@ -266,7 +266,7 @@ func (s *state) builtinMap() map[glua.LValue]string {
 		case *glua.LFunction:
 			code, ok := t.code[path]
 			if !ok {
-				code, ok = s.rt.customCode(path)
+				code, ok = s.rt.customCode[path]
 			}
 			if ok && v.IsG && codeOf(v) == code {
 				m[v] = path
@@ -458,8 +458,9 @@ type Runtime struct {
 	// modules, where scripts are found, what os.exit does, the standard
 	// files of commands (os.execute) and of term's line input.
 	omit         map[string]bool
-	custom       map[string]*Module
+	custom       map[string]*module
 	customNames  []string
+	customCode   map[string]uintptr // "greet.hello" -> its Go code
 	scripts      fs.FS
 	exit         func(code int)
 	stdin        io.Reader
