@@ -1,8 +1,13 @@
 // Package lua binds wirelab's engine to gopher-lua. Every task, connection
 // handler and the main script runs in a state of its own, on a goroutine of
-// its own; values move between states by copy (transfer.go), Go objects by
-// reference. Modules are registered the way gopher-lua registers its own
-// libraries, one file per module.
+// its own; values move between states by copy (transfer.go), Go objects as
+// their class's rule says (share.go). Modules are registered the way
+// gopher-lua registers its own libraries, one file per module.
+//
+// A Go program embeds wirelab with NewRuntime (runtime.go): Options choose
+// the libraries left out (a sandbox without exec), add the program's own
+// modules, and give the standard files, a script filesystem and a context;
+// Run or RunFile runs a script, Close ends it all.
 package lua
 
 import (
