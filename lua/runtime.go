@@ -453,11 +453,16 @@ func (rt *Runtime) close() {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), rt.closeTimeout)
 	defer cancel()
+	var words strings.Builder
 	if rt.Wait(ctx) != nil {
 		rt.mu.Lock()
 		n := rt.active
 		rt.mu.Unlock()
-		rt.lastWords(fmt.Sprintf("wirelab: after %v, %d tasks or servers still running\n", rt.closeTimeout, n))
+		fmt.Fprintf(&words, "wirelab: after %v, %d tasks or servers still running\n", rt.closeTimeout, n)
+	}
+	words.WriteString(rt.unwaited.flush())
+	if words.Len() > 0 {
+		rt.lastWords(words.String())
 	}
 	closeMain := func() {
 		if rt.main != nil {

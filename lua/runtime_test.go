@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"testing/fstest"
 	"time"
@@ -19,13 +20,40 @@ import (
 
 // newTestRuntime returns a runtime with o whose output goes to buffers,
 // closed when the test ends.
-func newTestRuntime(t *testing.T, o Options) (rt *Runtime, stdout, stderr *bytes.Buffer) {
+func newTestRuntime(t *testing.T, o Options) (rt *Runtime, stdout, stderr *lockedBuffer) {
 	t.Helper()
-	stdout, stderr = &bytes.Buffer{}, &bytes.Buffer{}
-	o.Stdout, o.Stderr = &syncWriter{w: stdout}, &syncWriter{w: stderr}
+	stdout, stderr = &lockedBuffer{}, &lockedBuffer{}
+	o.Stdout, o.Stderr = stdout, stderr
 	rt = NewRuntime(context.Background(), o)
 	t.Cleanup(rt.Close)
 	return rt, stdout, stderr
+}
+
+// A lockedBuffer is a bytes.Buffer that goroutines may write while a test
+// reads it.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+func (l *lockedBuffer) Len() int { return len(l.String()) }
+
+func (l *lockedBuffer) Reset() {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.b.Reset()
 }
 
 // tryProcesses is a script that tries every way a script has to start a
@@ -472,5 +500,50 @@ func TestShareRules(t *testing.T) {
 	err := rt.Run("refused", []byte(`local d = task.shared("x"); task.spawn(function() return d end)`))
 	if err == nil || !strings.Contains(err.Error(), "task.spawn: cannot pass a dict to another task") {
 		t.Errorf("a refused class: %v", err)
+	}
+}
+
+// TestUnwaitedFailure: a failed task is reported on stderr when nobody
+// waits for it: within about a second while the runtime lives, at the
+// latest when it closes, and never when the script waits for it soon
+// after it failed.
+func TestUnwaitedFailure(t *testing.T) {
+	rt, _, errs := newTestRuntime(t, Options{})
+	err := rt.Run("waited", []byte(`
+		local t = task.spawn(function() error("read later") end)
+		while not t:done() do task.sleep(0.01) end
+		task.sleep(0.1)
+		local ok, err = t:wait()
+		assert(not ok and err:find("read later"), err)`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rt.Close()
+	if errs.Len() != 0 {
+		t.Errorf("a failure the script read was reported: %q", errs)
+	}
+
+	rt, _, errs = newTestRuntime(t, Options{})
+	if err := rt.Run("lost", []byte(`task.spawn(function() error("nobody asks") end)`)); err != nil {
+		t.Fatal(err)
+	}
+	rt.Wait(context.Background())
+	rt.Close()
+	if !strings.HasPrefix(errs.String(), "wirelab: task failed: lost:1: nobody asks\n") {
+		t.Errorf("at Close: %q", errs)
+	}
+
+	rt, _, errs = newTestRuntime(t, Options{})
+	if err := rt.Run("live", []byte(`task.spawn(function() error("while running") end)`)); err != nil {
+		t.Fatal(err)
+	}
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		got := errs.String()
+		if strings.Contains(got, "wirelab: task failed: live:1: while running") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("never reported while the runtime lives: %q", got)
+		}
 	}
 }

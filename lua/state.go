@@ -458,6 +458,8 @@ type Runtime struct {
 	active  int
 	idle    chan struct{} // closed and replaced when active drops to 0
 	servers map[*Server]struct{}
+	// unwaited are the failed tasks nobody has waited for yet.
+	unwaited unwaited
 
 	// What the Options chose: the libraries left out, the program's own
 	// modules, where scripts are found, what os.exit does, the standard

@@ -33,6 +33,8 @@ type Task struct {
 	cancel context.CancelFunc
 	done   chan struct{}
 	waited atomic.Bool
+	// reported is set when its failure has been reported, or need not be.
+	reported atomic.Bool
 
 	mu      sync.Mutex
 	results []any // frozen, when ok
@@ -158,10 +160,10 @@ func (rt *Runtime) spawn(c *frozenCall) *Task {
 		}
 		t.mu.Unlock()
 		close(t.done)
-		// Nobody may ever ask: say it now, unless someone waits already
-		// or the task was cancelled on purpose.
+		// Nobody may ever ask: say so, unless someone waits already or
+		// the task was cancelled on purpose (unwaited.go).
 		if err != nil && !t.waited.Load() && t.err != "interrupted" {
-			rt.reportf("wirelab: task failed: %s\n", t.err)
+			rt.unwaited.failed(rt, t)
 		}
 	}()
 	return t
