@@ -214,11 +214,11 @@ func runMain(stdout, stderr io.Writer, start func(*lua.Runtime) error) int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	rt := lua.NewRuntime(ctx, options(stdout, stderr))
+	defer rt.Close()
 	err := start(rt)
 	if err == nil {
 		err = rt.Wait(ctx)
 	}
-	rt.Close()
 	var exit *lua.ExitError
 	var failed *lua.ScriptError
 	switch {
