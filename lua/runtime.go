@@ -16,9 +16,10 @@ import (
 	glua "github.com/yuin/gopher-lua"
 )
 
-// Options configure a Runtime. The zero value is wirelab's own command
-// without its bundled scripts: every library and module, the process's
-// standard files.
+// Options configure a Runtime. The zero value gives scripts every library
+// and module and the process's standard files, and keeps os.exit from
+// ending the process; the wirelab command adds its bundled scripts
+// (Scripts) and an os.exit that ends the process (Exit).
 type Options struct {
 	// Stdout receives print; Stderr the reports of failed tasks and
 	// handlers and the progress bars. Default os.Stdout and os.Stderr.
