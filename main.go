@@ -8,14 +8,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"io/fs"
 	"os"
 	"os/signal"
 	"path/filepath"
 	"runtime/pprof"
 	"strings"
 	"syscall"
-	"time"
 
 	"golang.org/x/term"
 
@@ -81,12 +79,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 				fmt.Fprintf(stderr, "wirelab: %v\n", err)
 				return 1
 			}
-			return runScript("stdin", src, nil, stdout, stderr)
+			return runMain(stdout, stderr, func(rt *lua.Runtime) error { return rt.Run("stdin", src) })
 		}
-		return interactive(repl.Options{})
+		return interactive(repl.Options{}, stderr)
 	}
-	var name string
-	var src []byte
 	switch args[0] {
 	case "version", "--version":
 		fmt.Fprintln(stdout, versionString())
@@ -110,51 +106,43 @@ func run(args []string, stdout, stderr io.Writer) int {
 			fmt.Fprint(stderr, usage)
 			return 2
 		}
-		name, src, err := loadScript(args[1])
-		if err != nil {
-			fmt.Fprintf(stderr, "wirelab: %v\n", err)
-			return 2
-		}
-		return interactive(repl.Options{Script: name, ScriptSrc: src, ScriptArgs: args[2:]})
+		return interactive(repl.Options{Script: args[1], ScriptArgs: args[2:]}, stderr)
 	case "-e":
 		if len(args) < 2 {
 			fmt.Fprint(stderr, usage)
 			return 2
 		}
-		name, src, args = "(command line)", []byte(args[1]), args[2:]
+		return runMain(stdout, stderr, func(rt *lua.Runtime) error {
+			return rt.Run("(command line)", []byte(args[1]), args[2:]...)
+		})
 	case "run":
 		if len(args) < 2 {
 			fmt.Fprint(stderr, usage)
 			return 2
 		}
-		var err error
-		name, src, err = loadScript(args[1])
-		if err != nil {
-			fmt.Fprintf(stderr, "wirelab: %v\n", err)
-			return 2
-		}
-		args = args[2:]
+		return runMain(stdout, stderr, func(rt *lua.Runtime) error { return rt.RunFile(args[1], args[2:]...) })
 	default:
 		fmt.Fprintf(stderr, "wirelab: unknown command %q\n%s", args[0], usage)
 		return 2
 	}
-	return runScript(name, src, args, stdout, stderr)
 }
 
-// loadScript reads a script by path, or a bundled script by name when no
-// such file exists.
-func loadScript(path string) (string, []byte, error) {
-	src, err := os.ReadFile(path)
-	if err == nil {
-		return path, src, nil
+// options are the command's runtime options: every module, the bundled
+// scripts, and os.exit ending the process as in Lua.
+func options(stdout, stderr io.Writer) lua.Options {
+	return lua.Options{Stdout: stdout, Stderr: stderr, Scripts: scripts.FS, Exit: os.Exit}
+}
+
+// scriptError prints why a script could not be read and returns the usage
+// error status.
+func scriptError(stderr io.Writer, err error) int {
+	var missing *lua.ScriptNotFoundError
+	if errors.As(err, &missing) {
+		fmt.Fprintf(stderr, "wirelab: %v (see wirelab scripts)\n", err)
+	} else {
+		fmt.Fprintf(stderr, "wirelab: %v\n", err)
 	}
-	if src, ok := scripts.Source(path); ok {
-		return path, src, nil
-	}
-	if errors.Is(err, fs.ErrNotExist) && !strings.ContainsAny(path, "/.") {
-		return "", nil, fmt.Errorf("no script file or bundled script called %q (see wirelab scripts)", path)
-	}
-	return "", nil, err
+	return 2
 }
 
 // passwd reads a password (without echo on a terminal, twice to confirm)
@@ -196,8 +184,10 @@ func passwd(file, user string, in *os.File, stderr io.Writer) int {
 	return 0
 }
 
-// interactive runs the prompt, with history and WIRELAB_INIT.
-func interactive(o repl.Options) int {
+// interactive runs the prompt, with history and WIRELAB_INIT, in a
+// runtime whose os.exit leaves the prompt (restoring the terminal) rather
+// than the process.
+func interactive(o repl.Options, stderr io.Writer) int {
 	o.Init = os.Getenv("WIRELAB_INIT")
 	o.History = os.Getenv("WIRELAB_HISTORY")
 	if o.History == "" {
@@ -205,38 +195,42 @@ func interactive(o repl.Options) int {
 			o.History = filepath.Join(home, ".wirelab_history")
 		}
 	}
-	rt := lua.NewRuntime(context.Background(), lua.Options{})
+	rt := lua.NewRuntime(context.Background(), lua.Options{Scripts: scripts.FS})
 	defer rt.Close()
+	if o.Script != "" {
+		src, err := rt.ReadScript(o.Script)
+		if err != nil {
+			return scriptError(stderr, err)
+		}
+		o.ScriptSrc = src
+	}
 	return repl.Run(rt, o)
 }
 
-// runScript runs a main chunk, then waits for its servers and tasks; the
-// first SIGINT or SIGTERM closes them all.
-func runScript(name string, src []byte, args []string, stdout, stderr io.Writer) int {
+// runMain runs a main chunk with start, then waits for its servers and
+// tasks; the first SIGINT or SIGTERM interrupts them all. The runtime's
+// Close is the one shutdown sequence, as the prompt's.
+func runMain(stdout, stderr io.Writer, start func(*lua.Runtime) error) int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	rt := lua.NewRuntime(ctx, lua.Options{Stdout: stdout, Stderr: stderr})
+	rt := lua.NewRuntime(ctx, options(stdout, stderr))
 	defer rt.Close()
-	L := rt.NewState(nil)
-	defer L.Close()
-
-	err := lua.Run(L, name, src, args)
+	err := start(rt)
 	if err == nil {
 		err = rt.Wait(ctx)
 	}
 	var exit *lua.ExitError
+	var failed *lua.ScriptError
 	switch {
 	case ctx.Err() != nil:
-		rt.Close()
-		waitCtx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-		defer cancel()
-		rt.Wait(waitCtx)
 		return 130
 	case errors.As(err, &exit):
 		return exit.Code
-	case err != nil:
+	case errors.As(err, &failed):
 		fmt.Fprintf(stderr, "wirelab: %v\n", err)
 		return 1
+	case err != nil:
+		return scriptError(stderr, err)
 	}
 	return 0
 }

@@ -10,24 +10,14 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/wirelab/wirelab/internal/testbin"
 )
 
 // binary is wirelab built once for the tests that need a real process.
 var binary string
 
-func TestMain(m *testing.M) {
-	dir, err := os.MkdirTemp("", "wirelab-test")
-	if err != nil {
-		panic(err)
-	}
-	binary = filepath.Join(dir, "wirelab")
-	if out, err := exec.Command("go", "build", "-o", binary, ".").CombinedOutput(); err != nil {
-		panic(string(out))
-	}
-	code := m.Run()
-	os.RemoveAll(dir)
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { os.Exit(testbin.Main(m, &binary)) }
 
 func TestExitCodes(t *testing.T) {
 	dir := t.TempDir()
@@ -56,6 +46,8 @@ print(o.dir, o.max_size, o.max_conns, o[1])`), 0o644)
 		{"traceback", []string{"run", failing}, 1, "", "stack traceback"},
 		{"syntax error", []string{"-e", "print("}, 1, "", "wirelab:"},
 		{"missing script", []string{"run", filepath.Join(dir, "nope.lua")}, 2, "", "no such file"},
+		{"missing bundled script", []string{"run", "nope"}, 2, "", "wirelab: no script file or bundled script called \"nope\" (see wirelab scripts)\n"},
+		{"bundled script", []string{"run", "udp_echo_server", "--help"}, 0, "usage: udp_echo_server [flags]\n  -buffer value\n", ""},
 		{"run without script", []string{"run"}, 2, "", "usage:"},
 		{"flags", []string{"run", flagged, "--port", "9000", "--json", "rest"}, 0, "9000\t127.0.0.1\ttrue\trest\n", ""},
 		{"flags help", []string{"run", flagged, "--help"}, 0, "port to use", ""},
@@ -67,7 +59,10 @@ print(o.dir, o.max_size, o.max_conns, o[1])`), 0o644)
 		t.Run(c.name, func(t *testing.T) {
 			var out, errb bytes.Buffer
 			code := run(c.args, &out, &errb)
-			if code != c.code || !strings.Contains(out.String(), c.out) || !strings.Contains(errb.String(), c.err) {
+			// Output is checked for what it must hold, and a stream with
+			// nothing wanted must be empty.
+			if code != c.code || !strings.Contains(out.String(), c.out) || !strings.Contains(errb.String(), c.err) ||
+				c.out == "" && out.Len() != 0 || c.err == "" && errb.Len() != 0 {
 				t.Fatalf("code %d (want %d)\nstdout %q (want %q)\nstderr %q (want %q)", code, c.code, out.String(), c.out, errb.String(), c.err)
 			}
 		})

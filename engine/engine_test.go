@@ -117,7 +117,13 @@ func TestInterrupt(t *testing.T) {
 			ctx, cancel := context.WithCancel(context.Background())
 			done := make(chan error, 1)
 			go func() { done <- call(ctx) }()
-			time.Sleep(50 * time.Millisecond)
+			// Nothing will come: the call must still be waiting when
+			// cancelled (a negative check, which only time can make).
+			select {
+			case err := <-done:
+				t.Fatalf("returned %v before the cancel", err)
+			case <-time.After(50 * time.Millisecond):
+			}
 			start := time.Now()
 			cancel()
 			select {
@@ -138,8 +144,18 @@ func TestInterrupt(t *testing.T) {
 func TestConnUsableAfterInterrupt(t *testing.T) {
 	a, b := tcpPair(t)
 	ctx, cancel := context.WithCancel(context.Background())
-	go func() { time.Sleep(20 * time.Millisecond); cancel() }()
-	if _, err := b.Recv(ctx, 10); !errors.Is(err, ErrInterrupted) {
+	done := make(chan error, 1)
+	go func() {
+		_, err := b.Recv(ctx, 10)
+		done <- err
+	}()
+	select {
+	case err := <-done:
+		t.Fatalf("returned %v before the cancel", err)
+	case <-time.After(20 * time.Millisecond):
+	}
+	cancel()
+	if err := <-done; !errors.Is(err, ErrInterrupted) {
 		t.Fatal(err)
 	}
 	a.Send(context.Background(), []byte("later"))
@@ -149,23 +165,29 @@ func TestConnUsableAfterInterrupt(t *testing.T) {
 	}
 }
 
+// TestRecvUntil reads lines whose delimiter is split across writes. Over
+// net.Pipe every write arrives as a read of its own, so the splits reach
+// RecvUntil as they were sent; over TCP they may arrive joined.
 func TestRecvUntil(t *testing.T) {
-	a, b := tcpPair(t)
-	ctx := context.Background()
-	go func() {
-		for _, piece := range []string{"GET / HT", "TP/1.0\r", "\n", "Host: x\r\n\r", "\nbody"} {
-			a.Send(ctx, []byte(piece))
-			time.Sleep(2 * time.Millisecond)
-		}
-	}()
-	for _, want := range []string{"GET / HTTP/1.0", "Host: x", ""} {
-		got, err := b.RecvUntil(ctx, []byte("\r\n"), 100)
-		if err != nil || string(got) != want {
-			t.Fatalf("%q %v, want %q", got, err, want)
-		}
-	}
-	if got, _ := b.RecvExact(ctx, 4); string(got) != "body" {
-		t.Fatalf("left %q", got)
+	for _, p := range pairs {
+		t.Run(p.name, func(t *testing.T) {
+			a, b := p.make(t)
+			ctx := context.Background()
+			go func() {
+				for _, piece := range []string{"GET / HT", "TP/1.0\r", "\n", "Host: x\r\n\r", "\nbody"} {
+					a.Send(ctx, []byte(piece))
+				}
+			}()
+			for _, want := range []string{"GET / HTTP/1.0", "Host: x", ""} {
+				got, err := b.RecvUntil(ctx, []byte("\r\n"), 100)
+				if err != nil || string(got) != want {
+					t.Fatalf("%q %v, want %q", got, err, want)
+				}
+			}
+			if got, _ := b.RecvExact(ctx, 4); string(got) != "body" {
+				t.Fatalf("left %q", got)
+			}
+		})
 	}
 }
 
@@ -181,10 +203,18 @@ func TestRunKillsGroupOnTimeout(t *testing.T) {
 		t.Fatalf("timed out %v after %v", res.TimedOut, time.Since(start))
 	}
 	pid, _ := os.ReadFile(pidfile)
-	time.Sleep(50 * time.Millisecond)
-	stat, err := os.ReadFile("/proc/" + strings.TrimSpace(string(pid)) + "/stat")
-	if err == nil && !strings.Contains(string(stat), ") Z ") {
-		t.Fatalf("child still running: %s", stat)
+	if strings.TrimSpace(string(pid)) == "" {
+		t.Fatal("the child's pid was not written")
+	}
+	// The kill is sent; wait for the child to be gone or a zombie.
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		stat, err := os.ReadFile("/proc/" + strings.TrimSpace(string(pid)) + "/stat")
+		if err != nil || strings.Contains(string(stat), ") Z ") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("child still running: %s", stat)
+		}
 	}
 }
 

@@ -70,20 +70,21 @@ func MethodNames(v glua.LValue) []string {
 // function (or "socket.connect", "conn:recv"), its signature and doc; with
 // an object (or a class name such as "conn"), its methods.
 func Help(L *glua.LState, v glua.LValue) string {
+	rt := stateOf(L).rt
 	switch v := v.(type) {
 	case *glua.LNilType:
-		return overview()
+		return overview(rt)
 	case glua.LString:
-		return helpName(string(v))
+		return helpName(rt, string(v))
 	case *glua.LFunction:
 		if d, ok := docsByFunc()[funcPointer(v)]; ok {
 			return d[1] + "\n"
 		}
 		return "no help for this function: a Lua builtin (see the Lua 5.1 manual) or one of yours\n"
 	case *glua.LTable:
-		for name := range modules {
+		for _, name := range rt.moduleNames() {
 			if L.G.Global.RawGetString(name) == v {
-				return helpName(name)
+				return helpName(rt, name)
 			}
 		}
 		return "a table: no help for it\n"
@@ -102,16 +103,12 @@ func funcPointer(f *glua.LFunction) uintptr {
 	return reflect.ValueOf(f.GFunction).Pointer()
 }
 
-func overview() string {
+func overview(rt *Runtime) string {
 	var b strings.Builder
 	b.WriteString("wirelab modules (help(socket), help(socket.connect), help(\"conn\") for more):\n")
-	names := make([]string, 0, len(modules))
-	for name := range modules {
-		names = append(names, name)
-	}
-	sort.Strings(names)
-	for _, name := range names {
-		fmt.Fprintf(&b, "  %-8s %s\n", name, modules[name].doc)
+	for _, name := range rt.moduleNames() {
+		m, _ := rt.module(name)
+		fmt.Fprintf(&b, "  %-8s %s\n", name, m.doc)
 	}
 	b.WriteString("objects: ")
 	var cls []string
@@ -126,11 +123,14 @@ func overview() string {
 	return b.String()
 }
 
-func helpName(name string) string {
-	if m, ok := modules[name]; ok {
+func helpName(rt *Runtime, name string) string {
+	if m, ok := rt.module(name); ok {
 		var b strings.Builder
 		fmt.Fprintf(&b, "%s: %s\n", m.name, m.doc)
 		for _, f := range m.funcs {
+			if f.doc == "" {
+				f.doc = m.name + "." + f.name
+			}
 			fmt.Fprintf(&b, "  %s\n", f.doc)
 		}
 		return b.String()
@@ -143,7 +143,7 @@ func helpName(name string) string {
 		mod, fname, ok = strings.Cut(name, ":")
 	}
 	if ok {
-		if m, found := modules[mod]; found {
+		if m, found := rt.module(mod); found {
 			for _, f := range m.funcs {
 				if f.name == fname {
 					return f.doc + "\n"

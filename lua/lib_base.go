@@ -49,7 +49,7 @@ func init() {
 			names = append(names, name)
 		}
 		for _, name := range names {
-			if name == glua.LoadLibName {
+			if name == glua.LoadLibName || stateOf(L).rt.omit[name] {
 				continue
 			}
 			if lib, ok := L.G.Global.RawGetString(name).(*glua.LTable); ok {

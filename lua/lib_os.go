@@ -395,7 +395,8 @@ func osExecute(L *glua.LState) int {
 		return 1
 	}
 	cmd := exec.CommandContext(ctxOf(L), "/bin/sh", "-c", L.CheckString(1))
-	cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, os.Stderr
+	rt := stateOf(L).rt
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = rt.stdin, rt.procOut, rt.procErr
 	cmd.Run() // the wait status tells how it went
 	if ps := cmd.ProcessState; ps != nil {
 		if ws, ok := ps.Sys().(syscall.WaitStatus); ok {

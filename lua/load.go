@@ -334,7 +334,7 @@ func loadFile(L *glua.LState, path string) (*glua.LFunction, error) {
 	name := path
 	if path == "" {
 		name = "stdin"
-		src, err = io.ReadAll(os.Stdin)
+		src, err = io.ReadAll(stateOf(L).rt.stdin)
 	} else {
 		src, err = os.ReadFile(path)
 	}

@@ -3,43 +3,54 @@ package lua
 import (
 	"bytes"
 	"context"
-	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
 )
 
+// wantStderr is what a test script must write to stderr, as a regular
+// expression of the whole; a script not listed must write nothing.
+var wantStderr = map[string]string{
+	// One handler raises on purpose; the server reports it and serves on.
+	"server": `^wirelab: handler for 127\.0\.0\.1:\d+ on port \d+ failed: testdata/server\.lua:7: handler raised on purpose\nstack traceback:\n(\t.*\n)+$`,
+}
+
 // TestScripts runs every Lua test under testdata, as gopher-lua runs its
 // _glua-tests: each script asserts what it checks and fails by raising.
-// A script gets a fresh directory as arg[1].
+// A script gets a fresh directory as arg[1]. It passes when it returns,
+// leaves no task running, prints exactly "ok" as its last and only line,
+// and writes to stderr nothing but what wantStderr expects.
 func TestScripts(t *testing.T) {
 	files, err := filepath.Glob("testdata/*.lua")
 	if err != nil || len(files) == 0 {
 		t.Fatalf("no test scripts: %v", err)
 	}
 	for _, file := range files {
-		t.Run(strings.TrimSuffix(filepath.Base(file), ".lua"), func(t *testing.T) {
+		name := strings.TrimSuffix(filepath.Base(file), ".lua")
+		t.Run(name, func(t *testing.T) {
 			t.Parallel()
-			src, err := os.ReadFile(file)
-			if err != nil {
-				t.Fatal(err)
-			}
 			var out, errs bytes.Buffer
 			ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 			defer cancel()
 			rt := NewRuntime(ctx, Options{Stdout: &syncWriter{w: &out}, Stderr: &syncWriter{w: &errs}})
 			defer rt.Close()
-			L := rt.NewState(nil)
-			defer L.Close()
-			if err := Run(L, file, src, []string{t.TempDir()}); err != nil {
+			if err := rt.RunFile(file, t.TempDir()); err != nil {
 				t.Fatalf("%v\nstdout:\n%s\nstderr:\n%s", err, out.String(), errs.String())
 			}
 			if err := rt.Wait(ctx); err != nil {
 				t.Fatalf("tasks still running after the script: %v", err)
 			}
-			if !strings.Contains(out.String(), "ok") {
-				t.Fatalf("script did not print ok; stdout:\n%s", out.String())
+			if out.String() != "ok\n" {
+				t.Errorf("stdout is not exactly \"ok\\n\":\n%s", out.String())
+			}
+			if want, ok := wantStderr[name]; ok {
+				if !regexp.MustCompile(want).MatchString(errs.String()) {
+					t.Errorf("stderr does not match %q:\n%s", want, errs.String())
+				}
+			} else if errs.Len() != 0 {
+				t.Errorf("unexpected stderr:\n%s", errs.String())
 			}
 		})
 	}

@@ -33,30 +33,41 @@ func Prepare(L *glua.LState, name string, src []byte, args []string) (*glua.LFun
 	return fn, vals, nil
 }
 
-// Run runs src as the main chunk of L (see Prepare). It returns nil, an
-// *ExitError when the script asked to end with a code (flags --help), or a
+// Run runs src as the main chunk of L, a state of NewState (see Prepare),
+// as Runtime.Run runs it in the main state. It returns nil, an *ExitError
+// when the script asked to end with a code (os.exit, flags --help), or a
 // *ScriptError.
 func Run(L *glua.LState, name string, src []byte, args []string) error {
 	fn, vals, err := Prepare(L, name, src, args)
 	if err != nil {
 		return err
 	}
-	L.Push(fn)
-	for _, v := range vals {
-		L.Push(v)
-	}
-	return callResult(L, L.PCall(len(vals), 0, nil))
+	_, err = call(L, ctxOf(L), fn, vals)
+	return err
 }
 
-// callResult turns the error of a PCall into Run's errors.
-func callResult(L *glua.LState, err error) error {
-	if err == nil {
-		return nil
+// call calls fn with args in L, whose calls honour ctx, and returns its
+// results, or its error as an *ExitError or a *ScriptError: the one way
+// Run, Runtime.Run and Runtime.Call call.
+func call(L *glua.LState, ctx context.Context, fn *glua.LFunction, args []glua.LValue) ([]glua.LValue, error) {
+	top := L.GetTop()
+	L.Push(fn)
+	for _, a := range args {
+		L.Push(a)
 	}
-	if code, ok := exitCode(err); ok {
-		return &ExitError{Code: code}
+	if err := L.PCall(len(args), glua.MultRet, nil); err != nil {
+		L.SetTop(top)
+		if code, ok := exitCode(err); ok {
+			return nil, &ExitError{Code: code}
+		}
+		return nil, &ScriptError{Msg: errorText(ctx, err)}
 	}
-	return &ScriptError{Msg: errorText(ctxOf(L), err)}
+	values := make([]glua.LValue, L.GetTop()-top)
+	for i := range values {
+		values[i] = L.Get(top + 1 + i)
+	}
+	L.SetTop(top)
+	return values, nil
 }
 
 // ErrorText returns the message and traceback of an error from a call in

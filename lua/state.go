@@ -1,26 +1,30 @@
 // Package lua binds wirelab's engine to gopher-lua. Every task, connection
 // handler and the main script runs in a state of its own, on a goroutine of
-// its own; values move between states by copy (transfer.go), Go objects by
-// reference. Modules are registered the way gopher-lua registers its own
-// libraries, one file per module.
+// its own; values move between states by copy (transfer.go), Go objects as
+// their class's rule says (share.go). Modules are registered the way
+// gopher-lua registers its own libraries, one file per module.
+//
+// A Go program embeds wirelab with NewRuntime (runtime.go): Options choose
+// the libraries left out (a sandbox without exec), add the program's own
+// modules, and give the standard files, a script filesystem and a context;
+// Run or RunFile runs a script, Close ends it all.
 package lua
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"io"
-	"os"
+	"io/fs"
 	"reflect"
 	"slices"
 	"sort"
 	"strings"
 	"sync"
+	"time"
 
 	glua "github.com/yuin/gopher-lua"
 
 	"github.com/wirelab/wirelab/engine"
-	"github.com/wirelab/wirelab/scripts"
 )
 
 // stateOptions keep a state small: a server holds one per connection.
@@ -113,6 +117,7 @@ func openLib(L *glua.LState, name string, open glua.LGFunction) {
 	for _, patch := range libPatches[key] {
 		patch(L, tbl)
 	}
+	stateOf(L).rt.restrict(L, key, tbl)
 }
 
 // lazyGlobals maps each global that is loaded on first use to its library.
@@ -197,6 +202,12 @@ func (rt *Runtime) newStateDepth(ctx context.Context, depth int) *glua.LState {
 	L.G.Registry.RawSetInt(1, ud)
 	L.G.Global.Metatable = sh.globalMeta
 	L.SetMetatable(glua.LString(""), sh.stringMeta)
+	if rt.omit[glua.LoadLibName] {
+		// No require, no module: the state gets its own globals.
+		materialize(L, L.G.Global)
+		L.G.Global.RawSetString("require", glua.LNil)
+		L.G.Global.RawSetString("module", glua.LNil)
+	}
 	if ctx != nil {
 		L.SetContext(ctx)
 	}
@@ -216,7 +227,7 @@ type template struct {
 }
 
 var libTemplate = sync.OnceValue(func() *template {
-	rt := NewRuntime(context.Background(), Options{Stdout: io.Discard, Stderr: io.Discard})
+	rt := newRuntime(context.Background(), Options{Stdout: io.Discard, Stderr: io.Discard})
 	L := rt.newState(nil)
 	defer L.Close()
 	for name := range gopherLibs {
@@ -287,7 +298,11 @@ func (s *state) builtinMap() map[glua.LValue]string {
 		}
 		switch v := v.(type) {
 		case *glua.LFunction:
-			if code, ok := t.code[path]; ok && v.IsG && codeOf(v) == code {
+			code, ok := t.code[path]
+			if !ok {
+				code, ok = s.rt.customCode[path]
+			}
+			if ok && v.IsG && codeOf(v) == code {
 				m[v] = path
 			}
 		case *glua.LUserData:
@@ -351,8 +366,14 @@ func loadLib(L *glua.LState, name string) glua.LValue {
 		// Set to nil by the script, or loaded and then set to nil.
 		return L.G.Global.RawGetString(name)
 	}
-	if _, ok := shared().libs[name]; ok {
+	if _, ok := shared().libs[name]; ok && !s.rt.omit[name] {
 		tbl := newView(L, name)
+		L.G.Global.RawSetString(name, tbl)
+		s.libs, s.builtins = append(s.libs, name), nil
+		return tbl
+	}
+	if m, ok := s.rt.module(name); ok {
+		tbl := openModule(L, m)
 		L.G.Global.RawSetString(name, tbl)
 		s.libs, s.builtins = append(s.libs, name), nil
 		return tbl
@@ -362,7 +383,7 @@ func loadLib(L *glua.LState, name string) glua.LValue {
 		lib = l
 	}
 	open, ok := gopherLibs[lib]
-	if !ok {
+	if !ok || s.rt.omit[lib] {
 		return glua.LNil
 	}
 	if L.G.Global.RawGetString(lib) == glua.LNil {
@@ -376,7 +397,8 @@ func loadLib(L *glua.LState, name string) glua.LValue {
 }
 
 // preloadModules makes require("socket") and the like return the global,
-// and require("exec_fixed_server") load a bundled script as a module.
+// and require("exec_fixed_server") load a script of Options.Scripts as a
+// module.
 func preloadModules(L *glua.LState) {
 	// L.PreloadModule finds package through the running function's
 	// environment, which for a shared function is not L's (shared.go).
@@ -390,33 +412,22 @@ func preloadModules(L *glua.LState) {
 	// first if the script has not used them yet.
 	for _, name := range []string{"_G", glua.StringLibName, glua.TabLibName, glua.MathLibName,
 		glua.IoLibName, glua.OsLibName, glua.CoroutineLibName, glua.DebugLibName, glua.LoadLibName} {
-		add(name, func(L *glua.LState) int {
-			L.Push(L.GetGlobal(name))
-			return 1
-		})
-	}
-	for name := range modules {
-		add(name, func(L *glua.LState) int {
-			L.Push(L.GetGlobal(name))
-			return 1
-		})
-	}
-	for _, s := range scripts.List() {
-		if _, taken := modules[s.Name]; taken {
+		if stateOf(L).rt.omit[name] {
 			continue
 		}
-		add(s.Name, func(L *glua.LState) int {
-			src, _ := scripts.Source(s.Name)
-			fn, err := L.Load(bytes.NewReader(src), s.Name+".lua")
-			if err != nil {
-				L.RaiseError("%v", err)
-			}
-			L.Push(fn)
-			L.Push(glua.LString(s.Name))
-			L.Call(1, 1)
+		add(name, func(L *glua.LState) int {
+			L.Push(L.GetGlobal(name))
 			return 1
 		})
 	}
+	rt := stateOf(L).rt
+	for _, name := range rt.moduleNames() {
+		add(name, func(L *glua.LState) int {
+			L.Push(L.GetGlobal(name))
+			return 1
+		})
+	}
+	rt.addScriptLoader(L)
 }
 
 // openModule builds m's table in L.
@@ -442,18 +453,25 @@ func GlobalNames(L *glua.LState) []string {
 			seen[string(s)] = true
 		}
 	})
-	for name := range modules {
+	rt := stateOf(L).rt
+	for _, name := range rt.moduleNames() {
 		seen[name] = true
 	}
 	for name := range gopherLibs {
-		seen[name] = true
+		if !rt.omit[name] {
+			seen[name] = true
+		}
 	}
 	for name := range shared().libs {
-		seen[name] = true
+		if !rt.omit[name] {
+			seen[name] = true
+		}
 	}
 	seen["_G"] = true
-	for name := range lazyGlobals {
-		seen[name] = true
+	for name, lib := range lazyGlobals {
+		if !rt.omit[lib] {
+			seen[name] = true
+		}
 	}
 	names := make([]string, 0, len(seen))
 	for n := range seen {
@@ -479,7 +497,8 @@ func (s *state) print(L *glua.LState) int {
 }
 
 // A Runtime is one run of wirelab: the main script's state, every task and
-// server it starts, and what they share.
+// server it starts, and what they share. NewRuntime makes one, Run or
+// RunFile runs a script in it, Close ends it (runtime.go).
 type Runtime struct {
 	ctx    context.Context
 	cancel context.CancelFunc
@@ -496,42 +515,30 @@ type Runtime struct {
 	idle    chan struct{} // closed and replaced when active drops to 0
 	servers map[*Server]struct{}
 	procs   map[*engine.Process]struct{} // spawned and not reaped yet
-}
+	// unwaited are the failed tasks nobody has waited for yet.
+	unwaited unwaited
 
-// Options configure a Runtime.
-type Options struct {
-	Stdout io.Writer // default os.Stdout
-	Stderr io.Writer // default os.Stderr
-	// MaxString is the longest string that string.rep, string.format,
-	// table.concat and the like may build, in bytes; past it they raise
-	// "string too large" instead of exhausting memory. Default
-	// DefaultMaxString.
-	MaxString int64
-}
+	// What the Options chose: the libraries left out, the program's own
+	// modules, where scripts are found, what os.exit does, the standard
+	// files of commands (os.execute) and of term's line input.
+	omit         map[string]bool
+	custom       map[string]*module
+	customNames  []string
+	customCode   map[string]uintptr // "greet.hello" -> its Go code
+	scripts      fs.FS
+	exit         func(code int)
+	stdin        io.Reader
+	procOut      io.Writer
+	procErr      io.Writer
+	lines        *lineReader
+	closeTimeout time.Duration
 
-// DefaultMaxString is the default Options.MaxString: 1 GiB.
-const DefaultMaxString = 1 << 30
-
-// maxString returns the string size limit of L's runtime.
-func maxString(L *glua.LState) int64 { return stateOf(L).rt.maxString }
-
-// NewRuntime returns a runtime whose tasks and servers live until ctx is
-// cancelled or Close is called.
-func NewRuntime(ctx context.Context, o Options) *Runtime {
-	ctx, cancel := context.WithCancel(ctx)
-	rt := &Runtime{ctx: ctx, cancel: cancel, stdout: o.Stdout, stderr: o.Stderr,
-		idle: make(chan struct{}), servers: map[*Server]struct{}{}, procs: map[*engine.Process]struct{}{},
-		maxString: o.MaxString}
-	if rt.maxString <= 0 {
-		rt.maxString = DefaultMaxString
-	}
-	if rt.stdout == nil {
-		rt.stdout = os.Stdout
-	}
-	if rt.stderr == nil {
-		rt.stderr = os.Stderr
-	}
-	return rt
+	// The main state, where Run, RunFile and Call run; busy is held by the
+	// call under way, interrupt cancels it.
+	main      *glua.LState
+	busy      chan struct{}
+	interrupt context.CancelFunc
+	closeOnce sync.Once
 }
 
 // SetOutput redirects print and error reports, as the REPL does to keep
@@ -600,20 +607,4 @@ func (rt *Runtime) Wait(ctx context.Context) error {
 			return ctx.Err()
 		}
 	}
-}
-
-// Close closes every server and cancels every task; their blocked calls
-// return "interrupted". It does not wait for them: call Wait for that.
-func (rt *Runtime) Close() {
-	rt.cancel()
-	rt.mu.Lock()
-	servers := make([]*Server, 0, len(rt.servers))
-	for s := range rt.servers {
-		servers = append(servers, s)
-	}
-	rt.mu.Unlock()
-	for _, s := range servers {
-		s.Close()
-	}
-	rt.killProcesses()
 }

@@ -34,6 +34,8 @@ type Task struct {
 	cancel context.CancelFunc
 	done   chan struct{}
 	waited atomic.Bool
+	// reported is set when its failure has been reported, or need not be.
+	reported atomic.Bool
 
 	mu      sync.Mutex
 	results []any // frozen, when ok
@@ -64,6 +66,9 @@ func (t *Task) state() string {
 // errorText turns a Lua error into its message and traceback; a
 // cancellation reads "interrupted".
 func errorText(ctx context.Context, err error) string {
+	if code, ok := exitCode(err); ok {
+		return fmt.Sprintf("exit %d", code)
+	}
 	var api *glua.ApiError
 	if errors.As(err, &api) {
 		msg := glua.LVAsString(api.Object)
@@ -169,10 +174,10 @@ func (rt *Runtime) spawn(c *frozenCall) *Task {
 		}
 		t.mu.Unlock()
 		close(t.done)
-		// Nobody may ever ask: say it now, unless someone waits already
-		// or the task was cancelled on purpose.
+		// Nobody may ever ask: say so, unless someone waits already or
+		// the task was cancelled on purpose (unwaited.go).
 		if err != nil && !t.waited.Load() && t.err != "interrupted" {
-			rt.reportf("wirelab: task failed: %s\n", t.err)
+			rt.unwaited.failed(rt, t)
 		}
 	}()
 	return t

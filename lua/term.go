@@ -56,6 +56,7 @@ func termIsatty(L *glua.LState) int {
 // its own, so that a read waiting for input can be interrupted and no line
 // is read before it is asked for.
 type lineReader struct {
+	in   io.Reader // nil: os.Stdin
 	once sync.Once
 	ask  chan struct{}
 	got  chan lineResult
@@ -71,7 +72,8 @@ type lineResult struct {
 	err  error
 }
 
-// stdinLines is the process's one reader of stdin.
+// stdinLines is the process's one reader of os.Stdin, shared by the
+// runtimes that read it.
 var stdinLines lineReader
 
 func (r *lineReader) start() {
@@ -79,7 +81,11 @@ func (r *lineReader) start() {
 		r.ask = make(chan struct{})
 		r.got = make(chan lineResult)
 		go func() {
-			br := bufio.NewReader(os.Stdin)
+			in := r.in
+			if in == nil {
+				in = os.Stdin
+			}
+			br := bufio.NewReader(in)
 			for range r.ask {
 				line, err := br.ReadString('\n')
 				if err == io.EOF && line != "" {
@@ -92,22 +98,23 @@ func (r *lineReader) start() {
 }
 
 func readLine(L *glua.LState, prompt string, echo bool) int {
-	tty := isTerminal(0)
+	rt := stateOf(L).rt
+	fd, tty := rt.stdinTerminal()
 	if tty && prompt != "" {
-		stateOf(L).rt.writeOut(prompt)
+		rt.writeOut(prompt)
 	}
 	if tty && !echo {
-		if t, err := unix.IoctlGetTermios(0, ioctlGetTermios); err == nil {
+		if t, err := unix.IoctlGetTermios(fd, ioctlGetTermios); err == nil {
 			saved := *t
 			t.Lflag &^= unix.ECHO
-			unix.IoctlSetTermios(0, ioctlSetTermios, t)
+			unix.IoctlSetTermios(fd, ioctlSetTermios, t)
 			defer func() {
-				unix.IoctlSetTermios(0, ioctlSetTermios, &saved)
-				stateOf(L).rt.writeOut("\n")
+				unix.IoctlSetTermios(fd, ioctlSetTermios, &saved)
+				rt.writeOut("\n")
 			}()
 		}
 	}
-	r := &stdinLines
+	r := rt.lines
 	r.start()
 	r.mu.Lock()
 	if !r.waiting {

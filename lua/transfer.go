@@ -15,8 +15,9 @@ import (
 // them (a server's handler) can be thawed by many goroutines at once.
 //
 // Both walk with a work list instead of recursion, so a linked list of a
-// million nodes copies like any other table. Each Go object type states
-// how it moves in its class (classes.go): by reference.
+// million nodes copies like any other table. How each Go object type
+// moves (by reference, as a copy, or not at all) is stated in one table,
+// shareRules (share.go).
 
 // fTable is a frozen table: its pairs and its metatable.
 type fTable struct {
@@ -47,6 +48,15 @@ type fUpval struct{ v any }
 
 // fRef is a Go object (connection, channel, ...) that moves by reference.
 type fRef struct{ v any }
+
+// fCopy is a Go object that moves as a copy: a snapshot taken when it was
+// frozen, copied again for every state that thaws it, so that no two
+// states share one. Copying a snapshot does not fail where taking it did
+// not; if it did, the receiver would get the snapshot itself.
+type fCopy struct {
+	v    any
+	copy func(any) (any, error)
+}
 
 // fBuiltin names a library value ("string.format", "json.null") by its
 // global path; each state has its own.
@@ -209,12 +219,12 @@ func (fz *freezer) freeze(v glua.LValue) (any, error) {
 		fz.work = append(fz.work, func() error { return fz.fillFunc(v, f) })
 		return f, nil
 	case *glua.LUserData:
-		if classOf(v.Value) == nil {
-			return nil, &TransferError{What: "a userdata of another library"}
+		f, err := freezeObject(v.Value)
+		if err != nil {
+			return nil, err
 		}
-		r := fRef{v: v.Value}
-		fz.remember(v, r)
-		return r, nil
+		fz.remember(v, f)
+		return f, nil
 	}
 	return nil, &TransferError{What: "a " + v.Type().String()}
 }
@@ -436,6 +446,17 @@ func (th *thawer) thaw(v any) glua.LValue {
 		return lookupPath(th.L, string(v))
 	case fRef:
 		return newObject(th.L, v.v)
+	case *fCopy:
+		if lv, ok := th.memo[v]; ok {
+			return lv
+		}
+		obj, err := v.copy(v.v)
+		if err != nil {
+			obj = v.v
+		}
+		lv := newObject(th.L, obj)
+		th.memo[v] = lv
+		return lv
 	case fClass:
 		return th.class(v)
 	}

@@ -4,7 +4,6 @@
 package repl
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -13,7 +12,6 @@ import (
 	"strings"
 	"sync"
 	"syscall"
-	"time"
 
 	"github.com/peterh/liner"
 	glua "github.com/yuin/gopher-lua"
@@ -21,7 +19,6 @@ import (
 	parser "github.com/yuin/gopher-lua/parse"
 
 	"github.com/wirelab/wirelab/lua"
-	"github.com/wirelab/wirelab/scripts"
 )
 
 // Options configure a REPL.
@@ -50,19 +47,18 @@ type REPL struct {
 	gate *gate
 	out  io.Writer // direct to the terminal
 	errw io.Writer
-
-	mu     sync.Mutex
-	cancel context.CancelFunc // of the evaluation running, if any
 }
 
-// Run runs an interactive session on the terminal until Ctrl-D or
-// SIGTERM, and returns the exit status.
+// Run runs an interactive session on the terminal, in the runtime's main
+// state, until Ctrl-D, os.exit or SIGTERM, and returns the exit status.
+// Leaving closes the runtime (Runtime.Close). The runtime's Options.Exit
+// should be nil, so that os.exit in a task cannot end the process with
+// the terminal in raw mode.
 func Run(rt *lua.Runtime, o Options) int {
 	g := &gate{}
 	r := &REPL{rt: rt, gate: g, out: os.Stdout, errw: os.Stderr}
 	rt.SetOutput(g.writer(os.Stdout), g.writer(os.Stderr))
-	r.L = rt.NewState(nil)
-	defer r.L.Close()
+	r.L = rt.State()
 	r.setup()
 
 	// Keep the terminal's own mode for the time between prompts, so that
@@ -109,10 +105,14 @@ func Run(rt *lua.Runtime, o Options) int {
 	normal()
 	fmt.Fprint(r.out, banner)
 	if o.Init != "" {
-		r.runInit(o.Init)
+		if code, exit := r.runInit(o.Init); exit {
+			return r.leave(code)
+		}
 	}
 	if o.Script != "" {
-		r.runScript(o.Script, o.ScriptSrc, o.ScriptArgs)
+		if code, exit := r.runScript(o.Script, o.ScriptSrc, o.ScriptArgs); exit {
+			return r.leave(code)
+		}
 	}
 
 	var chunk strings.Builder
@@ -178,7 +178,7 @@ func (r *REPL) setup() {
 		return 0
 	}))
 	r.L.SetGlobal("scripts", r.L.NewFunction(func(L *glua.LState) int {
-		for _, s := range scripts.List() {
+		for _, s := range r.rt.Scripts() {
 			fmt.Fprintf(r.out, "  %-20s %s\n", s.Name, s.Description)
 		}
 		return 0
@@ -189,21 +189,13 @@ func (r *REPL) setup() {
 	}
 }
 
-// interrupt cancels the evaluation running, if any.
-func (r *REPL) interrupt() {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if r.cancel != nil {
-		r.cancel()
-	}
-}
+// interrupt interrupts the evaluation running, if any.
+func (r *REPL) interrupt() { r.rt.Interrupt() }
 
-// leave closes every server and task and returns code.
+// leave ends the runtime, with the shutdown sequence of every run
+// (Runtime.Close), and returns code.
 func (r *REPL) leave(code int) int {
 	r.rt.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-	defer cancel()
-	r.rt.Wait(ctx)
 	r.gate.release()
 	return code
 }
@@ -239,10 +231,9 @@ func (r *REPL) eval(src string) (int, bool) {
 		}
 	}
 	values, err := r.call(fn)
-	if err != nil {
-		if code, ok := lua.ExitCode(err); ok {
-			return code, true
-		}
+	if code, exit := exitOf(err); exit {
+		return code, true
+	} else if err != nil {
 		return 0, false
 	}
 	if len(values) > 0 {
@@ -259,39 +250,24 @@ func (r *REPL) eval(src string) (int, bool) {
 	return 0, false
 }
 
-// call runs fn in the REPL's state under a context that Ctrl-C cancels,
-// and prints its error, if any, with a short traceback.
+// call runs fn in the main state, where Ctrl-C interrupts it, and prints
+// its error, if any, with a short traceback.
 func (r *REPL) call(fn *glua.LFunction, args ...glua.LValue) ([]glua.LValue, error) {
-	ctx, cancel := context.WithCancel(r.rt.Context())
-	r.mu.Lock()
-	r.cancel = cancel
-	r.mu.Unlock()
-	r.L.SetContext(ctx)
-	defer func() {
-		r.mu.Lock()
-		r.cancel = nil
-		r.mu.Unlock()
-		cancel()
-		r.L.SetContext(r.rt.Context())
-	}()
-	top := r.L.GetTop()
-	r.L.Push(fn)
-	for _, a := range args {
-		r.L.Push(a)
+	values, err := r.rt.Call(fn, args...)
+	if _, exit := exitOf(err); err != nil && !exit {
+		fmt.Fprintln(r.errw, shortTrace(err.Error()))
 	}
-	if err := r.L.PCall(len(args), glua.MultRet, nil); err != nil {
-		r.L.SetTop(top)
-		if _, exit := lua.ExitCode(err); !exit {
-			fmt.Fprintln(r.errw, shortTrace(lua.ErrorText(ctx, err)))
-		}
-		return nil, err
+	return values, err
+}
+
+// exitOf reports whether err asks to leave (os.exit, flags --help), and
+// with what code.
+func exitOf(err error) (int, bool) {
+	var exit *lua.ExitError
+	if errors.As(err, &exit) {
+		return exit.Code, true
 	}
-	values := make([]glua.LValue, r.L.GetTop()-top)
-	for i := range values {
-		values[i] = r.L.Get(top + 1 + i)
-	}
-	r.L.SetTop(top)
-	return values, nil
+	return 0, false
 }
 
 // shortTrace keeps an error's message and the first lines of its
@@ -311,26 +287,32 @@ func shortTrace(text string) string {
 	return strings.Join(out, "\n")
 }
 
-func (r *REPL) runInit(init string) {
+// runInit runs WIRELAB_INIT: a chunk, or @file. It reports whether the
+// chunk asked to leave, and with what code.
+func (r *REPL) runInit(init string) (int, bool) {
 	name, src := "WIRELAB_INIT", []byte(init)
 	if strings.HasPrefix(init, "@") {
 		var err error
 		name = init[1:]
 		if src, err = os.ReadFile(name); err != nil {
 			fmt.Fprintf(r.errw, "wirelab: WIRELAB_INIT: %v\n", err)
-			return
+			return 0, false
 		}
 	}
-	r.runScript(name, src, nil)
+	return r.runScript(name, src, nil)
 }
 
-func (r *REPL) runScript(name string, src []byte, args []string) {
-	fn, vals, err := lua.Prepare(r.L, name, src, args)
-	if err != nil {
-		fmt.Fprintf(r.errw, "%v\n", err)
-		return
+// runScript runs a script in the main state, as wirelab run does (the
+// runtime's Run), and prints its error, if any. It reports whether the
+// script asked to leave, and with what code.
+func (r *REPL) runScript(name string, src []byte, args []string) (int, bool) {
+	err := r.rt.Run(name, src, args...)
+	if code, exit := exitOf(err); exit {
+		return code, true
+	} else if err != nil {
+		fmt.Fprintln(r.errw, shortTrace(err.Error()))
 	}
-	r.call(fn, vals...)
+	return 0, false
 }
 
 // openHistory loads the history file and opens it for appending.

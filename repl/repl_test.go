@@ -12,23 +12,13 @@ import (
 	"time"
 
 	"github.com/creack/pty"
+
+	"github.com/wirelab/wirelab/internal/testbin"
 )
 
 var wirelab string
 
-func TestMain(m *testing.M) {
-	dir, err := os.MkdirTemp("", "wirelab-repl")
-	if err != nil {
-		panic(err)
-	}
-	wirelab = filepath.Join(dir, "wirelab")
-	if out, err := exec.Command("go", "build", "-o", wirelab, "..").CombinedOutput(); err != nil {
-		panic(string(out))
-	}
-	code := m.Run()
-	os.RemoveAll(dir)
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { os.Exit(testbin.Main(m, &wirelab)) }
 
 // session is wirelab's REPL on a pseudo-terminal, as a person sees it.
 type session struct {
@@ -180,8 +170,8 @@ func TestInterruptAccept(t *testing.T) {
 	s := start(t, filepath.Join(t.TempDir(), "h"))
 	s.line(`keep = "still here"`)
 	s.line(`ln = socket.listen("127.0.0.1", 0)`)
-	s.line(`ln:accept()`)
-	time.Sleep(200 * time.Millisecond)
+	s.line(`print("accept" .. "ing"); ln:accept()`)
+	s.expect("accepting\r\n") // the evaluation has begun: Ctrl-C interrupts it
 	start := time.Now()
 	s.send("\x03")
 	s.expect("interrupted")
@@ -190,8 +180,8 @@ func TestInterruptAccept(t *testing.T) {
 	}
 	s.line("keep")
 	s.expect(`"still here"`)
-	s.line(`while true do end`)
-	time.Sleep(100 * time.Millisecond)
+	s.line(`print("loop" .. "ing"); while true do end`)
+	s.expect("looping\r\n")
 	s.send("\x03")
 	s.expect("interrupted")
 	s.line(`error("boom")`)
@@ -297,5 +287,38 @@ func TestPipedStdin(t *testing.T) {
 	out, err := cmd.CombinedOutput()
 	if err != nil || string(out) != "42\n" {
 		t.Fatalf("%q %v", out, err)
+	}
+}
+
+// TestExitLeaves: os.exit in the -i script, at the prompt or in
+// WIRELAB_INIT leaves the prompt with its code (the terminal restored, the
+// runtime closed); in a background task it fails the task only.
+func TestExitLeaves(t *testing.T) {
+	dir := t.TempDir()
+	script := filepath.Join(dir, "s.lua")
+	os.WriteFile(script, []byte("os.exit(3)\n"), 0o644)
+	wait := func(s *session) int {
+		t.Helper()
+		select {
+		case <-s.done:
+		case <-time.After(5 * time.Second):
+			t.Fatal("did not leave")
+		}
+		s.cmd.Wait()
+		return s.cmd.ProcessState.ExitCode()
+	}
+	if code := wait(start(t, filepath.Join(dir, "h"), "-i", script)); code != 3 {
+		t.Errorf("-i script with os.exit(3): exit %d", code)
+	}
+	if code := wait(startWith(t, []string{"WIRELAB_HISTORY=", "WIRELAB_INIT=os.exit(4)"})); code != 4 {
+		t.Errorf("WIRELAB_INIT with os.exit(4): exit %d", code)
+	}
+	s := start(t, filepath.Join(dir, "h"))
+	s.line(`t = task.spawn(function() os.exit(5) end)`)
+	s.line(`t:wait()`)
+	s.expect(`false	"exit 5"`)
+	s.line(`os.exit(6)`)
+	if code := wait(s); code != 6 {
+		t.Errorf("os.exit(6) at the prompt: exit %d", code)
 	}
 }

@@ -14,6 +14,10 @@ import (
 //go:embed *.lua
 var files embed.FS
 
+// FS holds the bundled scripts, NAME.lua each, as lua.Options.Scripts
+// takes them.
+var FS fs.FS = files
+
 // A Script is one bundled script.
 type Script struct {
 	Name        string // what `wirelab run NAME` takes

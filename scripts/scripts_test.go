@@ -18,25 +18,14 @@ import (
 	"testing"
 	"time"
 
+	"github.com/wirelab/wirelab/internal/testbin"
 	"github.com/wirelab/wirelab/scripts"
 )
 
 // wirelab is the binary under test, built once.
 var wirelab string
 
-func TestMain(m *testing.M) {
-	dir, err := os.MkdirTemp("", "wirelab-scripts")
-	if err != nil {
-		panic(err)
-	}
-	wirelab = filepath.Join(dir, "wirelab")
-	if out, err := exec.Command("go", "build", "-o", wirelab, "..").CombinedOutput(); err != nil {
-		panic(string(out))
-	}
-	code := m.Run()
-	os.RemoveAll(dir)
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { os.Exit(testbin.Main(m, &wirelab)) }
 
 // server is a bundled server script running in a process of its own.
 type server struct {
@@ -247,9 +236,11 @@ func docExec(t *testing.T, c net.Conn, cmd string) string {
 // against a client written from the documents, several at once, and one
 // that vanishes mid-command.
 func TestFixedServerWithDocumentClient(t *testing.T) {
-	s := startServer(t, t.TempDir(), "exec_fixed_server")
+	dir := t.TempDir()
+	s := startServer(t, dir, "exec_fixed_server")
 	gone := dial(t, s.port)
-	gone.Write([]byte("sleep 0.2; seq 1 100000"))
+	finished := filepath.Join(dir, "finished")
+	gone.Write([]byte("sleep 0.2; seq 1 100000; touch " + finished))
 	gone.Close()
 	var wg sync.WaitGroup
 	for i := 0; i < 20; i++ {
@@ -266,7 +257,14 @@ func TestFixedServerWithDocumentClient(t *testing.T) {
 		}(i)
 	}
 	wg.Wait()
-	time.Sleep(300 * time.Millisecond)
+	// The vanished client's command has ended: its answer goes nowhere.
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		if _, err := os.Stat(finished); err == nil {
+			break
+		} else if time.Now().After(deadline) {
+			t.Fatal("the vanished client's command never finished")
+		}
+	}
 	if got := docExec(t, dial(t, s.port), "echo still serving"); got != "still serving\n" {
 		t.Fatalf("after a vanished client: %q", got)
 	}
@@ -427,10 +425,7 @@ func TestLogin(t *testing.T) {
 		t.Fatalf("accounts file %s", data)
 	}
 	s := startServer(t, dir, "login_server", "--accounts", accounts)
-	time.Sleep(100 * time.Millisecond)
-	if !strings.Contains(s.stderr.String(), "plaintext") {
-		t.Errorf("no warning about plaintext passwords: %q", s.stderr.String())
-	}
+	s.stderr.waitFor(t, "plaintext") // the warning about plaintext passwords
 	port := strconv.Itoa(s.port)
 
 	out, errs, code := runClient(t, dir, "login_client", "chen\nwrong\nchen\n123\n", "--port", port)

@@ -85,4 +85,32 @@ assert(okp and count == 2, tostring(count))
 WRITE = io.write
 local okw, same = task.spawn(function() return WRITE == io.write and pairs ~= ipairs end):wait()
 assert(okw and same)
+-- A hasher passes as a copy of its state (shareRules, share.go): each
+-- side goes on alone, by task argument, upvalue and channel alike. Within
+-- one transfer it stays one object, as a table does.
+local h = hash.new("sha256"):update("ab")
+local okh, inner, same = task.spawn(function(h2)
+  h2:update("c")
+  h:update("d")
+  return h2:hexdigest(), h == h2
+end, h):wait()
+assert(okh and inner == hash.sha256("abcd") and same, inner)
+local hch = task.channel(2)
+hch:send(h)
+hch:send(h)
+local c1, c2 = hch:recv(), hch:recv()
+c1:update("x")
+assert(c2:hexdigest() == hash.sha256("ab") and c1:hexdigest() == hash.sha256("abx"))
+assert(h:hexdigest() == hash.sha256("ab"), "the sender's hasher is untouched")
+-- Connections pass by reference: the task closes the parent's.
+local lnr = socket.listen("127.0.0.1", 0)
+local cr = socket.connect("127.0.0.1", lnr:port())
+assert(task.spawn(function() cr:close() end):wait())
+assert(cr:closed())
+lnr:close()
+-- A file of io is another library's userdata: refused.
+local f = assert(io.open(arg[1] .. "/refused", "w"))
+local okc, errc = pcall(function() hch:send(f) end)
+assert(not okc and errc:find("cannot pass a userdata of another library to another task", 1, true), errc)
+f:close()
 print("ok")
