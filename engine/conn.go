@@ -1,7 +1,6 @@
 package engine
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"errors"
@@ -14,10 +13,6 @@ import (
 
 	"github.com/wirelab/wirelab/netproto"
 )
-
-// readBufferSize is the size of each connection's read buffer. Small, since
-// a server may hold ten thousand connections; large reads bypass it.
-const readBufferSize = 4096
 
 // aLongTimeAgo is a deadline that has passed: setting it wakes a blocked
 // read or write at once.
@@ -39,7 +34,7 @@ var noDeadline time.Time
 // on purpose.
 type Conn struct {
 	nc      net.Conn
-	r       *bufio.Reader
+	r       *readBuf
 	pend    []byte     // bytes put back, read before r; guarded by rmu
 	rmu     sync.Mutex // held by a read, guards rw
 	wmu     sync.Mutex // held by a write, guards ww
@@ -70,7 +65,7 @@ type watch struct {
 
 // NewConn wraps nc. The caller gives up nc: Conn.Close closes it.
 func NewConn(nc net.Conn) *Conn {
-	c := &Conn{nc: nc, r: bufio.NewReaderSize(nc, readBufferSize)}
+	c := &Conn{nc: nc, r: newReadBuf(nc)}
 	c.lastOp.Store(int64(sinceEpoch()))
 	return c
 }
