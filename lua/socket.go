@@ -120,8 +120,8 @@ var connClass = &class{
 		{"recv_frame", connRecvFrame, "c:recv_frame([{header=fmt, max=n}]) -> data | nil, err, partial -- one frame of send_frame"},
 		{"send_msg", connSendMsg, "c:send_msg(header [, body [, {header=fmt}]]) -> n | nil, err -- struct-packed length, JSON header with total_size, body"},
 		{"recv_msg", connRecvMsg, "c:recv_msg([{header=fmt, max=n, max_header=n, size_key=s, body=false}]) -> header, body | nil, err -- one message of send_msg"},
-		{"send_file", connSendFile, "c:send_file(path [, {hash=algo, dir=d, size=n, progress=false}]) -> bytes, hexdigest | nil, err -- stream a file to the peer"},
-		{"recv_file", connRecvFile, "c:recv_file(path, size [, {hash=algo, expect=hex, dir=d, overwrite=false, unique=false, progress=false, min_rate=1024}]) -> bytes, hexdigest, name | nil, err -- stream size bytes into a file, kept only when complete"},
+		{"send_file", connSendFile, "c:send_file(path [, {hash=algo, dir=d, size=n, head=s, progress=false}]) -> bytes, hexdigest | nil, err, sent -- stream a file to the peer, after head"},
+		{"recv_file", connRecvFile, "c:recv_file(path, size [, {hash=algo, expect=hex, dir=d, overwrite=false, unique=false, progress=false, min_rate=1024, confirm=fn}]) -> bytes, hexdigest, name | nil, err -- stream size bytes into a file, kept only when complete (and confirm(hexdigest) is true)"},
 		{"settimeout", connSetTimeout, "c:settimeout(s) -- limit each later operation to s seconds (nil: none)"},
 		{"peer", connPeer, "c:peer() -> host, port -- the peer's address"},
 		{"local", connLocal, "c:local() -> host, port -- this end's address"},
@@ -327,9 +327,12 @@ func connSendFile(L *glua.LState) int {
 			o.Progress = newProgress(L, "send", size)
 		}
 	}
+	o.Head = []byte(optString(L, opts, "head", ""))
 	r, err := c.SendFile(ctxOf(L), path, o)
 	if err != nil {
-		return fail(L, err)
+		fail(L, err)
+		L.Push(glua.LNumber(r.Sent)) // 0: the connection is as it was
+		return 3
 	}
 	return pushTransfer(L, r, false)
 }
@@ -362,6 +365,7 @@ func connRecvFile(L *glua.LState) int {
 		o.Progress = newProgress(L, "recv", int64(size))
 	}
 	o.MinRate = optInt(L, opts, "min_rate", DefaultMinRate)
+	o.Confirm = confirmOption(L, opts)
 	r, err := c.RecvFile(ctxOf(L), path, int64(size), o)
 	if err != nil {
 		return fail(L, err)
