@@ -239,13 +239,18 @@ func (c *Conn) SendFile(ctx context.Context, path string, o FileOptions) (FileRe
 		if h == nil {
 			res.N, err = p.sendfile(f, size, o.Progress)
 		} else {
-			var rerr error
-			res.N, rerr, err = pipe(size, f, h, p, o.Progress)
-			if rerr == io.EOF || rerr == io.ErrUnexpectedEOF {
-				rerr = ErrShortFile
+			// The hash reads the file beside sendfile: two passes over
+			// the page cache, no copy through this process for the
+			// socket. A file that changes meanwhile gets a digest that
+			// is not that of the bytes sent, which the peer's check
+			// catches: it fails loudly.
+			wait, stop := hashFile(f, size, h)
+			res.N, err = p.sendfile(f, size, o.Progress)
+			if err != nil {
+				stop()
 			}
-			if err == nil {
-				err = rerr
+			if herr := wait(); err == nil {
+				err = herr
 			}
 		}
 		res.Sent += res.N

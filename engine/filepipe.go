@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -218,4 +219,40 @@ func (w *syncWriter) Write(b []byte) (int, error) {
 		w.started += writebackWindow
 	}
 	return n, err
+}
+
+// hashPiece is the read size of hashFile: small enough to stay in the
+// processor's cache between the copy and the hash.
+const hashPiece = 256 << 10
+
+// hashFile hashes the first size bytes of f into h on a goroutine of its
+// own, reading with pread, so that it leaves f's offset to a sendfile
+// running meanwhile. The returned wait gives its error: ErrShortFile when
+// f ended first. After stop, it ends at its next piece with ErrInterrupted.
+func hashFile(f *os.File, size int64, h hash.Hash) (wait func() error, stop func()) {
+	done := make(chan error, 1)
+	var stopped atomic.Bool
+	go func() {
+		buf := make([]byte, min(size, hashPiece))
+		var off int64
+		for off < size {
+			if stopped.Load() {
+				done <- ErrInterrupted
+				return
+			}
+			m, err := f.ReadAt(buf[:min(int64(len(buf)), size-off)], off)
+			h.Write(buf[:m])
+			off += int64(m)
+			if err == io.EOF || (err == nil && m == 0) {
+				done <- ErrShortFile
+				return
+			}
+			if err != nil {
+				done <- err
+				return
+			}
+		}
+		done <- nil
+	}()
+	return func() error { return <-done }, func() { stopped.Store(true) }
 }
