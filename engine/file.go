@@ -227,9 +227,8 @@ func (c *Conn) SendFile(ctx context.Context, path string, o FileOptions) (FileRe
 	}
 	res := FileResult{Name: name}
 	err = c.write(ctx, "send_file", func() error {
-		p := newPacer(ctx, c)
 		if len(o.Head) > 0 {
-			m, err := p.Write(o.Head)
+			m, err := idleWriter{ctx, c, c.nc}.Write(o.Head)
 			res.Sent += int64(m)
 			if err != nil {
 				return err
@@ -237,7 +236,7 @@ func (c *Conn) SendFile(ctx context.Context, path string, o FileOptions) (FileRe
 		}
 		var err error
 		if h == nil {
-			res.N, err = p.sendfile(f, size, o.Progress)
+			res.N, err = c.sendfile(ctx, f, size, o.Progress)
 		} else {
 			// The hash reads the file beside sendfile: two passes over
 			// the page cache, no copy through this process for the
@@ -245,7 +244,7 @@ func (c *Conn) SendFile(ctx context.Context, path string, o FileOptions) (FileRe
 			// is not that of the bytes sent, which the peer's check
 			// catches: it fails loudly.
 			wait, stop := hashFile(f, size, h)
-			res.N, err = p.sendfile(f, size, o.Progress)
+			res.N, err = c.sendfile(ctx, f, size, o.Progress)
 			if err != nil {
 				stop()
 			}

@@ -5,6 +5,7 @@ import (
 	"hash"
 	"io"
 	"os"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -111,87 +112,95 @@ loop:
 	return n, rerr, werr
 }
 
-// A pacer sizes the pieces a transfer writes between two refreshes of the
-// connection's deadline, so that a timeout bounds each stall rather than
-// the whole transfer, while a fast peer gets big pieces (few system calls,
-// sendfile(2) kept) and a slow one small pieces that each finish well
-// within the timeout.
-type pacer struct {
-	ctx   context.Context
-	c     *Conn
-	piece int64
-}
-
-const (
-	minPiece = 64 << 10
-	maxPiece = 4 << 20
-)
-
-func newPacer(ctx context.Context, c *Conn) *pacer {
-	return &pacer{ctx: ctx, c: c, piece: minPiece}
-}
-
-// start refreshes the write deadline (and the connection's last activity)
-// before a piece and returns the size the piece may have and its start.
-func (p *pacer) start(left int64) (int64, time.Time) {
-	p.c.arm(p.ctx, &p.c.ww, p.c.nc.SetWriteDeadline)
-	return min(p.piece, left), time.Now()
-}
-
-// done adapts the piece size to how long the last full piece took: the
-// target is an eighth of the timeout (a quarter of a second without one).
-func (p *pacer) done(start time.Time, full bool) {
-	if !full {
-		return
-	}
-	target := 250 * time.Millisecond
-	if t := p.c.Timeout(); t > 0 {
-		target = t / 8
-	}
-	switch took := time.Since(start); {
-	case took < target/2 && p.piece < maxPiece:
-		p.piece *= 2
-	case took > target && p.piece > minPiece:
-		p.piece /= 2
-	}
-}
-
-// Write writes all of b to the connection in paced pieces.
-func (p *pacer) Write(b []byte) (int, error) {
-	written := 0
-	for written < len(b) {
-		k, t := p.start(int64(len(b) - written))
-		m, err := p.c.nc.Write(b[written : written+int(k)])
-		written += m
-		if err != nil {
-			return written, err
+// sendfile sends size bytes of f to the connection, by sendfile(2) where
+// Go uses it (Linux), calling progress as bytes go. A file that ends first
+// gives ErrShortFile.
+//
+// The timeout bounds each stall, not the whole transfer, without wrapping
+// the connection (which would lose sendfile): sendfile advances f's offset
+// as the peer takes bytes, and a watchdog that sees it move pushes the
+// write deadline on (and the connection's last activity). Where the offset
+// only moves at the end, the bytes go through idleWriter instead.
+func (c *Conn) sendfile(ctx context.Context, f *os.File, size int64, progress func(int64)) (int64, error) {
+	if runtime.GOOS != "linux" && runtime.GOOS != "android" {
+		w := &countingWriter{w: idleWriter{ctx, c, c.nc}, fn: progress}
+		n, err := io.Copy(w, io.LimitReader(f, size))
+		if err == nil && n < size {
+			err = ErrShortFile
 		}
-		p.done(t, k == p.piece)
+		return n, err
 	}
-	return written, nil
+	start, err := f.Seek(0, io.SeekCurrent)
+	if err != nil {
+		return 0, err
+	}
+	t := c.Timeout()
+	every := 250 * time.Millisecond
+	if t > 0 {
+		every = min(max(t/4, 10*time.Millisecond), every)
+	}
+	stop := make(chan struct{})
+	watched := make(chan struct{})
+	go func() {
+		defer close(watched)
+		tick := time.NewTicker(every)
+		defer tick.Stop()
+		last := start
+		for {
+			select {
+			case <-stop:
+				return
+			case <-ctx.Done():
+				// After any push of ours, so that it sticks.
+				c.nc.SetWriteDeadline(aLongTimeAgo)
+				return
+			case now := <-tick.C:
+				off, err := f.Seek(0, io.SeekCurrent)
+				if err != nil || off == last {
+					continue
+				}
+				last = off
+				c.lastOp.Store(now.UnixNano())
+				if t > 0 {
+					c.nc.SetWriteDeadline(now.Add(t))
+				}
+				if progress != nil {
+					progress(off - start)
+				}
+			}
+		}
+	}()
+	n, err := io.CopyN(c.nc, f, size)
+	close(stop)
+	<-watched
+	// The watchdog moved the deadline behind the watch's back.
+	c.ww.deadline = time.Time{}
+	if t > 0 {
+		c.ww.deadline = aLongTimeAgo
+	}
+	if progress != nil {
+		progress(n)
+	}
+	if err == io.EOF {
+		err = ErrShortFile
+	}
+	return n, err
 }
 
-// sendfile sends size bytes of f to the connection in paced pieces, each
-// by sendfile(2) where the system has it, calling progress after each.
-// A file that ends first gives ErrShortFile.
-func (p *pacer) sendfile(f *os.File, size int64, progress func(int64)) (int64, error) {
-	var n int64
-	for n < size {
-		k, t := p.start(size - n)
-		m, err := io.CopyN(p.c.nc, f, k)
-		n += m
-		if progress != nil && m > 0 {
-			progress(n)
-		}
-		if err == io.EOF {
-			return n, ErrShortFile
-		}
-		if err != nil {
-			return n, err
-		}
-		p.done(t, k == p.piece)
+// countingWriter reports the bytes written through it.
+type countingWriter struct {
+	w    io.Writer
+	done int64
+	fn   func(int64)
+}
+
+func (cw *countingWriter) Write(p []byte) (int, error) {
+	n, err := cw.w.Write(p)
+	cw.done += int64(n)
+	if cw.fn != nil && n > 0 {
+		cw.fn(cw.done)
 	}
-	return n, nil
+	return n, err
 }
 
 // writebackWindow is how much of a received file is written before its
