@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -26,7 +27,8 @@ const uploadBenchSize = 256 << 20
 // the same copy in plain Go (sendfile out, 128 KiB reads in, fsync).
 // wirelab/socat and wirelab/native are throughput ratios, 1.0 being as
 // fast as the reference; each is the ratio of the summed times of
-// interleaved runs. The wirelab time includes the client's start-up, as a
+// interleaved runs; with -benchtime 3x or more, -min and -max give the
+// spread of the rounds' own ratios. The wirelab time includes the client's start-up, as a
 // user's would.
 func BenchmarkUpload(b *testing.B) {
 	dir := b.TempDir()
@@ -44,17 +46,33 @@ func BenchmarkUpload(b *testing.B) {
 	b.SetBytes(uploadBenchSize)
 	b.ResetTimer()
 	var tSocat, tNative, tWirelab time.Duration
+	var rSocat, rNative []float64 // each round's ratio
 	for i := 0; i < b.N; i++ {
+		var s time.Duration
 		if socat != "" {
-			tSocat += socatCopy(b, socat, src, dst)
+			s = socatCopy(b, socat, src, dst)
 			os.Remove(dst)
 		}
-		tNative += nativeCopy(b, src, dst)
+		n := nativeCopy(b, src, dst)
 		os.Remove(dst)
-		tWirelab += wirelabUpload(b, port, src, dir)
+		w := wirelabUpload(b, port, src, dir)
 		os.Remove(filepath.Join(store, "src.bin"))
+		tSocat, tNative, tWirelab = tSocat+s, tNative+n, tWirelab+w
+		rSocat = append(rSocat, s.Seconds()/w.Seconds())
+		rNative = append(rNative, n.Seconds()/w.Seconds())
 	}
 	b.StopTimer()
+	if b.N >= 3 {
+		// The spread of the rounds, on a machine that others share.
+		slices.Sort(rSocat)
+		slices.Sort(rNative)
+		if socat != "" {
+			b.ReportMetric(rSocat[0], "wirelab/socat-min")
+			b.ReportMetric(rSocat[len(rSocat)-1], "wirelab/socat-max")
+		}
+		b.ReportMetric(rNative[0], "wirelab/native-min")
+		b.ReportMetric(rNative[len(rNative)-1], "wirelab/native-max")
+	}
 	mibs := func(d time.Duration) float64 { return float64(b.N) * uploadBenchSize / (1 << 20) / d.Seconds() }
 	if socat != "" {
 		b.ReportMetric(mibs(tSocat), "socat-MiB/s")
