@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -50,6 +51,15 @@ type FileOptions struct {
 	// RateGrace is the time a peer may stall in all, above the bytes it
 	// owes at MinRate (0: DefaultRateGrace).
 	RateGrace time.Duration
+	// Head, for SendFile, is sent just before the file's bytes, once the
+	// file is open and known to hold Size bytes: a request header that
+	// announces them. When the file cannot be sent, nothing is.
+	Head []byte
+	// Confirm, for RecvFile, is called with the hex digest (or "" without
+	// Hash) once all the bytes are on disk and synced, and the connection
+	// is free again, before the file takes its name: a nil error keeps
+	// the file, any other drops it and is RecvFile's error.
+	Confirm func(sum string) error
 }
 
 // DefaultRateGrace is the default FileOptions.RateGrace.
@@ -60,18 +70,9 @@ type FileResult struct {
 	N    int64  // bytes moved
 	Sum  string // hex digest, when a hash was asked for
 	Name string // for RecvFile, the name the file was stored under
-}
-
-// progressWriter reports the bytes that pass through it.
-type progressWriter struct {
-	done int64
-	fn   func(int64)
-}
-
-func (p *progressWriter) Write(b []byte) (int, error) {
-	p.done += int64(len(b))
-	p.fn(p.done)
-	return len(b), nil
+	// Sent, for SendFile, is every byte that went out, Head included,
+	// also on failure: 0 means the connection is as it was.
+	Sent int64
 }
 
 // CheckName reports whether name is a plain file name fit to be created in
@@ -190,10 +191,14 @@ func (iw idleWriter) Write(p []byte) (int, error) {
 }
 
 // SendFile streams a file's bytes to the peer without passing them through
-// the caller, hashing them on the way when o.Hash is set. It returns the
-// bytes sent and the hex digest. The timeout applies to each stall, not
-// the whole transfer. With o.Size >= 0 it sends exactly that many bytes,
-// failing with ErrShortFile if the file has fewer.
+// the caller, hashing them on the way when o.Hash is set, and returns the
+// bytes sent and the hex digest. Without a hash the bytes go by
+// sendfile(2); with one, reading, hashing and sending overlap, chunk by
+// chunk, and the digest is that of the very bytes sent. The timeout applies
+// to each stall, not the whole transfer. With o.Size >= 0 it sends exactly
+// that many bytes, failing with ErrShortFile, before sending anything, if
+// the file has fewer (or after, if it shrinks meanwhile). o.Head goes out
+// first; FileResult.Sent counts all that went out, also on failure.
 func (c *Conn) SendFile(ctx context.Context, path string, o FileOptions) (FileResult, error) {
 	fail := func(err error) (FileResult, error) { return FileResult{}, &OpError{Op: "send_file", Err: err} }
 	root, name, err := openRoot(o, path)
@@ -210,46 +215,60 @@ func (c *Conn) SendFile(ctx context.Context, path string, o FileOptions) (FileRe
 	if err != nil {
 		return fail(err)
 	}
-	if !st.Mode().IsRegular() {
-		return fail(fmt.Errorf("%s is not a regular file", path))
-	}
 	size := o.Size
 	if size < 0 {
 		size = st.Size()
+	}
+	if st.Size() < size {
+		return fail(fmt.Errorf("%w: %s has %d bytes, not %d", ErrShortFile, name, st.Size(), size))
 	}
 	h, err := NewHash(o.Hash)
 	if err != nil {
 		return fail(err)
 	}
-	var n int64
+	res := FileResult{Name: name}
 	err = c.write(ctx, "send_file", func() error {
-		var src io.Reader = io.LimitReader(f, size)
-		if h != nil {
-			src = io.TeeReader(src, h)
-		}
-		if o.Progress != nil {
-			src = io.TeeReader(src, &progressWriter{fn: o.Progress})
-		}
-		var dst io.Writer = idleWriter{ctx, c, c.nc}
-		if h == nil && o.Progress == nil && c.timeoutFor(ctx) == 0 {
-			// io.Copy to the bare connection uses sendfile(2).
-			dst = c.nc
+		if len(o.Head) > 0 {
+			m, err := idleWriter{ctx, c, c.nc}.Write(o.Head)
+			res.Sent += int64(m)
+			if err != nil {
+				return err
+			}
 		}
 		var err error
-		n, err = io.Copy(dst, src)
-		if err == nil && n < size {
-			return ErrShortFile
+		if h == nil {
+			res.N, err = c.sendfile(ctx, f, size, o.Progress)
+		} else {
+			// The hash reads the file beside sendfile: two passes over
+			// the page cache, no copy through this process for the
+			// socket. A file that changes meanwhile gets a digest that
+			// is not that of the bytes sent, which the peer's check
+			// catches: it fails loudly.
+			wait, stop := hashFile(f, size, h)
+			res.N, err = c.sendfile(ctx, f, size, o.Progress)
+			if err != nil {
+				stop()
+			}
+			if herr := wait(); err == nil {
+				err = herr
+			}
 		}
+		res.Sent += res.N
 		return err
 	})
-	return FileResult{N: n, Sum: hexSum(h), Name: name}, err
+	if err == nil {
+		res.Sum = hexSum(h)
+	}
+	return res, err
 }
 
 // RecvFile reads exactly size bytes from the peer into the file at path
 // (or name in o.Dir), hashing them on the way when o.Hash is set, and
-// returns the bytes received and the hex digest. The bytes go to a hidden
-// temporary file in the same directory, which is synced and renamed into
-// place only when all of them arrived and the digest matched o.Expect: a
+// returns the bytes received and the hex digest. Reading the socket (1 MiB
+// at a time), hashing and writing overlap, and the disk starts writing
+// back while bytes still come. The bytes go to a hidden temporary file in
+// the same directory, which is synced and renamed into place only when all
+// of them arrived, the digest matched o.Expect and o.Confirm agreed: a
 // peer that disconnects halfway leaves nothing behind. Without
 // o.Overwrite an existing file is never replaced (ErrExists).
 func (c *Conn) RecvFile(ctx context.Context, path string, size int64, o FileOptions) (FileResult, error) {
@@ -284,37 +303,31 @@ func (c *Conn) RecvFile(ctx context.Context, path string, size int64, o FileOpti
 	}()
 	var n int64
 	err = c.read(ctx, "recv_file", func() error {
-		var dst io.Writer = f
-		if h != nil {
-			dst = io.MultiWriter(f, h)
-		}
-		if o.Progress != nil {
-			dst = io.MultiWriter(dst, &progressWriter{fn: o.Progress})
-		}
 		// Bytes put back and bytes already buffered come first, then the
 		// socket itself. What goes to the file is not put back on failure.
+		var pending []byte
 		if k := int(min(int64(len(c.pend)), size)); k > 0 {
-			if _, err := dst.Write(c.pend[:k]); err != nil {
-				return err
-			}
+			pending = append([]byte(nil), c.pend[:k]...)
 			c.consumePend(k)
-			n = int64(k)
 		}
-		m, err := io.CopyN(dst, c.r, int64(min(c.r.Buffered(), int(min(size-n, 1<<30)))))
-		n += m
-		if err != nil {
-			return err
-		}
+		buffered := min(int64(c.r.Buffered()), size-int64(len(pending)))
 		var rate *minRate
 		if o.MinRate > 0 {
-			rate = &minRate{start: time.Now(), grace: o.RateGrace, got: n, min: o.MinRate}
+			rate = &minRate{start: time.Now(), grace: o.RateGrace, got: int64(len(pending)) + buffered, min: o.MinRate}
 			if rate.grace <= 0 {
 				rate.grace = DefaultRateGrace
 			}
 		}
-		m, err = io.CopyN(dst, idleReader{ctx, c, c.nc, rate}, size-n)
-		n += m
-		return err
+		src := io.MultiReader(bytes.NewReader(pending), io.LimitReader(c.r, buffered), idleReader{ctx, c, c.nc, rate})
+		var rerr, werr error
+		n, rerr, werr = pipe(size, src, h, &syncWriter{f: f}, o.Progress)
+		if rerr == io.EOF {
+			rerr = io.ErrUnexpectedEOF
+		}
+		if rerr != nil {
+			return rerr
+		}
+		return werr
 	})
 	res := FileResult{N: n, Sum: hexSum(h)}
 	if err != nil {
@@ -325,6 +338,11 @@ func (c *Conn) RecvFile(ctx context.Context, path string, size int64, o FileOpti
 	}
 	if err := f.Sync(); err != nil {
 		return res, &OpError{Op: "recv_file", Err: err}
+	}
+	if o.Confirm != nil {
+		if err := o.Confirm(res.Sum); err != nil {
+			return res, &OpError{Op: "recv_file", Err: err}
+		}
 	}
 	if err := f.Close(); err != nil {
 		return res, &OpError{Op: "recv_file", Err: err}

@@ -126,8 +126,8 @@ var connClass = &class{
 		{"recv_frame", connRecvFrame, "c:recv_frame([{header=fmt, max=n, timeout=s}]) -> data | nil, err, partial -- one frame of send_frame"},
 		{"send_msg", connSendMsg, "c:send_msg(header [, body [, {header=fmt, size_key=s, timeout=s}]]) -> n | nil, err -- struct-packed length, JSON header with total_size, body"},
 		{"recv_msg", connRecvMsg, "c:recv_msg([{header=fmt, max=n, max_header=n, size_key=s, body=false, timeout=s}]) -> header, body | nil, err -- one message of send_msg"},
-		{"send_file", connSendFile, "c:send_file(path [, {hash=algo, dir=d, size=n, progress=false, timeout=s}]) -> bytes, hexdigest | nil, err -- stream a file to the peer"},
-		{"recv_file", connRecvFile, "c:recv_file(path, size [, {hash=algo, expect=hex, dir=d, overwrite=false, unique=false, progress=false, min_rate=1024, timeout=s}]) -> bytes, hexdigest, name | nil, err -- stream size bytes into a file, kept only when complete"},
+		{"send_file", connSendFile, "c:send_file(path [, {hash=algo, dir=d, size=n, head=s, progress=false, timeout=s}]) -> bytes, hexdigest | nil, err, sent -- stream a file to the peer, after head"},
+		{"recv_file", connRecvFile, "c:recv_file(path, size [, {hash=algo, expect=hex, dir=d, overwrite=false, unique=false, progress=false, min_rate=1024, confirm=fn, timeout=s}]) -> bytes, hexdigest, name | nil, err -- stream size bytes into a file, kept only when complete (and confirm(hexdigest) is true)"},
 		{"settimeout", connSetTimeout, "c:settimeout(s) -- limit each later operation to s seconds (nil: none)"},
 		{"peer", connPeer, "c:peer() -> host, port -- the peer's address"},
 		{"local", connLocal, "c:local() -> host, port -- this end's address"},
@@ -325,16 +325,19 @@ func pushTransfer(L *glua.LState, r engine.FileResult, withName bool) int {
 }
 
 func connSendFile(L *glua.LState) int {
-	c, path, opts := checkConn(L, 1), L.CheckString(2), optTable(L, 3, "hash", "dir", "size", "progress", "timeout")
+	c, path, opts := checkConn(L, 1), L.CheckString(2), optTable(L, 3, "hash", "dir", "size", "progress", "head", "timeout")
 	o := fileOptions(L, opts)
 	if optBool(L, opts, "progress", false) {
 		if size, err := fileSize(o, path); err == nil {
 			o.Progress = newProgress(L, "send", size)
 		}
 	}
+	o.Head = []byte(optString(L, opts, "head", ""))
 	r, err := c.SendFile(opContext(L, opts), path, o)
 	if err != nil {
-		return fail(L, err)
+		fail(L, err)
+		L.Push(glua.LNumber(r.Sent)) // 0: the connection is as it was
+		return 3
 	}
 	return pushTransfer(L, r, false)
 }
@@ -358,7 +361,7 @@ func fileSize(o engine.FileOptions, path string) (int64, error) {
 const DefaultMinRate = 1024
 
 func connRecvFile(L *glua.LState) int {
-	c, path, size, opts := checkConn(L, 1), L.CheckString(2), L.CheckNumber(3), optTable(L, 4, "hash", "expect", "dir", "overwrite", "unique", "progress", "min_rate", "timeout")
+	c, path, size, opts := checkConn(L, 1), L.CheckString(2), L.CheckNumber(3), optTable(L, 4, "hash", "expect", "dir", "overwrite", "unique", "progress", "min_rate", "confirm", "timeout")
 	if size < 0 || float64(size) != float64(int64(size)) {
 		L.ArgError(3, "size must be a non-negative integer")
 	}
@@ -367,6 +370,7 @@ func connRecvFile(L *glua.LState) int {
 		o.Progress = newProgress(L, "recv", int64(size))
 	}
 	o.MinRate = optInt(L, opts, "min_rate", DefaultMinRate)
+	o.Confirm = confirmOption(L, opts)
 	r, err := c.RecvFile(opContext(L, opts), path, int64(size), o)
 	if err != nil {
 		return fail(L, err)

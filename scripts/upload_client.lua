@@ -14,15 +14,32 @@ local function header(conn, h)
   return conn:send_msg(h, nil, {size_key = ""})
 end
 
+-- put sends the documents' request, struct.pack('i', len(h)) + h with h =
+-- {opt, filename, filesize}, then the bytes, as one send_file that hashes
+-- them as they go. The header says "md5": "after": a document-style server
+-- ignores it and stores the bytes; upload_server answers with the md5 it
+-- computed once the bytes are on disk, our md5 follows, and it keeps the
+-- file only if the two agree.
 function M.put(conn, path)
-  local sum, size = hash.file("md5", path)
-  if not sum then return nil, size end
+  local f, err = io.open(path, "rb")
+  if not f then return nil, err end
+  local size = f:seek("end")
+  f:close()
   local name = path:match("[^/]+$")
-  local ok, err = header(conn, {opt = "upload", filename = name, filesize = size, md5 = sum})
-  if not ok then return nil, err end
-  local n, serr = conn:send_file(path, {size = size, progress = true})
-  if not n then return nil, serr end
+  local h = json.encode({opt = "upload", filename = name, filesize = size, md5 = "after"}, {python = true})
+  local n, sum, sent = conn:send_file(path, {head = struct.pack("i", #h) .. h, size = size, hash = "md5", progress = true})
+  if not n then
+    if sent > 0 then conn:close() end -- the server waits for bytes that will not come
+    return nil, sum
+  end
   local r, rerr = conn:recv_msg({size_key = "", body = false})
+  if not r then
+    return nil, ("sent %d bytes (md5 %s) but the server did not confirm them: %s"):format(n, sum, rerr)
+  end
+  if r.ok ~= true then return nil, tostring(r.error) end
+  local ok, cerr = header(conn, {opt = "confirm", md5 = sum})
+  if not ok then return nil, cerr end
+  r, rerr = conn:recv_msg({size_key = "", body = false})
   if not r then return nil, rerr end
   if r.ok ~= true then return nil, tostring(r.error) end
   if r.md5 ~= sum then return nil, "server's md5 " .. tostring(r.md5) .. " differs from " .. sum end

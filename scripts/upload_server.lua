@@ -2,9 +2,12 @@
 --
 -- The documents' upload protocol, byte for byte: a Python client that
 -- sends exactly struct.pack('i', len(h)) + h + the bytes is served, and
--- gets no reply, as in the documents. wirelab's own client adds "md5"; then
--- the server checks it and answers with a header of the same shape,
--- {"ok", "md5", "error", "filename"}. "opt": "download" (empty in the
+-- gets no reply, as in the documents. A client that adds "md5" gets it
+-- checked and an answer of the same shape, {"ok", "md5", "error",
+-- "filename"}. wirelab's own client sends "md5": "after", hashing as it
+-- sends: the server answers {"ok", "md5"} once the bytes are on disk, the
+-- client's {"opt": "confirm", "md5"} follows, and the file is kept (and
+-- the same answer given) only if the two digests agree. "opt": "download" (empty in the
 -- documents) answers with the same header shape holding filesize and md5,
 -- then the bytes.
 --
@@ -47,6 +50,22 @@ local function checksize(n, max)
   if n > max then return "file too large (limit " .. max .. " bytes)" end
 end
 
+-- confirmer returns recv_file's confirm for a client that sent "md5":
+-- "after": once the bytes are on disk, tell it their md5 and keep them only
+-- if its own, which follows as {"opt": "confirm", "md5": ...}, agrees.
+local function confirmer(conn)
+  return function(sum)
+    local ok, err = reply(conn, {ok = true, md5 = sum})
+    if not ok then return nil, err end
+    local c, cerr = conn:recv_msg({size_key = "", body = false})
+    if not c then return nil, cerr end
+    if c.opt ~= "confirm" or type(c.md5) ~= "string" or c.md5:lower() ~= sum then
+      return nil, "checksum mismatch"
+    end
+    return true
+  end
+end
+
 function M.upload(conn, h, o)
   local md5 = type(h.md5) == "string" and h.md5 or nil
   local bad = checksize(h.filesize, o.max_size)
@@ -55,8 +74,9 @@ function M.upload(conn, h, o)
     if md5 then reply(conn, {ok = false, error = bad}) end
     return false -- the bytes that follow cannot be trusted: close
   end
-  local n, sum, stored = conn:recv_file(h.filename, h.filesize,
-    {dir = o.dir, hash = "md5", expect = md5, unique = true})
+  local after = md5 == "after"
+  local n, sum, stored = conn:recv_file(h.filename, h.filesize, {dir = o.dir, hash = "md5",
+    expect = not after and md5 or nil, confirm = after and confirmer(conn) or nil, unique = true})
   if not n then
     local err = sum
     io.stderr:write(("upload of %q failed: %s\n"):format(h.filename, err))

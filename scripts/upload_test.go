@@ -272,3 +272,116 @@ func TestUploadStoreEdges(t *testing.T) {
 		t.Fatalf("store holds %s", got)
 	}
 }
+
+// TestUploadDigestAfter speaks the "md5": "after" extension by hand: the
+// server answers with the md5 of what it stored, and links the file only
+// when the client's own md5 follows and agrees; a wrong one or none keeps
+// nothing.
+func TestUploadDigestAfter(t *testing.T) {
+	store := t.TempDir()
+	s := startServer(t, store, "upload_server", "--dir", store)
+	md5hello := "5d41402abc4b2a76b9719d911017c592"
+	upload := func(name string) net.Conn {
+		c := dial(t, s.port)
+		docUpload(c, map[string]any{"opt": "upload", "filename": name, "filesize": 5, "md5": "after"}, []byte("hello"))
+		if reply := readReply(t, c); reply["ok"] != true || reply["md5"] != md5hello || reply["filename"] != nil {
+			t.Fatalf("first reply %v", reply)
+		}
+		if got := listDir(t, store); strings.Contains(","+got+",", ","+name+",") {
+			t.Fatalf("%s linked before the client confirmed: %s", name, got)
+		}
+		return c
+	}
+	confirm := func(c net.Conn, h map[string]any) {
+		b, _ := json.Marshal(h)
+		c.Write(docFrame(b))
+	}
+
+	c := upload("a.txt")
+	confirm(c, map[string]any{"opt": "confirm", "md5": strings.ToUpper(md5hello)})
+	if reply := readReply(t, c); reply["ok"] != true || reply["filename"] != "a.txt" || reply["md5"] != md5hello {
+		t.Fatalf("final reply %v", reply)
+	}
+	// the connection goes on serving
+	c2 := c
+	docUpload(c2, map[string]any{"opt": "upload", "filename": "a.txt", "filesize": 5, "md5": "after"}, []byte("hello"))
+	readReply(t, c2)
+	confirm(c2, map[string]any{"opt": "confirm", "md5": md5hello})
+	if reply := readReply(t, c2); reply["ok"] != true || reply["filename"] != "a.txt.1" {
+		t.Fatalf("second upload: %v", reply)
+	}
+
+	for name, h := range map[string]map[string]any{
+		"wrong md5": {"opt": "confirm", "md5": strings.Repeat("0", 32)},
+		"no opt":    {"md5": md5hello},
+		"not a str": {"opt": "confirm", "md5": 42},
+	} {
+		c := upload("b.txt")
+		confirm(c, h)
+		if reply := readReply(t, c); reply["ok"] != false || reply["error"] != "checksum mismatch" {
+			t.Fatalf("%s: %v", name, reply)
+		}
+		expectClosed(t, c)
+	}
+	c = upload("c.txt")
+	c.Close() // gone before confirming
+	time.Sleep(200 * time.Millisecond)
+	if got := listDir(t, store); got != "a.txt,a.txt.1" {
+		t.Fatalf("store holds %s", got)
+	}
+}
+
+// TestUploadClientWithDocumentServer: upload_client's request is the
+// documents' one, so a server written from them (it reads the header,
+// then exactly filesize bytes, 1024 at a time, and answers nothing)
+// stores the file whole; the client sends nothing more before an answer,
+// and says that the upload was not confirmed.
+func TestUploadClientWithDocumentServer(t *testing.T) {
+	work := t.TempDir()
+	src := filepath.Join(work, "doc.bin")
+	sum := randomFile(t, src, 1<<20+5)
+	type stored struct {
+		header map[string]any
+		sum    string
+		extra  int
+	}
+	got := make(chan stored, 1)
+	port := serveOnce(t, func(c net.Conn) {
+		var st stored
+		defer func() { got <- st }()
+		var n [4]byte
+		if _, err := io.ReadFull(c, n[:]); err != nil {
+			return
+		}
+		h := make([]byte, int32(binary.LittleEndian.Uint32(n[:])))
+		if _, err := io.ReadFull(c, h); err != nil || json.Unmarshal(h, &st.header) != nil {
+			return
+		}
+		size, _ := st.header["filesize"].(float64)
+		var body bytes.Buffer
+		buf := make([]byte, 1024)
+		for left := int(size); left > 0; {
+			m, err := c.Read(buf[:min(len(buf), left)])
+			body.Write(buf[:m])
+			left -= m
+			if err != nil {
+				return
+			}
+		}
+		s := md5.Sum(body.Bytes())
+		st.sum = hex.EncodeToString(s[:])
+		c.SetReadDeadline(time.Now().Add(300 * time.Millisecond))
+		st.extra, _ = c.Read(buf)
+	})
+	_, errs, code := runClient(t, work, "upload_client", "put "+src+"\n", "--port", port)
+	st := <-got
+	if st.header["opt"] != "upload" || st.header["filename"] != "doc.bin" || st.header["filesize"] != float64(1<<20+5) {
+		t.Fatalf("header %v", st.header)
+	}
+	if st.sum != sum || st.extra != 0 {
+		t.Fatalf("stored md5 %s (want %s), %d bytes more", st.sum, sum, st.extra)
+	}
+	if code != 1 || !strings.Contains(errs, "did not confirm") || !strings.Contains(errs, sum) {
+		t.Fatalf("exit %d stderr %q", code, errs)
+	}
+}

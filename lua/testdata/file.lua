@@ -81,5 +81,51 @@ local big, be = c2:send_file(src, {size = size + 1})
 assert(big == nil and be == "file shorter than size", be)
 local missing, mse = c2:send_file(dir .. "/missing")
 assert(missing == nil and mse:find("no such file"), mse)
+
+-- head goes out just before the bytes; a file that cannot be sent sends
+-- nothing (sent == 0), so the stream stays in step
+local c3, s3 = pair()
+for _, case in ipairs({{src, {size = size + 1}}, {dir .. "/missing", {}}, {store, {}}}) do
+  local opts = case[2]
+  opts.head = "HEAD"
+  local r, e, sent = c3:send_file(case[1], opts)
+  assert(r == nil and e and sent == 0, tostring(e) .. " " .. tostring(sent))
+end
+local sent3 = task.spawn(function() return c3:send_file(src, {head = "HEAD", hash = "md5"}) end)
+local bytes3 = assert(s3:recv_exact(4 + size))
+local ok3, n3, sum3 = sent3:wait()
+assert(ok3 and n3 == size and sum3 == want)
+assert(bytes3:sub(1, 4) == "HEAD" and hash.md5(bytes3:sub(5)) == want)
+
+-- confirm sees the digest once the bytes are on disk, before the name:
+-- it may talk on the connection, and its answer decides
+local seen
+local keeper = task.spawn(function() return c3:send_file(src, {hash = "md5"}) end)
+local k, ksum, kname = s3:recv_file("confirmed.bin", size, {dir = store, hash = "md5", confirm = function(sum)
+  seen = sum
+  assert(io.open(store .. "/confirmed.bin") == nil, "not linked yet")
+  s3:send("sum?")
+  return c3:recv_exact(4) == "sum?"
+end})
+assert(k == size and ksum == want and kname == "confirmed.bin" and seen == want, tostring(k) .. " " .. tostring(ksum) .. " " .. tostring(kname) .. " " .. tostring(seen))
+assert(keeper:wait())
+assert(hash.file("md5", store .. "/confirmed.bin") == want)
+for _, case in ipairs({{function() return nil, "refused" end, "refused"}, {function() return false end, "not confirmed"}}) do
+  c3:send("hello")
+  local r, e = s3:recv_file("dropped.txt", 5, {dir = store, hash = "md5", confirm = case[1]})
+  assert(r == nil and e == case[2], tostring(e))
+end
+c3:send("hello")
+local okc, ce = pcall(s3.recv_file, s3, "raised.txt", 5, {dir = store, confirm = function() error("boom") end})
+assert(not okc and tostring(ce):find("boom"), tostring(ce))
+local okt, te = pcall(s3.recv_file, s3, "x", 1, {confirm = 42})
+assert(not okt and tostring(te):find("confirm"), tostring(te))
+listing = exec.run({"ls", "-A", store}).stdout
+assert(listing == "confirmed.bin\ncopy.bin\nescape\n", "refused files are gone: " .. listing)
+
+-- a send cut by the peer says how much went out: the stream is broken
+s3:close()
+local cut, cuterr, cutsent = c3:send_file(src, {head = "HEAD"})
+assert(cut == nil and cuterr == "closed" and cutsent > 0, tostring(cuterr) .. " " .. tostring(cutsent))
 ln:close()
 print("ok")
