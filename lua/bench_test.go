@@ -298,17 +298,19 @@ func nativeTransfer(tb testing.TB, src, dst string, size int64) {
 const respReplies = "+OK\r\n:1234\r\n$11\r\nhello world\r\n*2\r\n$3\r\nfoo\r\n$3\r\nbar\r\n"
 
 // respLua is a RESP reply parser written as the README recommends: a line
-// with recv_until, a bulk string with recv_exact.
+// with recv_until, a bulk string with recv_exact, library functions in
+// locals.
 const respLua = `
+local sub, tonumber = string.sub, tonumber
 local function reply(c)
   local line = c:recv_until("\r\n")
-  local kind, rest = line:sub(1, 1), line:sub(2)
+  local kind, rest = sub(line, 1, 1), sub(line, 2)
   if kind == "+" then return rest
   elseif kind == ":" then return tonumber(rest)
   elseif kind == "$" then
     local n = tonumber(rest)
     if n < 0 then return nil end
-    return c:recv_exact(n + 2):sub(1, n)
+    return sub(c:recv_exact(n + 2), 1, n)
   elseif kind == "*" then
     local t = {}
     for i = 1, tonumber(rest) do t[i] = reply(c) end
