@@ -31,7 +31,7 @@ var noDeadline time.Time
 // another writes; concurrent readers (or writers) take turns, a whole
 // operation at a time.
 type Conn struct {
-	nc      net.Conn
+	nc      *wire // the transport, traced when asked
 	r       *bufio.Reader
 	rmu     sync.Mutex // held by a read, guards rw
 	wmu     sync.Mutex // held by a write, guards ww
@@ -62,7 +62,8 @@ type watch struct {
 
 // NewConn wraps nc. The caller gives up nc: Conn.Close closes it.
 func NewConn(nc net.Conn) *Conn {
-	c := &Conn{nc: nc, r: bufio.NewReaderSize(nc, readBufferSize)}
+	w := &wire{Conn: nc}
+	c := &Conn{nc: w, r: bufio.NewReaderSize(w, readBufferSize)}
 	c.lastOp.Store(time.Now().UnixNano())
 	return c
 }
@@ -131,10 +132,7 @@ func (c *Conn) Close() error {
 // CloseWrite shuts down the sending side where the connection supports it,
 // so that the peer reads end of stream while replies can still come back.
 func (c *Conn) CloseWrite() error {
-	if cw, ok := c.nc.(interface{ CloseWrite() error }); ok {
-		return cw.CloseWrite()
-	}
-	return c.Close()
+	return c.nc.CloseWrite()
 }
 
 // arm prepares one operation in the direction of w, whose deadline set
@@ -388,7 +386,7 @@ func (c *Conn) SendFrame(ctx context.Context, h *netproto.Format, payload []byte
 		}
 	} else {
 		bufs := net.Buffers{head, payload}
-		_, err = bufs.WriteTo(c.nc)
+		_, err = bufs.WriteTo(c.nc.buffers())
 	}
 	return classify(ctx, "send", err)
 }
@@ -405,7 +403,7 @@ func (c *Conn) SendParts(ctx context.Context, head []byte, parts []Part) error {
 	defer c.unlockWrite()
 	bufs := net.Buffers{head}
 	flush := func() error {
-		_, err := bufs.WriteTo(c.nc)
+		_, err := bufs.WriteTo(c.nc.buffers())
 		bufs = bufs[:0]
 		return err
 	}

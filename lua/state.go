@@ -449,6 +449,8 @@ type Runtime struct {
 	active  int
 	idle    chan struct{} // closed and replaced when active drops to 0
 	servers map[*Server]struct{}
+
+	traces traceSinks // wire-trace destinations (trace.go)
 }
 
 // Options configure a Runtime.
