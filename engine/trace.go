@@ -55,10 +55,14 @@ func (t *Tracer) Dump(sent bool, peer net.Addr, p []byte) {
 	} else {
 		buf = append(buf, " from "...)
 	}
-	if peer != nil {
-		buf = append(buf, peer.String()...)
-	} else {
+	switch {
+	case peer == nil:
 		buf = append(buf, '?')
+	case peer.String() == "":
+		// the client end of a Unix socket has no name
+		buf = append(buf, peer.Network()...)
+	default:
+		buf = append(buf, peer.String()...)
 	}
 	buf = append(buf, '\n')
 	buf = AppendHexdump(buf, p)
