@@ -319,3 +319,72 @@ func TestCertCommand(t *testing.T) {
 		}
 	}
 }
+
+// TestOpenSSLInterop talks TLS with openssl's own client and server:
+// wirelab connect to openssl s_server -rev, and openssl s_client to
+// wirelab listen --tls --exec.
+func TestOpenSSLInterop(t *testing.T) {
+	if _, err := exec.LookPath("openssl"); err != nil {
+		t.Skip("openssl not on PATH")
+	}
+	dir := t.TempDir()
+	out, err := exec.Command(binary, "cert", dir).Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	fp := strings.TrimSpace(string(out))
+	cert, key := filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")
+
+	t.Run("s_server", func(t *testing.T) {
+		srv := exec.Command("openssl", "s_server", "-accept", "127.0.0.1:0", "-cert", cert, "-key", key, "-naccept", "1", "-rev")
+		pipe, _ := srv.StdoutPipe()
+		srv.Stderr = io.Discard
+		if err := srv.Start(); err != nil {
+			t.Fatal(err)
+		}
+		defer srv.Wait()
+		defer srv.Process.Kill()
+		r := bufio.NewReader(pipe)
+		port := ""
+		for port == "" {
+			line, err := r.ReadString('\n')
+			if err != nil {
+				t.Fatalf("s_server: %v", err)
+			}
+			if strings.HasPrefix(line, "ACCEPT ") {
+				port = portOf(strings.TrimSpace(line))
+			}
+		}
+		go io.Copy(io.Discard, r)
+		cmd := exec.Command(binary, "connect", "127.0.0.1", port, "--tls", "--fingerprint", fp)
+		cmd.Stdin = strings.NewReader("hello wirelab\n")
+		got, err := cmd.Output()
+		if err != nil || string(got) != "baleriw olleh\n" {
+			t.Fatalf("%v, got %q", err, got)
+		}
+	})
+
+	t.Run("s_client", func(t *testing.T) {
+		lp, addr := startListen(t, nil, "0", "--tls", "--cert", cert, "--key", key, "--exec", "head -n 1 | tr a-z A-Z")
+		// s_client leaves at the end of its input (-no_ign_eof), so the
+		// input stays open until the answer is in.
+		cmd := exec.Command("openssl", "s_client", "-connect", addr, "-quiet", "-no_ign_eof", "-verify_return_error", "-CAfile", cert, "-verify_hostname", "localhost")
+		in, _ := cmd.StdinPipe()
+		out, _ := cmd.StdoutPipe()
+		var errs bytes.Buffer
+		cmd.Stderr = &errs
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		io.WriteString(in, "hello openssl\n")
+		got, err := bufio.NewReader(out).ReadString('\n')
+		in.Close()
+		cmd.Wait()
+		if err != nil || got != "HELLO OPENSSL\n" {
+			t.Fatalf("%v, got %q\n%s", err, got, errs.String())
+		}
+		if code := lp.wait(t); code != 0 {
+			t.Fatalf("listen exited %d: %s", code, lp.errs.String())
+		}
+	})
+}
