@@ -454,16 +454,30 @@ func broadcast(stdin io.Reader, mu *sync.Mutex, live map[*engine.Conn]bool) {
 func execOn(ctx context.Context, c *engine.Conn, cmd string, stderr io.Writer) error {
 	defer c.Close()
 	p := exec.CommandContext(ctx, "/bin/sh", "-c", cmd)
-	p.Stdin, p.Stdout, p.Stderr = c, c, stderr
-	p.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	p.Cancel = func() error { return syscall.Kill(-p.Process.Pid, syscall.SIGKILL) }
-	// The copy from the socket into the command's stdin waits on the
-	// peer; once the command is gone, give up on it soon.
-	p.WaitDelay = 200 * time.Millisecond
-	if err := p.Start(); err != nil {
+	// stdin through a pipe of our own: exec's copy from the socket would
+	// hold Wait until the peer sends or closes.
+	pr, pw, err := os.Pipe()
+	if err != nil {
 		return err
 	}
-	err := p.Wait()
+	defer pw.Close()
+	p.Stdin, p.Stdout, p.Stderr = pr, c, stderr
+	p.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	p.Cancel = func() error { return syscall.Kill(-p.Process.Pid, syscall.SIGKILL) }
+	// A background child that keeps stdout open does not hold the
+	// connection for long once the command is gone.
+	p.WaitDelay = 200 * time.Millisecond
+	err = p.Start()
+	pr.Close()
+	if err != nil {
+		return err
+	}
+	go func() {
+		io.Copy(pw, c)
+		pw.Close() // the peer's end of stream is the command's
+	}()
+	err = p.Wait()
+	pw.Close()
 	syscall.Kill(-p.Process.Pid, syscall.SIGKILL)
 	// Half-close and drain what the peer still sends, briefly: closing
 	// with unread bytes would reset the connection and could lose the

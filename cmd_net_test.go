@@ -388,3 +388,17 @@ func TestOpenSSLInterop(t *testing.T) {
 		}
 	})
 }
+
+// TestInteractiveFromPipe: c:interactive() in wirelab run with stdin from
+// a pipe sends the lines, prints the answers escaped, and returns
+// "closed" when the peer closes after its answer.
+func TestInteractiveFromPipe(t *testing.T) {
+	_, addr := startListen(t, nil, "0", "--exec", "head -n 2 | tr a-z A-Z; printf '\\001'")
+	cmd := exec.Command(binary, "-e", `local c = assert(socket.connect("127.0.0.1", tonumber(arg[1])))
+print(c:interactive())`, portOf(addr))
+	cmd.Stdin = strings.NewReader("one\ntwo\n")
+	out, err := cmd.CombinedOutput()
+	if err != nil || string(out) != "ONE\nTWO\n\\x01closed\n" {
+		t.Fatalf("%v, output %q", err, out)
+	}
+}

@@ -125,14 +125,14 @@ func connInteractive(L *glua.LState) int {
 		}
 	}()
 	lines := make(chan []byte)
-	inDone := make(chan error, 1)
-	input := pipeInput
-	if isTerminal(0) {
+	input, tty := pipeInput, isTerminal(0)
+	if tty {
 		input = ttyInput
 	}
+	inDone := make(chan error, 1)
 	go func() { inDone <- input(ctx, lines) }()
 
-	reason := ""
+	reason, inSel := "", inDone
 	for reason == "" {
 		select {
 		case line := <-lines:
@@ -142,8 +142,14 @@ func connInteractive(L *glua.LState) int {
 		case err := <-recvDone:
 			recvDone <- err
 			reason = engine.Reason(err)
-		case err := <-inDone:
+		case err := <-inSel:
 			inDone <- err
+			if errors.Is(err, errStdinEOF) && !tty {
+				// Piped input has all been sent: the answers to it
+				// are still to come, until the peer closes.
+				inSel = nil
+				continue
+			}
 			reason = "eof"
 			if !errors.Is(err, errStdinEOF) {
 				reason = err.Error()
