@@ -29,21 +29,42 @@ var version = "dev"
 const usage = `usage:
   wirelab                        the interactive prompt (stdin not a terminal: run it as a script)
   wirelab -i SCRIPT [ARGS...]    run a script, then the prompt with its globals
-  wirelab run [--cpuprofile FILE] SCRIPT [ARGS...]
+  wirelab run [--trace] [--cpuprofile FILE] SCRIPT [ARGS...]
                                  run a script file, or a bundled script by name
                                  (--cpuprofile, or WIRELAB_PPROF=FILE for any
                                  command: write a CPU profile for go tool pprof)
+                                 (--trace: hexdump every connection's traffic
+                                 to stderr, as socket.trace(true))
   wirelab -e CODE [ARGS...]      run CODE
   wirelab scripts                list the bundled scripts
   wirelab passwd FILE USER       store USER's password, hashed, in an accounts file
+  wirelab connect HOST PORT [--tls] [--udp] [--trace] ...
+                                 stdin to a TCP, TLS, UDP or Unix peer, its answers to stdout
+  wirelab listen PORT [--tls --cert F --key F] [--keep-open] [--exec CMD] [--udp] ...
+                                 the other end: serve one connection (or many)
+  wirelab cert DIR [--host NAME] [--force]
+                                 write a self-signed cert.pem and key.pem
   wirelab version                print the version
 `
 
 func main() {
 	args := os.Args[1:]
 	profile := os.Getenv("WIRELAB_PPROF")
-	if len(args) > 2 && args[0] == "run" && args[1] == "--cpuprofile" {
-		profile, args = args[2], append([]string{"run"}, args[3:]...)
+	if len(args) > 0 && args[0] == "run" {
+		// run's own flags, in either order; run reads --trace.
+		rest, i := []string{"run"}, 1
+	flags:
+		for i < len(args) {
+			switch {
+			case args[i] == "--trace":
+				rest, i = append(rest, "--trace"), i+1
+			case args[i] == "--cpuprofile" && i+1 < len(args):
+				profile, i = args[i+1], i+2
+			default:
+				break flags
+			}
+		}
+		args = append(rest, args[i:]...)
 	}
 	os.Exit(profiled(profile, os.Stderr, func() int { return run(args, os.Stdout, os.Stderr) }))
 }
@@ -95,6 +116,12 @@ func run(args []string, stdout, stderr io.Writer) int {
 			fmt.Fprintf(stdout, "%-20s %s\n", s.Name, s.Description)
 		}
 		return 0
+	case "connect":
+		return cmdConnect(args[1:], os.Stdin, stdout, stderr)
+	case "listen":
+		return cmdListen(args[1:], os.Stdin, stdout, stderr)
+	case "cert":
+		return cmdCert(args[1:], stdout, stderr)
 	case "passwd":
 		if len(args) != 3 {
 			fmt.Fprint(stderr, usage)
@@ -116,11 +143,20 @@ func run(args []string, stdout, stderr io.Writer) int {
 			return rt.Run("(command line)", []byte(args[1]), args[2:]...)
 		})
 	case "run":
+		trace := false
+		if len(args) > 1 && args[1] == "--trace" {
+			trace, args = true, append([]string{"run"}, args[2:]...)
+		}
 		if len(args) < 2 {
 			fmt.Fprint(stderr, usage)
 			return 2
 		}
-		return runMain(stdout, stderr, func(rt *lua.Runtime) error { return rt.RunFile(args[1], args[2:]...) })
+		return runMain(stdout, stderr, func(rt *lua.Runtime) error {
+			if trace {
+				rt.TraceAll(nil)
+			}
+			return rt.RunFile(args[1], args[2:]...)
+		})
 	default:
 		fmt.Fprintf(stderr, "wirelab: unknown command %q\n%s", args[0], usage)
 		return 2

@@ -33,8 +33,8 @@ var noDeadline time.Time
 // of a delimited read over its limit (ErrTooLong). Unrecv puts bytes back
 // on purpose.
 type Conn struct {
-	nc      net.Conn
-	r       *readBuf
+	nc      *wire      // the transport, traced when asked
+	r       *readBuf   // reads nc
 	pend    []byte     // bytes put back, read before r; guarded by rmu
 	rmu     sync.Mutex // held by a read, guards rw
 	wmu     sync.Mutex // held by a write, guards ww
@@ -65,7 +65,8 @@ type watch struct {
 
 // NewConn wraps nc. The caller gives up nc: Conn.Close closes it.
 func NewConn(nc net.Conn) *Conn {
-	c := &Conn{nc: nc, r: newReadBuf(nc)}
+	w := &wire{Conn: nc}
+	c := &Conn{nc: w, r: newReadBuf(w)}
 	c.lastOp.Store(int64(sinceEpoch()))
 	return c
 }
@@ -142,10 +143,7 @@ func (c *Conn) Close() error {
 // CloseWrite shuts down the sending side where the connection supports it,
 // so that the peer reads end of stream while replies can still come back.
 func (c *Conn) CloseWrite() error {
-	if cw, ok := c.nc.(interface{ CloseWrite() error }); ok {
-		return cw.CloseWrite()
-	}
-	return c.Close()
+	return c.nc.CloseWrite()
 }
 
 // arm prepares one operation in the direction of w, whose deadline set
@@ -589,7 +587,7 @@ func (c *Conn) SendFrame(ctx context.Context, h *netproto.Format, payload []byte
 		}
 	} else {
 		bufs := net.Buffers{head, payload}
-		_, err = bufs.WriteTo(c.nc)
+		_, err = bufs.WriteTo(c.nc.buffers())
 	}
 	return classify(ctx, "send", err)
 }
@@ -606,7 +604,7 @@ func (c *Conn) SendParts(ctx context.Context, head []byte, parts []Part) error {
 	defer c.unlockWrite()
 	bufs := net.Buffers{head}
 	flush := func() error {
-		_, err := bufs.WriteTo(c.nc)
+		_, err := bufs.WriteTo(c.nc.buffers())
 		bufs = bufs[:0]
 		return err
 	}

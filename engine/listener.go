@@ -2,45 +2,79 @@ package engine
 
 import (
 	"context"
+	"crypto/tls"
 	"net"
 	"strconv"
 	"sync/atomic"
 	"syscall"
+	"time"
 )
 
-// A Listener accepts TCP connections.
+// A Listener accepts TCP or Unix-domain connections, plain or TLS.
 type Listener struct {
-	ln     *net.TCPListener
+	ln     net.Listener // *net.TCPListener or *net.UnixListener
+	tls    *tls.Config  // set for a TLS listener
 	closed atomic.Bool
 }
 
+// deadliner is what both listener kinds offer.
+type deadliner interface{ SetDeadline(time.Time) error }
+
 // Listen opens a TCP listener on host:port; port 0 picks a free port.
-// backlog, when positive, is the length of the kernel's queue of pending
-// connections (listen(2)); otherwise the system's default is used. The
-// socket has SO_REUSEADDR, as the tutorials set, so a restarted server can
-// bind at once.
+// A host "unix:PATH" listens on a Unix socket at PATH instead (port is
+// ignored; see listenUnix for a stale file). backlog, when positive, is
+// the length of the kernel's queue of pending connections (listen(2));
+// otherwise the system's default is used. A TCP socket has SO_REUSEADDR,
+// as the tutorials set, so a restarted server can bind at once.
 func Listen(ctx context.Context, host string, port, backlog int) (*Listener, error) {
-	var lc net.ListenConfig
-	ln, err := lc.Listen(ctx, "tcp", net.JoinHostPort(host, strconv.Itoa(port)))
+	var ln net.Listener
+	var err error
+	if path, ok := unixPath(host); ok {
+		ln, err = listenUnix(ctx, path)
+	} else {
+		var lc net.ListenConfig
+		ln, err = lc.Listen(ctx, "tcp", net.JoinHostPort(host, strconv.Itoa(port)))
+	}
 	if err != nil {
 		return nil, classify(ctx, "listen", err)
 	}
-	tl := ln.(*net.TCPListener)
 	if backlog > 0 {
 		// Go's listen(2) asks for the system's maximum queue; listening
 		// again on the bound socket sets the one asked for, as Linux allows.
-		if rc, err := tl.SyscallConn(); err == nil {
-			rc.Control(func(fd uintptr) { syscall.Listen(int(fd), backlog) })
+		if sc, ok := ln.(syscall.Conn); ok {
+			if rc, err := sc.SyscallConn(); err == nil {
+				rc.Control(func(fd uintptr) { syscall.Listen(int(fd), backlog) })
+			}
 		}
 	}
-	return &Listener{ln: tl}, nil
+	return &Listener{ln: ln}, nil
+}
+
+// ListenTLS is Listen for TLS: every accepted connection is a TLS server
+// connection with cfg (see ServerConfig), whose handshake happens at its
+// first read or write, under that operation's deadline.
+func ListenTLS(ctx context.Context, host string, port, backlog int, cfg *tls.Config) (*Listener, error) {
+	l, err := Listen(ctx, host, port, backlog)
+	if err != nil {
+		return nil, err
+	}
+	l.tls = cfg
+	return l, nil
 }
 
 // Addr returns the address the listener is bound to.
-func (l *Listener) Addr() *net.TCPAddr { return l.ln.Addr().(*net.TCPAddr) }
+func (l *Listener) Addr() net.Addr { return l.ln.Addr() }
 
-// Port returns the port the listener is bound to.
-func (l *Listener) Port() int { return l.Addr().Port }
+// Port returns the TCP port the listener is bound to; 0 for a Unix socket.
+func (l *Listener) Port() int {
+	if a, ok := l.ln.Addr().(*net.TCPAddr); ok {
+		return a.Port
+	}
+	return 0
+}
+
+// TLS reports whether the listener's connections are TLS.
+func (l *Listener) TLS() bool { return l.tls != nil }
 
 // Accept waits for the next connection. Cancelling ctx interrupts it
 // (ErrInterrupted); after Close it returns ErrClosed.
@@ -48,17 +82,21 @@ func (l *Listener) Accept(ctx context.Context) (*Conn, error) {
 	if ctx.Err() != nil {
 		return nil, &OpError{Op: "accept", Err: ErrInterrupted}
 	}
+	dl := l.ln.(deadliner)
 	var stop func() bool = func() bool { return true }
 	if ctx.Done() != nil {
-		stop = context.AfterFunc(ctx, func() { l.ln.SetDeadline(aLongTimeAgo) })
+		stop = context.AfterFunc(ctx, func() { dl.SetDeadline(aLongTimeAgo) })
 	}
 	nc, err := l.ln.Accept()
 	if !stop() {
 		// The deadline was cut for this call; the next one starts clean.
-		l.ln.SetDeadline(noDeadline)
+		dl.SetDeadline(noDeadline)
 	}
 	if err != nil {
 		return nil, classify(ctx, "accept", err)
+	}
+	if l.tls != nil {
+		nc = tls.Server(nc, l.tls)
 	}
 	return NewConn(nc), nil
 }
@@ -66,7 +104,8 @@ func (l *Listener) Accept(ctx context.Context) (*Conn, error) {
 // Closed reports whether Close has been called.
 func (l *Listener) Closed() bool { return l.closed.Load() }
 
-// Close stops listening; a blocked Accept returns ErrClosed.
+// Close stops listening; a blocked Accept returns ErrClosed. A Unix
+// socket's file is removed.
 func (l *Listener) Close() error {
 	if l.closed.Swap(true) {
 		return nil

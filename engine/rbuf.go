@@ -24,6 +24,7 @@ import (
 type readBuf struct {
 	src  io.Reader
 	raw  syscall.RawConn // nil: plain reads from src
+	seen func([]byte)    // given what raw reads bring (the trace), or nil
 	buf  []byte          // nil while empty and waiting
 	r, w int             // buf[r:w] are the bytes held
 	err  error           // the read error not yet returned
@@ -42,6 +43,9 @@ func newReadBuf(src io.Reader) *readBuf {
 		if raw, err := sc.SyscallConn(); err == nil {
 			b.raw = raw
 		}
+	}
+	if w, ok := src.(*wire); ok {
+		b.seen = w.received
 	}
 	return b
 }
@@ -134,6 +138,9 @@ func (b *readBuf) rawRead() (int, error) {
 	case n == 0:
 		b.release()
 		return 0, io.EOF
+	}
+	if b.seen != nil {
+		b.seen(b.buf[b.w : b.w+n])
 	}
 	return n, nil
 }

@@ -24,6 +24,7 @@ func (rt *Runtime) serve(ln *engine.Listener, handler *frozenCall, o engine.Serv
 		rt.reportf("wirelab: accept on port %d: %v\n", ln.Port(), err)
 	}
 	s.Server = engine.Serve(rt.ctx, ln, o, func(ctx context.Context, c *engine.Conn) {
+		rt.traceNew(c)
 		if _, err := rt.callDepth(ctx, depth, handler, c); err != nil && ctx.Err() == nil {
 			rt.reportf("wirelab: handler for %s on port %d failed: %v\n", c.RemoteAddr(), ln.Port(), err)
 		}
@@ -55,9 +56,10 @@ func (s *Server) status() string {
 }
 
 func socketServe(L *glua.LState) int {
-	host, port := optHost(L, 1), checkPort(L, 2)
-	handler := L.CheckFunction(3)
-	opts := optTable(L, 4, "max_conns", "idle_timeout", "grace", "backlog", "max_depth")
+	host, port, n := addrArgs(L, "127.0.0.1")
+	handler := L.CheckFunction(n)
+	opts := optTable(L, n+1, "max_conns", "idle_timeout", "grace", "backlog", "max_depth", "tls")
+	tlsConfig := serverTLS(L, n+1, "serve", opts)
 	maxConns := optInt(L, opts, "max_conns", engine.DefaultMaxConns)
 	if maxConns < 1 {
 		L.RaiseError("option max_conns must be at least 1")
@@ -84,7 +86,7 @@ func socketServe(L *glua.LState) int {
 	if err != nil {
 		L.RaiseError("socket.serve: %v", err)
 	}
-	ln, err := engine.Listen(ctxOf(L), host, port, int(optInt(L, opts, "backlog", 0)))
+	ln, err := listenOn(L, host, port, optInt(L, opts, "backlog", 0), tlsConfig)
 	if err != nil {
 		return fail(L, err)
 	}

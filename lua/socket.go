@@ -18,10 +18,11 @@ func init() {
 		name: "socket",
 		doc:  "TCP and UDP sockets: connect, listen, serve, udp",
 		funcs: []fn{
-			{"connect", socketConnect, "socket.connect(host, port [, {timeout=s}]) -> conn | nil, err -- open a TCP connection"},
-			{"listen", socketListen, "socket.listen(host, port [, {backlog=n}]) -> listener | nil, err -- listen for TCP connections; port 0 picks a free one"},
+			{"connect", socketConnect, "socket.connect(host, port [, {timeout=s, tls=true|{verify=, sni=, ca=, fingerprint=}}]) -> conn | nil, err -- open a TCP connection (TLS with tls; host \"unix:PATH\": a Unix socket)"},
+			{"listen", socketListen, "socket.listen(host, port [, {backlog=n, tls={cert=, key=}}]) -> listener | nil, err -- listen for TCP connections; port 0 picks a free one (host \"unix:PATH\": a Unix socket)"},
+			{"trace", socketTrace, "socket.trace(true | false | {to=path}) -- hexdump every send and receive of the connections made from now on, to stderr or appended to a file"},
 			{"clean_partial", socketCleanPartial, "socket.clean_partial(dir) -> n | nil, err -- remove the hidden partial files that recv_file left in dir when its process was killed mid-transfer"},
-			{"serve", socketServe, "socket.serve(host, port, handler [, {max_conns=n, idle_timeout=s, grace=s, backlog=n, max_depth=n}]) -> server | nil, err -- run handler(conn) for every connection, each in its own task"},
+			{"serve", socketServe, "socket.serve(host, port, handler [, {max_conns=n, idle_timeout=s, grace=s, backlog=n, max_depth=n, tls={cert=, key=}}]) -> server | nil, err -- run handler(conn) for every connection, each in its own task"},
 			{"udp", socketUDP, "socket.udp([host, port]) -> udp | nil, err -- a UDP socket, bound to host:port when given"},
 		},
 	})
@@ -50,11 +51,13 @@ func checkPort(L *glua.LState, n int) int {
 }
 
 func socketConnect(L *glua.LState) int {
-	host, port, opts := L.CheckString(1), checkPort(L, 2), optTable(L, 3, "timeout")
-	c, err := engine.Dial(ctxOf(L), host, port, seconds(L, optField(opts, "timeout"), "timeout"))
+	host, port, n := addrArgs(L, "")
+	opts := optTable(L, n, "timeout", "tls")
+	c, err := engine.DialAny(ctxOf(L), host, port, seconds(L, optField(opts, "timeout"), "timeout"), clientTLS(L, n, opts))
 	if err != nil {
 		return fail(L, err)
 	}
+	stateOf(L).rt.traceNew(c)
 	L.Push(newObject(L, c))
 	return 1
 }
@@ -68,8 +71,9 @@ func optHost(L *glua.LState, n int) string {
 }
 
 func socketListen(L *glua.LState) int {
-	host, port, opts := optHost(L, 1), checkPort(L, 2), optTable(L, 3, "backlog")
-	ln, err := engine.Listen(ctxOf(L), host, port, int(optInt(L, opts, "backlog", 0)))
+	host, port, n := addrArgs(L, "127.0.0.1")
+	opts := optTable(L, n, "backlog", "tls")
+	ln, err := listenOn(L, host, port, optInt(L, opts, "backlog", 0), serverTLS(L, n, "listen", opts))
 	if err != nil {
 		return fail(L, err)
 	}
@@ -134,6 +138,9 @@ var connClass = &class{
 		{"shutdown", connShutdown, "c:shutdown() -- stop sending; the peer reads end of stream, replies still arrive"},
 		{"close", connClose, "c:close() -- close the connection"},
 		{"closed", connClosed, "c:closed() -> bool -- whether close was called"},
+		{"tls", connTLS, "c:tls() -> {version=, cipher=, fingerprint=, server_name=} | nil, err -- the TLS session: \"TLS 1.3\", the cipher suite, the peer certificate's \"sha256:hex\""},
+		{"trace", connTrace, "c:trace(true | false | {to=path}) -- hexdump this connection's sends and receives, to stderr or appended to a file"},
+		{"interactive", connInteractive, "c:interactive() -> reason -- hand the terminal to the connection: stdin lines go out, what arrives is printed, until the peer closes (\"closed\"), stdin ends (\"eof\") or Ctrl-C (\"interrupted\")"},
 	},
 }
 
@@ -435,6 +442,7 @@ func listenerAccept(L *glua.LState) int {
 	if err != nil {
 		return fail(L, err)
 	}
+	stateOf(L).rt.traceNew(c)
 	L.Push(newObject(L, c))
 	return 1
 }

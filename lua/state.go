@@ -517,6 +517,7 @@ type Runtime struct {
 	procs   map[*engine.Process]struct{} // spawned and not reaped yet
 	// unwaited are the failed tasks nobody has waited for yet.
 	unwaited unwaited
+	traces   traceSinks // wire-trace destinations (trace.go)
 
 	// What the Options chose: the libraries left out, the program's own
 	// modules, where scripts are found, what os.exit does, the standard

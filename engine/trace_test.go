@@ -1,0 +1,140 @@
+package engine
+
+import (
+	"bytes"
+	"context"
+	"os/exec"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// TestHexdumpMatchesHexdumpC compares AppendHexdump with hexdump -C -v
+// itself, for lengths around the line and group boundaries and every
+// byte value.
+func TestHexdumpMatchesHexdumpC(t *testing.T) {
+	if _, err := exec.LookPath("hexdump"); err != nil {
+		t.Skip("hexdump not on PATH")
+	}
+	all := make([]byte, 256)
+	for i := range all {
+		all[i] = byte(i)
+	}
+	for _, n := range []int{1, 7, 8, 9, 15, 16, 17, 31, 32, 33, 256} {
+		data := all[:n]
+		cmd := exec.Command("hexdump", "-C", "-v")
+		cmd.Stdin = bytes.NewReader(data)
+		out, err := cmd.Output()
+		if err != nil {
+			t.Fatal(err)
+		}
+		// hexdump ends with the total length as an offset line.
+		lines := strings.SplitAfter(string(out), "\n")
+		want := strings.Join(lines[:len(lines)-2], "")
+		if got := string(AppendHexdump(nil, data)); got != want {
+			t.Fatalf("%d bytes:\ngot\n%s\nwant\n%s", n, got, want)
+		}
+	}
+}
+
+// TestTraceExchange checks the exact trace of a known exchange: what a
+// buffered read takes ahead and the delimiter RecvUntil consumes are
+// shown, each byte once, in the order the socket saw them.
+func TestTraceExchange(t *testing.T) {
+	a, b := tcpPair(t)
+	var out bytes.Buffer
+	tr := NewTracer(&out)
+	tr.Now = func() time.Time { return time.Date(2026, 1, 2, 3, 4, 5, 678901000, time.UTC) }
+	a.SetTracer(tr)
+	ctx := context.Background()
+	if _, err := a.Send(ctx, []byte("GET / HTTP/1.0\r\n\r\n")); err != nil {
+		t.Fatal(err)
+	}
+	req, err := b.RecvExact(ctx, 18)
+	if err != nil || string(req) != "GET / HTTP/1.0\r\n\r\n" {
+		t.Fatalf("%q %v", req, err)
+	}
+	if _, err := b.Send(ctx, []byte("HTTP/1.0 200 OK\r\n\x00\xff")); err != nil {
+		t.Fatal(err)
+	}
+	line, err := a.RecvUntil(ctx, []byte("\r\n"), 100)
+	if err != nil || string(line) != "HTTP/1.0 200 OK" {
+		t.Fatalf("%q %v", line, err)
+	}
+	rest, err := a.RecvExact(ctx, 2)
+	if err != nil || string(rest) != "\x00\xff" {
+		t.Fatalf("%q %v", rest, err)
+	}
+	peer := b.LocalAddr().String()
+	want := "03:04:05.678901 >> sent 18 bytes to " + peer + "\n" +
+		"00000000  47 45 54 20 2f 20 48 54  54 50 2f 31 2e 30 0d 0a  |GET / HTTP/1.0..|\n" +
+		"00000010  0d 0a                                             |..|\n" +
+		"03:04:05.678901 << received 19 bytes from " + peer + "\n" +
+		"00000000  48 54 54 50 2f 31 2e 30  20 32 30 30 20 4f 4b 0d  |HTTP/1.0 200 OK.|\n" +
+		"00000010  0a 00 ff                                          |...|\n"
+	if out.String() != want {
+		t.Fatalf("trace\n%s\nwant\n%s", out.String(), want)
+	}
+}
+
+// TestTraceConcurrent checks that dumps from many connections to one
+// Tracer never interleave.
+func TestTraceConcurrent(t *testing.T) {
+	var out syncBuffer
+	tr := NewTracer(&out)
+	var wg sync.WaitGroup
+	for i := range 8 {
+		a, b := tcpPair(t)
+		a.SetTracer(tr)
+		wg.Add(2)
+		payload := bytes.Repeat([]byte{byte('a' + i)}, 1000)
+		go func() {
+			defer wg.Done()
+			for range 50 {
+				a.Send(context.Background(), payload)
+			}
+		}()
+		go func() {
+			defer wg.Done()
+			b.RecvExact(context.Background(), 50*1000)
+		}()
+	}
+	wg.Wait()
+	lines := strings.Split(strings.TrimSuffix(out.String(), "\n"), "\n")
+	var letter byte
+	for i, l := range lines {
+		if strings.Contains(l, ">> sent") {
+			letter = 0
+			continue
+		}
+		// every hex line of one dump shows one letter
+		ascii := l[strings.IndexByte(l, '|')+1 : len(l)-1]
+		if letter == 0 {
+			letter = ascii[0]
+		}
+		if strings.Trim(ascii, string(letter)) != "" {
+			t.Fatalf("line %d mixes dumps: %q", i, l)
+		}
+	}
+	if len(lines) != 8*50*(1+63) {
+		t.Fatalf("%d lines, want %d", len(lines), 8*50*64)
+	}
+}
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}

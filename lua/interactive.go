@@ -1,0 +1,171 @@
+package lua
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	glua "github.com/yuin/gopher-lua"
+	"golang.org/x/sys/unix"
+
+	"github.com/wirelab/wirelab/engine"
+)
+
+// escapeReceived makes received bytes safe to print on a terminal: bytes
+// outside printable ASCII become \xNN (\r is \r, a backslash \\), while
+// newlines and tabs stay as they are.
+func escapeReceived(b []byte) []byte {
+	const hexDigits = "0123456789abcdef"
+	out := make([]byte, 0, len(b)+len(b)/8)
+	for _, c := range b {
+		switch {
+		case c == '\n' || c == '\t':
+			out = append(out, c)
+		case c == '\r':
+			out = append(out, '\\', 'r')
+		case c == '\\':
+			out = append(out, '\\', '\\')
+		case c < 0x20 || c > 0x7e:
+			out = append(out, '\\', 'x', hexDigits[c>>4], hexDigits[c&0xf])
+		default:
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+// errStdinEOF ends interactive mode when the input ends.
+var errStdinEOF = errors.New("eof")
+
+// ttyInput sends what is typed on the terminal, a line at a time as the
+// terminal's line discipline hands it over, to out until ctx is done. It
+// reads only when poll(2) says a line is there, so it never leaves a read
+// pending that would take keystrokes meant for the prompt afterwards.
+func ttyInput(ctx context.Context, out chan<- []byte) error {
+	fds := []unix.PollFd{{Fd: 0, Events: unix.POLLIN}}
+	buf := make([]byte, 4096)
+	for {
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		n, err := unix.Poll(fds, 100)
+		if err != nil && !errors.Is(err, unix.EINTR) {
+			return err
+		}
+		if n == 0 || err != nil {
+			continue
+		}
+		m, err := unix.Read(0, buf)
+		if errors.Is(err, unix.EINTR) || errors.Is(err, unix.EAGAIN) {
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		if m == 0 {
+			return errStdinEOF
+		}
+		select {
+		case out <- append([]byte(nil), buf[:m]...):
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+}
+
+// pipeInput is ttyInput for stdin that is not a terminal: lines through
+// the run's shared stdin reader, each with "\n" put back.
+func pipeInput(ctx context.Context, out chan<- []byte) error {
+	r := &stdinLines
+	r.start()
+	for {
+		r.mu.Lock()
+		if !r.waiting {
+			r.ask <- struct{}{}
+			r.waiting = true
+		}
+		r.mu.Unlock()
+		select {
+		case res := <-r.got:
+			r.mu.Lock()
+			r.waiting = false
+			r.mu.Unlock()
+			if res.err != nil {
+				return errStdinEOF
+			}
+			select {
+			case out <- []byte(res.line + "\n"):
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+}
+
+func connInteractive(L *glua.LState) int {
+	c := checkConn(L, 1)
+	rt := stateOf(L).rt
+	outer := ctxOf(L)
+	ctx, cancel := context.WithCancel(outer)
+	defer cancel()
+
+	recvDone := make(chan error, 1)
+	go func() {
+		for {
+			b, err := c.Recv(ctx, 64<<10)
+			if len(b) > 0 {
+				rt.writeOut(string(escapeReceived(b)))
+			}
+			if err != nil {
+				recvDone <- err
+				return
+			}
+		}
+	}()
+	lines := make(chan []byte)
+	input, tty := pipeInput, isTerminal(0)
+	if tty {
+		input = ttyInput
+	}
+	inDone := make(chan error, 1)
+	go func() { inDone <- input(ctx, lines) }()
+
+	reason, inSel := "", inDone
+	for reason == "" {
+		select {
+		case line := <-lines:
+			if _, err := c.Send(ctx, line); err != nil {
+				reason = engine.Reason(err)
+			}
+		case err := <-recvDone:
+			recvDone <- err
+			reason = engine.Reason(err)
+		case err := <-inSel:
+			inDone <- err
+			if errors.Is(err, errStdinEOF) && !tty {
+				// Piped input has all been sent: the answers to it
+				// are still to come, until the peer closes.
+				inSel = nil
+				continue
+			}
+			reason = "eof"
+			if !errors.Is(err, errStdinEOF) {
+				reason = err.Error()
+			}
+		case <-outer.Done():
+			reason = engine.ErrInterrupted.Error()
+		}
+	}
+	cancel()
+	// Neither side may go on reading once the prompt is back: wait for
+	// both, but not forever on a stdin read that cannot be cut short.
+	<-recvDone
+	select {
+	case <-inDone:
+	case <-time.After(200 * time.Millisecond):
+	}
+	L.Push(glua.LString(reason))
+	return 1
+}

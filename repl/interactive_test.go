@@ -1,0 +1,89 @@
+package repl_test
+
+import (
+	"bufio"
+	"net"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestInteractive hands the terminal to a connection from the prompt:
+// typed lines go to a real loopback server, what it sends is printed with
+// control bytes escaped, and Ctrl-C, Ctrl-D and the peer closing each end
+// it with the prompt and its globals intact.
+func TestInteractive(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	got := make(chan string, 100)
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer c.Close()
+				c.Write([]byte("hello\x01\r\n"))
+				r := bufio.NewReader(c)
+				for {
+					line, err := r.ReadString('\n')
+					if err != nil {
+						return
+					}
+					got <- line
+					if line == "bye\n" {
+						return // the peer closes
+					}
+					c.Write([]byte(strings.ToUpper(line)))
+				}
+			}()
+		}
+	}()
+	next := func() string {
+		select {
+		case l := <-got:
+			return l
+		case <-time.After(10 * time.Second):
+			t.Fatal("the server received nothing")
+			return ""
+		}
+	}
+	port := strconv.Itoa(ln.Addr().(*net.TCPAddr).Port)
+	s := start(t, filepath.Join(t.TempDir(), "h"))
+	s.line(`c = socket.connect("127.0.0.1", ` + port + `)`)
+	s.line(`c:interactive()`)
+	s.expect(`hello\x01\r` + "\r\n")
+	s.send("abc\r")
+	if l := next(); l != "abc\n" {
+		t.Fatalf("server got %q", l)
+	}
+	s.expect("ABC")
+	s.send("\x03") // Ctrl-C ends the handover, not wirelab
+	s.expect(`"interrupted"`)
+	s.line(`c:send("still here\n")`)
+	if l := next(); l != "still here\n" {
+		t.Fatalf("server got %q", l)
+	}
+	s.line(`c:recv_until("\n")`)
+	s.expect(`"STILL HERE"`)
+
+	s.line(`c:interactive()`)
+	s.send("\x04") // Ctrl-D on an empty line: the end of input
+	s.expect(`"eof"`)
+
+	s.line(`c:interactive()`)
+	s.send("bye\r")
+	if l := next(); l != "bye\n" {
+		t.Fatalf("server got %q", l)
+	}
+	s.expect(`"closed"`)
+	s.line(`c:close()`)
+	s.line(`1 + 1`)
+	s.expect("2")
+}
