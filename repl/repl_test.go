@@ -168,7 +168,7 @@ func TestHelpAndScripts(t *testing.T) {
 	s.line("help()")
 	s.expect("socket   TCP and UDP sockets")
 	s.line("help(socket.connect)")
-	s.expect("socket.connect(host, port [, {timeout=s}]) -> conn | nil, err")
+	s.expect("socket.connect(host, port [, {timeout=s, tls=true|{verify=, sni=, ca=, fingerprint=}}]) -> conn | nil, err")
 	s.line(`help("conn:recv_frame")`)
 	s.expect("c:recv_frame([{header=fmt, max=n}])")
 	s.line("scripts()")
