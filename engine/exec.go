@@ -111,19 +111,7 @@ func Run(ctx context.Context, c Command) (*Result, error) {
 	}
 	defer cancel()
 
-	argv := c.Argv
-	if len(argv) == 0 {
-		argv = []string{"/bin/sh", "-c", c.Shell}
-	}
-	cmd := exec.Command(argv[0], argv[1:]...)
-	cmd.Dir = c.Dir
-	if len(c.Env) > 0 {
-		cmd.Env = os.Environ()
-		for k, v := range c.Env {
-			cmd.Env = append(cmd.Env, k+"="+v)
-		}
-	}
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	cmd := command(c.Argv, c.Shell, c.Dir, c.Env)
 	limit := c.MaxOutput
 	if limit <= 0 {
 		limit = DefaultMaxOutput
@@ -279,4 +267,24 @@ func (p *pipeSet) closeAll() {
 	for _, f := range p.all {
 		f.Close()
 	}
+}
+
+// command makes the command of argv, or of shell run by /bin/sh -c when
+// argv is empty, in dir with env added to wirelab's environment, as the
+// leader of a process group of its own (so that killing the group reaches
+// its children).
+func command(argv []string, shell, dir string, env map[string]string) *exec.Cmd {
+	if len(argv) == 0 {
+		argv = []string{"/bin/sh", "-c", shell}
+	}
+	cmd := exec.Command(argv[0], argv[1:]...)
+	cmd.Dir = dir
+	if len(env) > 0 {
+		cmd.Env = os.Environ()
+		for k, v := range env {
+			cmd.Env = append(cmd.Env, k+"="+v)
+		}
+	}
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	return cmd
 }

@@ -77,19 +77,7 @@ func StartProcess(ctx context.Context, s Spawn) (*Process, error) {
 	if ctx.Err() != nil {
 		return nil, &OpError{Op: "spawn", Err: ErrInterrupted}
 	}
-	argv := s.Argv
-	if len(argv) == 0 {
-		argv = []string{"/bin/sh", "-c", s.Shell}
-	}
-	cmd := exec.Command(argv[0], argv[1:]...)
-	cmd.Dir = s.Dir
-	if len(s.Env) > 0 {
-		cmd.Env = os.Environ()
-		for k, v := range s.Env {
-			cmd.Env = append(cmd.Env, k+"="+v)
-		}
-	}
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	cmd := command(s.Argv, s.Shell, s.Dir, s.Env)
 
 	var pipes pipeSet
 	ok := false

@@ -74,30 +74,18 @@ func ttyInput(ctx context.Context, out chan<- []byte) error {
 }
 
 // pipeInput is ttyInput for stdin that is not a terminal: lines through
-// the run's shared stdin reader, each with "\n" put back.
-func pipeInput(ctx context.Context, out chan<- []byte) error {
-	r := &stdinLines
-	r.start()
+// r, the runtime's line reader of stdin, each with "\n" put back.
+func pipeInput(ctx context.Context, r *lineReader, out chan<- []byte) error {
 	for {
-		r.mu.Lock()
-		if !r.waiting {
-			r.ask <- struct{}{}
-			r.waiting = true
+		res, err := r.next(ctx)
+		if err != nil {
+			return err
 		}
-		r.mu.Unlock()
+		if res.err != nil {
+			return errStdinEOF
+		}
 		select {
-		case res := <-r.got:
-			r.mu.Lock()
-			r.waiting = false
-			r.mu.Unlock()
-			if res.err != nil {
-				return errStdinEOF
-			}
-			select {
-			case out <- []byte(res.line + "\n"):
-			case <-ctx.Done():
-				return ctx.Err()
-			}
+		case out <- []byte(res.line + "\n"):
 		case <-ctx.Done():
 			return ctx.Err()
 		}
@@ -125,7 +113,8 @@ func connInteractive(L *glua.LState) int {
 		}
 	}()
 	lines := make(chan []byte)
-	input, tty := pipeInput, isTerminal(0)
+	input := func(ctx context.Context, out chan<- []byte) error { return pipeInput(ctx, rt.lines, out) }
+	tty := rt.lines == &stdinLines && isTerminal(0) // the process's own terminal
 	if tty {
 		input = ttyInput
 	}

@@ -2,6 +2,7 @@ package lua
 
 import (
 	"bufio"
+	"context"
 	"io"
 	"os"
 	"strings"
@@ -97,6 +98,27 @@ func (r *lineReader) start() {
 	})
 }
 
+// next returns the next line of r, or the context's error when ctx ends
+// first; the line asked for then waits for the next call.
+func (r *lineReader) next(ctx context.Context) (lineResult, error) {
+	r.start()
+	r.mu.Lock()
+	if !r.waiting {
+		r.ask <- struct{}{}
+		r.waiting = true
+	}
+	r.mu.Unlock()
+	select {
+	case res := <-r.got:
+		r.mu.Lock()
+		r.waiting = false
+		r.mu.Unlock()
+		return res, nil
+	case <-ctx.Done():
+		return lineResult{}, ctx.Err()
+	}
+}
+
 func readLine(L *glua.LState, prompt string, echo bool) int {
 	rt := stateOf(L).rt
 	fd, tty := rt.stdinTerminal()
@@ -114,27 +136,15 @@ func readLine(L *glua.LState, prompt string, echo bool) int {
 			}()
 		}
 	}
-	r := rt.lines
-	r.start()
-	r.mu.Lock()
-	if !r.waiting {
-		r.ask <- struct{}{}
-		r.waiting = true
-	}
-	r.mu.Unlock()
-	select {
-	case res := <-r.got:
-		r.mu.Lock()
-		r.waiting = false
-		r.mu.Unlock()
-		if res.err != nil {
-			return fail(L, engine.ErrClosed)
-		}
-		L.Push(glua.LString(res.line))
-		return 1
-	case <-ctxOf(L).Done():
+	res, err := rt.lines.next(ctxOf(L))
+	switch {
+	case err != nil:
 		return fail(L, engine.ErrInterrupted)
+	case res.err != nil:
+		return fail(L, engine.ErrClosed)
 	}
+	L.Push(glua.LString(res.line))
+	return 1
 }
 
 func termReadline(L *glua.LState) int { return readLine(L, L.OptString(1, ""), true) }
