@@ -147,11 +147,11 @@ func BenchmarkFramedEcho(b *testing.B) {
 	b.ReportMetric(native.Seconds()/scripted.Seconds(), "lua/native")
 }
 
-// BenchmarkRecvExact reads 64-byte records with c:recv_exact in Lua, and
-// with io.ReadFull in Go over the same kind of socket.
-func BenchmarkRecvExact(b *testing.B) {
-	const record = 64
-	feed := func(n int) (int, func()) {
+// readsSideBySide streams data to a Go reader (native, on a bufio.Reader)
+// and then to a script (script, given the port), over loopback TCP each
+// time, and returns the time each took to read it all.
+func readsSideBySide(b *testing.B, data []byte, native func(*bufio.Reader) error, script func(port int) string) (nativeTime, scriptTime time.Duration) {
+	feed := func() (int, func()) {
 		ln, err := net.Listen("tcp", "127.0.0.1:0")
 		if err != nil {
 			b.Fatal(err)
@@ -162,29 +162,24 @@ func BenchmarkRecvExact(b *testing.B) {
 				return
 			}
 			defer c.Close()
-			buf := make([]byte, 64*1024)
-			for left := n * record; left > 0; left -= len(buf) {
-				c.Write(buf[:min(left, len(buf))])
-			}
+			c.Write(data)
 		}()
 		return ln.Addr().(*net.TCPAddr).Port, func() { ln.Close() }
 	}
-	n := max(b.N, 1000)
-	port, stop := feed(n)
+	port, stop := feed()
 	start := time.Now()
-	c, _ := net.Dial("tcp", "127.0.0.1:"+strconv.Itoa(port))
-	r := bufio.NewReader(c)
-	buf := make([]byte, record)
-	for i := 0; i < n; i++ {
-		if _, err := io.ReadFull(r, buf); err != nil {
-			b.Fatal(err)
-		}
+	c, err := net.Dial("tcp", "127.0.0.1:"+strconv.Itoa(port))
+	if err != nil {
+		b.Fatal(err)
 	}
-	native := time.Since(start)
+	if err := native(bufio.NewReader(c)); err != nil {
+		b.Fatal(err)
+	}
+	nativeTime = time.Since(start)
 	c.Close()
 	stop()
 
-	port, stop = feed(n)
+	port, stop = feed()
 	defer stop()
 	rt := NewRuntime(context.Background(), Options{})
 	defer rt.Close()
@@ -192,14 +187,33 @@ func BenchmarkRecvExact(b *testing.B) {
 	defer L.Close()
 	b.ResetTimer()
 	start = time.Now()
-	err := Run(L, "bench", []byte(fmt.Sprintf(`
-		local c = assert(socket.connect("127.0.0.1", %d))
-		for i = 1, %d do assert(c:recv_exact(%d)) end
-		c:close()`, port, n, record)), nil)
-	scripted := time.Since(start)
+	err = Run(L, "bench", []byte(script(port)), nil)
+	scriptTime = time.Since(start)
 	if err != nil {
 		b.Fatal(err)
 	}
+	return nativeTime, scriptTime
+}
+
+// BenchmarkRecvExact reads 64-byte records with c:recv_exact in Lua, and
+// with io.ReadFull in Go over the same kind of socket.
+func BenchmarkRecvExact(b *testing.B) {
+	const record = 64
+	n := max(b.N, 1000)
+	native, scripted := readsSideBySide(b, make([]byte, n*record), func(r *bufio.Reader) error {
+		buf := make([]byte, record)
+		for i := 0; i < n; i++ {
+			if _, err := io.ReadFull(r, buf); err != nil {
+				return err
+			}
+		}
+		return nil
+	}, func(port int) string {
+		return fmt.Sprintf(`
+			local c = assert(socket.connect("127.0.0.1", %d))
+			for i = 1, %d do assert(c:recv_exact(%d)) end
+			c:close()`, port, n, record)
+	})
 	b.ReportMetric(float64(n)/native.Seconds(), "native-rec/s")
 	b.ReportMetric(float64(n)/scripted.Seconds(), "lua-rec/s")
 	b.ReportMetric(native.Seconds()/scripted.Seconds(), "lua/native")
@@ -363,65 +377,25 @@ func respGo(r *bufio.Reader) (any, error) {
 // recv_until and recv_exact, and in Go with bufio; an op is the four
 // replies of respReplies.
 func BenchmarkRESP(b *testing.B) {
-	feed := func(n int) (int, func()) {
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			b.Fatal(err)
-		}
-		go func() {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			defer c.Close()
-			chunk := []byte(strings.Repeat(respReplies, 256))
-			for left := n; left > 0; left -= 256 {
-				k := min(left, 256)
-				if _, err := c.Write(chunk[:k*len(respReplies)]); err != nil {
-					return
-				}
-			}
-		}()
-		return ln.Addr().(*net.TCPAddr).Port, func() { ln.Close() }
-	}
 	n := max(b.N, 1000)
-	port, stop := feed(n)
-	start := time.Now()
-	c, err := net.Dial("tcp", "127.0.0.1:"+strconv.Itoa(port))
-	if err != nil {
-		b.Fatal(err)
-	}
-	r := bufio.NewReader(c)
-	for i := 0; i < 4*n; i++ {
-		if _, err := respGo(r); err != nil {
-			b.Fatal(err)
+	native, scripted := readsSideBySide(b, []byte(strings.Repeat(respReplies, n)), func(r *bufio.Reader) error {
+		for i := 0; i < 4*n; i++ {
+			if _, err := respGo(r); err != nil {
+				return err
+			}
 		}
-	}
-	native := time.Since(start)
-	c.Close()
-	stop()
-
-	port, stop = feed(n)
-	defer stop()
-	rt := NewRuntime(context.Background(), Options{})
-	defer rt.Close()
-	L := rt.NewState(nil)
-	defer L.Close()
-	b.ResetTimer()
-	start = time.Now()
-	err = Run(L, "bench", []byte(respLua+fmt.Sprintf(`
-		local c = assert(socket.connect("127.0.0.1", %d))
-		for i = 1, %d do
-			assert(reply(c) == "OK")
-			assert(reply(c) == 1234)
-			assert(reply(c) == "hello world")
-			assert(reply(c)[2] == "bar")
-		end
-		c:close()`, port, n)), nil)
-	scripted := time.Since(start)
-	if err != nil {
-		b.Fatal(err)
-	}
+		return nil
+	}, func(port int) string {
+		return respLua + fmt.Sprintf(`
+			local c = assert(socket.connect("127.0.0.1", %d))
+			for i = 1, %d do
+				assert(reply(c) == "OK")
+				assert(reply(c) == 1234)
+				assert(reply(c) == "hello world")
+				assert(reply(c)[2] == "bar")
+			end
+			c:close()`, port, n)
+	})
 	b.ReportMetric(float64(4*n)/native.Seconds(), "native-replies/s")
 	b.ReportMetric(float64(4*n)/scripted.Seconds(), "lua-replies/s")
 	b.ReportMetric(native.Seconds()/scripted.Seconds(), "lua/native")
