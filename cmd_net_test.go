@@ -402,3 +402,22 @@ print(c:interactive())`, portOf(addr))
 		t.Fatalf("%v, output %q", err, out)
 	}
 }
+
+// TestRunTrace: wirelab run --trace hexdumps the script's connections on
+// stderr and leaves stdout alone.
+func TestRunTrace(t *testing.T) {
+	script := filepath.Join(t.TempDir(), "x.lua")
+	os.WriteFile(script, []byte(`local srv = socket.serve("127.0.0.1", 0, function(c) c:send(c:recv_exact(3)) end)
+local c = socket.connect("127.0.0.1", srv:port())
+c:send("abc") print(c:recv_exact(3)) srv:close()`), 0o644)
+	cmd := exec.Command(binary, "run", "--trace", script)
+	var errs bytes.Buffer
+	cmd.Stderr = &errs
+	out, err := cmd.Output()
+	if err != nil || string(out) != "abc\n" {
+		t.Fatalf("%v, stdout %q", err, out)
+	}
+	if n := strings.Count(errs.String(), "00000000  61 62 63                                          |abc|\n"); n != 4 {
+		t.Fatalf("%d dumps of abc, want 4 (two ends, both ways):\n%s", n, errs.String())
+	}
+}

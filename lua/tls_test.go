@@ -297,3 +297,46 @@ func certPool(t *testing.T, pem []byte) *x509.CertPool {
 	}
 	return p
 }
+
+// TestSocketTraceEverywhere: socket.trace covers the connections made
+// afterwards in every task, a server's handlers included, and
+// socket.trace(false) stops it for later ones.
+func TestSocketTraceEverywhere(t *testing.T) {
+	trace := filepath.Join(t.TempDir(), "all.txt")
+	src := `
+local path = ...
+local early = assert(socket.listen("127.0.0.1", 0))
+socket.trace({to = path})
+local srv = assert(socket.serve("127.0.0.1", 0, function(c)
+  c:send(c:recv_until("\n"):upper() .. "\n")
+end))
+local t = task.spawn(function(port)
+  local c = assert(socket.connect("127.0.0.1", port))
+  c:send("from task\n")
+  return c:recv_until("\n")
+end, srv:port())
+local ok, got = t:wait()
+assert(ok and got == "FROM TASK", got)
+socket.trace(false)
+local c = assert(socket.connect("127.0.0.1", srv:port()))
+c:send("untraced\n")
+assert(c:recv_until("\n") == "UNTRACED")
+srv:close()
+print("ok")
+`
+	if _, errs, err := runWire(t, src, trace); err != nil {
+		t.Fatalf("%v\n%s", err, errs)
+	}
+	got, _ := os.ReadFile(trace)
+	s := string(got)
+	// the task's client and the handler each sent and received once
+	if n := strings.Count(s, ">> sent 10 bytes"); n != 2 {
+		t.Fatalf("%d sends of 10 bytes traced, want 2:\n%s", n, s)
+	}
+	if n := strings.Count(s, "<< received 10 bytes"); n != 2 {
+		t.Fatalf("%d receives of 10 bytes traced, want 2:\n%s", n, s)
+	}
+	if strings.Contains(s, "untraced") || strings.Contains(s, "UNTRACED") {
+		t.Fatalf("traced after socket.trace(false):\n%s", s)
+	}
+}
