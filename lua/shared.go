@@ -209,7 +209,7 @@ func viewNewindex(L *glua.LState) int {
 		materialize(L, t)
 	}
 	if t == L.G.Global {
-		if name, ok := k.(glua.LString); ok && v == glua.LNil {
+		if name, ok := k.(glua.LString); ok && v == glua.LNil && loadable(L, string(name)) {
 			s := stateOf(L)
 			if s.removed == nil {
 				s.removed = map[string]bool{}
@@ -220,6 +220,22 @@ func viewNewindex(L *glua.LState) int {
 	L.RawSet(t, k, v)
 	wrote(L, t)
 	return 0
+}
+
+// loadable reports whether the global name is a library that loads on
+// first use in L.
+func loadable(L *glua.LState, name string) bool {
+	if _, ok := shared().libs[name]; ok {
+		return true
+	}
+	if _, ok := gopherLibs[name]; ok {
+		return true
+	}
+	if _, ok := lazyGlobals[name]; ok {
+		return true
+	}
+	_, ok := stateOf(L).rt.module(name)
+	return ok
 }
 
 // rawField is rawget's answer for t: a view answers with the library's
