@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"os/signal"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -41,6 +42,23 @@ const netUsage = `usage:
       writes a self-signed cert.pem and key.pem (ECDSA P-256) for NAME,
       localhost, 127.0.0.1 and ::1, and prints the sha256 fingerprint
 `
+
+// netCommand runs connect, listen or cert (args[0]); -h or --help among
+// the arguments prints their usage.
+func netCommand(args []string, stdout, stderr io.Writer) int {
+	if slices.Contains(args[1:], "-h") || slices.Contains(args[1:], "--help") {
+		fmt.Fprint(stdout, netUsage)
+		return 0
+	}
+	switch args[0] {
+	case "connect":
+		return cmdConnect(args[1:], os.Stdin, stdout, stderr)
+	case "listen":
+		return cmdListen(args[1:], os.Stdin, stdout, stderr)
+	default:
+		return cmdCert(args[1:], stdout, stderr)
+	}
+}
 
 // netFlags are the options of connect and listen.
 type netFlags struct {

@@ -116,12 +116,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 			fmt.Fprintf(stdout, "%-20s %s\n", s.Name, s.Description)
 		}
 		return 0
-	case "connect":
-		return cmdConnect(args[1:], os.Stdin, stdout, stderr)
-	case "listen":
-		return cmdListen(args[1:], os.Stdin, stdout, stderr)
-	case "cert":
-		return cmdCert(args[1:], stdout, stderr)
+	case "connect", "listen", "cert":
+		return netCommand(args, stdout, stderr)
 	case "passwd":
 		if len(args) != 3 {
 			fmt.Fprint(stderr, usage)

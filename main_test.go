@@ -40,6 +40,8 @@ print(o.dir, o.max_size, o.max_conns, o[1])`), 0o644)
 
 		{"unknown", []string{"frobnicate"}, 2, "", "unknown command"},
 		{"version", []string{"version"}, 0, "wirelab ", ""},
+		{"connect help", []string{"connect", "--help"}, 0, "wirelab connect HOST PORT", ""},
+		{"listen help", []string{"listen", "-h"}, 0, "wirelab listen PORT", ""},
 		{"eval", []string{"-e", "print(struct.calcsize('i'), ...)", "x"}, 0, "4\tx\n", ""},
 		{"args", []string{"run", script, "a", "b"}, 0, script + "\ta\t2\ta\tb\n", ""},
 		{"script error", []string{"run", failing}, 1, "", "it broke"},
