@@ -6,7 +6,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
-	"time"
+
+	"github.com/wirelab/wirelab/internal/testbin"
 )
 
 // TestSpawnedProcessesDieWithTheScript: a script that spawns programs and
@@ -52,22 +53,8 @@ print(q:pid())
 				if err != nil {
 					t.Fatalf("output %q", got)
 				}
-				waitGone(t, pid)
+				testbin.WaitGone(t, pid)
 			}
 		})
 	}
-}
-
-// waitGone waits until pid has exited (a zombie counts), at most 5 s.
-func waitGone(t *testing.T, pid int) {
-	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for time.Now().Before(deadline) {
-		st, _ := exec.Command("ps", "-o", "stat=", "-p", strconv.Itoa(pid)).Output()
-		if s := strings.TrimSpace(string(st)); s == "" || strings.HasPrefix(s, "Z") {
-			return
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-	t.Fatalf("process %d outlived the script", pid)
 }

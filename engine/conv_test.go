@@ -9,7 +9,6 @@ import (
 	"math/rand"
 	"net"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -19,6 +18,8 @@ import (
 	"time"
 
 	"github.com/wirelab/wirelab/netproto"
+
+	"github.com/wirelab/wirelab/internal/testbin"
 )
 
 // pipePair returns two Conns over net.Pipe, where every Write is one read
@@ -451,21 +452,6 @@ func TestProcessStderrMergedAndBounded(t *testing.T) {
 	}
 }
 
-// gone waits until pid has exited (a zombie waiting for whoever adopted
-// it counts), at most 5 s.
-func gone(t *testing.T, pid int) {
-	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for time.Now().Before(deadline) {
-		st, _ := exec.Command("ps", "-o", "stat=", "-p", strconv.Itoa(pid)).Output()
-		if s := strings.TrimSpace(string(st)); s == "" || strings.HasPrefix(s, "Z") {
-			return
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-	t.Fatalf("process %d still running", pid)
-}
-
 // TestProcessGroupDiesWithOwner: cancelling the owner's context kills the
 // process and the children it started in the background.
 func TestProcessGroupDiesWithOwner(t *testing.T) {
@@ -484,7 +470,7 @@ func TestProcessGroupDiesWithOwner(t *testing.T) {
 	if err != nil || sig != syscall.SIGKILL.String() || code != -1 {
 		t.Fatalf("code %d signal %q %v", code, sig, err)
 	}
-	gone(t, child)
+	testbin.WaitGone(t, child)
 	if _, err := p.Conn().Recv(context.Background(), 10); !errors.Is(err, ErrClosed) {
 		t.Fatalf("recv after kill: %v", err)
 	}

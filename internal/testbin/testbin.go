@@ -1,6 +1,7 @@
-// Package testbin builds the wirelab command once per test process, for
-// the end-to-end tests of the packages that run it as a real process
-// (the command's own, repl, scripts).
+// Package testbin holds what tests of real processes share: the wirelab
+// command built once per test process, for the end-to-end tests of the
+// packages that run it (the command's own, repl, scripts), and a wait for
+// a process to be gone.
 package testbin
 
 import (
@@ -8,7 +9,10 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
+	"strings"
 	"testing"
+	"time"
 )
 
 // Main builds wirelab into a temporary directory, sets *path to the
@@ -33,4 +37,20 @@ func Main(m *testing.M, path *string) int {
 	}
 	*path = bin
 	return m.Run()
+}
+
+// WaitGone waits until the process pid has exited, at most 5 s, and fails
+// t if it has not. A zombie counts as gone: a killed process whose parent
+// is not the test (it was adopted by init) may wait a while to be reaped.
+func WaitGone(t testing.TB, pid int) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for time.Now().Before(deadline) {
+		st, _ := exec.Command("ps", "-o", "stat=", "-p", strconv.Itoa(pid)).Output()
+		if s := strings.TrimSpace(string(st)); s == "" || strings.HasPrefix(s, "Z") {
+			return
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	t.Fatalf("process %d still running after 5 s", pid)
 }
