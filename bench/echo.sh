@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # Echo throughput: a framed echo server in Lua on wirelab (bench/echo.lua)
-# against the same server in Go (bench/nativeecho), both driven by
-# bench/loadgen from its own process. Rounds alternate the two servers;
-# each round prints both rates and lua/native, and the end the min, median
-# and max of the ratios. ROUNDS (3), N messages per run (200000), CLIENTS
+# against the same server in Go (bench/nativeecho), all driven by
+# bench/loadgen from its own process. Between the two, bench/engineecho
+# is the server with a Go handler on wirelab's engine: engine/native is
+# what the engine costs, the rest of lua/native the Lua handler. Rounds
+# alternate the servers; each round prints the rates and ratios, and the
+# end the min, median and max of the ratios. ROUNDS (3), N messages per run (200000), CLIENTS
 # (50) and SIZE payload bytes (64) can be set in the environment.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -18,6 +20,7 @@ trap cleanup EXIT
 go build -o "$out/wirelab" .
 go build -o "$out/loadgen" ./bench/loadgen
 go build -o "$out/nativeecho" ./bench/nativeecho
+go build -o "$out/engineecho" ./bench/engineecho
 
 # serve NAME CMD...: starts a server that prints its port and serves until
 # its stdin closes; sets port.
@@ -33,19 +36,28 @@ serve() {
 }
 serve native "$out/nativeecho"
 nport=$port
+serve engine "$out/engineecho"
+eport=$port
 serve lua "$out/wirelab" run bench/echo.lua
 lport=$port
 
 # Warm both up.
 "$out/loadgen" -addr "127.0.0.1:$nport" -clients "$clients" -n 20000 -size "$size" >/dev/null
+"$out/loadgen" -addr "127.0.0.1:$eport" -clients "$clients" -n 20000 -size "$size" >/dev/null
 "$out/loadgen" -addr "127.0.0.1:$lport" -clients "$clients" -n 20000 -size "$size" >/dev/null
 
-ratios=()
+ratios=() eratios=()
 for r in $(seq "$rounds"); do
   native=$("$out/loadgen" -addr "127.0.0.1:$nport" -clients "$clients" -n "$n" -size "$size")
+  engine=$("$out/loadgen" -addr "127.0.0.1:$eport" -clients "$clients" -n "$n" -size "$size")
   lua=$("$out/loadgen" -addr "127.0.0.1:$lport" -clients "$clients" -n "$n" -size "$size")
   ratio=$(awk -v a="$lua" -v b="$native" 'BEGIN { printf "%.3f", a / b }')
-  ratios+=("$ratio")
-  echo "round $r: native $native msg/s, lua $lua msg/s, lua/native $ratio"
+  eratio=$(awk -v a="$engine" -v b="$native" 'BEGIN { printf "%.3f", a / b }')
+  ratios+=("$ratio") eratios+=("$eratio")
+  echo "round $r: native $native msg/s, engine $engine msg/s, lua $lua msg/s, engine/native $eratio, lua/native $ratio"
 done
-printf '%s\n' "${ratios[@]}" | sort -n | awk '{ v[NR] = $1 } END { printf "echo lua/native over %d rounds: min %s median %s max %s\n", NR, v[1], v[int((NR + 1) / 2)], v[NR] }'
+summary() {
+  sort -n | awk -v what="$1" '{ v[NR] = $1 } END { printf "echo %s over %d rounds: min %s median %s max %s\n", what, NR, v[1], v[int((NR + 1) / 2)], v[NR] }'
+}
+printf '%s\n' "${eratios[@]}" | summary engine/native
+printf '%s\n' "${ratios[@]}" | summary lua/native

@@ -59,7 +59,7 @@ type Conn struct {
 type watch struct {
 	ctx      context.Context
 	stop     func() bool
-	deadline time.Time   // the deadline last set
+	deadline int64       // the deadline last set, on lastOp's clock; 0: none
 	poisoned atomic.Bool // set when a cancellation moved the deadline
 }
 
@@ -175,23 +175,29 @@ func (c *Conn) arm(ctx context.Context, w *watch, set func(time.Time) error) {
 			})
 		}
 	}
-	var want time.Time
-	since := sinceEpoch()
-	c.lastOp.Store(int64(since))
-	now := epoch.Add(since) // time.Now's monotonic reading, at half its cost
+	since := int64(sinceEpoch())
+	c.lastOp.Store(since)
+	var want int64 // the deadline, on lastOp's clock; 0: none
 	if t > 0 {
-		want = now.Add(t)
+		want = since + int64(t)
 	}
-	poisoned := w.poisoned.Swap(false)
+	poisoned := w.poisoned.Load()
+	if poisoned {
+		w.poisoned.Store(false)
+	}
 	switch {
 	case poisoned:
-	case t == 0 && w.deadline.IsZero():
+	case t == 0 && w.deadline == 0:
 		return
-	case t > 0 && !w.deadline.IsZero() && w.deadline.After(want.Add(-t/16)) && !w.deadline.After(want):
+	case t > 0 && w.deadline != 0 && w.deadline > want-int64(t/16) && w.deadline <= want:
 		return
 	}
 	w.deadline = want
-	set(want)
+	if want == 0 {
+		set(noDeadline)
+	} else {
+		set(epoch.Add(time.Duration(want)))
+	}
 }
 
 // unwatch drops the watches' registrations, when the connection closes.
@@ -642,6 +648,9 @@ func (c *Conn) RecvFrame(ctx context.Context, h *netproto.Format, max int64) ([]
 
 // readFrame is RecvFrame under the read lock.
 func (c *Conn) readFrame(h *netproto.Format, max int64) ([]byte, error) {
+	if buf, ok, err := c.bufferedFrame(h, max); ok {
+		return buf, err
+	}
 	var hb [8]byte
 	head := hb[:h.Size()]
 	if got, err := io.ReadFull(c.in(), head); err != nil {
@@ -657,6 +666,39 @@ func (c *Conn) readFrame(h *netproto.Format, max int64) ([]byte, error) {
 		c.unread(append(head, buf...))
 	}
 	return buf, err
+}
+
+// bufferedFrame is readFrame's fast path, for a frame the read buffer holds
+// whole after at most one read: it takes the frame straight from the
+// buffer. ok is false, and nothing is taken, when the frame is not whole
+// there (or bytes were put back); readFrame then reads it piece by piece.
+func (c *Conn) bufferedFrame(h *netproto.Format, max int64) (buf []byte, ok bool, err error) {
+	hs := h.Size()
+	if len(c.pend) > 0 || hs > readBufSize {
+		return nil, false, nil
+	}
+	if c.r.Buffered() < hs {
+		if c.r.Buffered() > 0 || c.r.err != nil {
+			return nil, false, nil
+		}
+		c.r.fill()
+		if c.r.Buffered() < hs {
+			return nil, false, nil // the error, if any, waits in c.r
+		}
+	}
+	head := c.r.buf[c.r.r : c.r.r+hs]
+	n, err := netproto.DecodeLength(h, head, max)
+	if err != nil {
+		c.r.Discard(hs) // a refused prefix is consumed
+		return nil, true, err
+	}
+	if int64(c.r.Buffered()-hs) < n {
+		return nil, false, nil
+	}
+	buf = make([]byte, n)
+	copy(buf, c.r.buf[c.r.r+hs:])
+	c.r.Discard(hs + int(n))
+	return buf, true, nil
 }
 
 // RecvMsgHeader reads a message's length prefix and JSON header and checks

@@ -7,6 +7,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -274,5 +275,50 @@ func TestDictAndChan(t *testing.T) {
 	}
 	if _, err := NewChan(0).Recv(context.Background(), 10*time.Millisecond); !errors.Is(err, ErrTimeout) {
 		t.Fatal(err)
+	}
+}
+
+// TestRecvFrameBuffered: frames that arrive many to a read, or straddle
+// the read buffer's end, come out whole and in order, whether the buffer
+// holds them entirely (the fast path) or not; a refused length prefix is
+// consumed and the frame after it still reads.
+func TestRecvFrameBuffered(t *testing.T) {
+	h, _ := netproto.LengthHeader("!I")
+	var stream []byte
+	var want []string
+	for i, size := range []int{0, 1, 5, 4090, 4091, 4092, 4096, 7, 8000, 3, 4087, 64} {
+		p := bytes.Repeat([]byte{byte('a' + i)}, size)
+		stream, _ = netproto.AppendFrame(stream, h, p)
+		want = append(want, string(p))
+	}
+	stream = append(stream, 0, 0, 0x10, 0) // 4096: over the limit below
+	stream, _ = netproto.AppendFrame(stream, h, []byte("after"))
+	for _, chunk := range []int{len(stream), 4096, 4093, 1000, 3} {
+		t.Run(strconv.Itoa(chunk), func(t *testing.T) {
+			a, b := tcpPair(t)
+			go func() {
+				for rest := stream; len(rest) > 0; {
+					n := min(chunk, len(rest))
+					if _, err := a.Send(context.Background(), rest[:n]); err != nil {
+						t.Error(err)
+						return
+					}
+					rest = rest[n:]
+				}
+			}()
+			ctx := context.Background()
+			for i, w := range want {
+				got, err := b.RecvFrame(ctx, h, 8000)
+				if err != nil || string(got) != w {
+					t.Fatalf("frame %d: %d bytes, %v; want %d", i, len(got), err, len(w))
+				}
+			}
+			if _, err := b.RecvFrame(ctx, h, 4095); !errors.Is(err, netproto.ErrFrameTooLarge) {
+				t.Fatalf("oversized prefix: %v", err)
+			}
+			if got, err := b.RecvFrame(ctx, h, 100); err != nil || string(got) != "after" {
+				t.Fatalf("after the refused prefix: %q %v", got, err)
+			}
+		})
 	}
 }

@@ -161,8 +161,8 @@ func (ir idleReader) Read(p []byte) (int, error) {
 		c.arm(ir.ctx, &c.rw, c.nc.SetReadDeadline)
 	}
 	if ir.rate != nil {
-		if d := ir.rate.deadline(); c.rw.deadline.IsZero() || d.Before(c.rw.deadline) {
-			c.rw.deadline = d
+		if d := ir.rate.deadline(); c.rw.deadline == 0 || d.Sub(epoch) < time.Duration(c.rw.deadline) {
+			c.rw.deadline = int64(d.Sub(epoch))
 			c.nc.SetReadDeadline(d)
 		}
 	}

@@ -160,7 +160,7 @@ func (c *Conn) sendfile(ctx context.Context, f *os.File, size int64, progress fu
 					continue
 				}
 				last = off
-				c.lastOp.Store(now.UnixNano())
+				c.lastOp.Store(int64(now.Sub(epoch)))
 				if t > 0 {
 					c.nc.SetWriteDeadline(now.Add(t))
 				}
@@ -174,9 +174,9 @@ func (c *Conn) sendfile(ctx context.Context, f *os.File, size int64, progress fu
 	close(stop)
 	<-watched
 	// The watchdog moved the deadline behind the watch's back.
-	c.ww.deadline = time.Time{}
+	c.ww.deadline = 0
 	if t > 0 {
-		c.ww.deadline = aLongTimeAgo
+		c.ww.deadline = -1 // in the past: the next arm sets it again
 	}
 	if progress != nil {
 		progress(n)

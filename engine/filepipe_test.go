@@ -33,7 +33,8 @@ func bigFile(t *testing.T, size int) (string, string) {
 // does not cut a peer that keeps reading, with or without a hash (both go
 // by sendfile), and the bytes and digests are right; a peer that stops
 // reading fails the sender with ErrTimeout, and cancelling the context
-// interrupts it.
+// interrupts it. While bytes go, the connection does not look idle: the
+// watchdog keeps its last activity current, on the clock Idle reads.
 func TestSendFileTimeoutPerStall(t *testing.T) {
 	const size = 24 << 20
 	path, want := bigFile(t, size)
@@ -57,10 +58,25 @@ func TestSendFileTimeoutPerStall(t *testing.T) {
 				got <- hex.EncodeToString(h.Sum(nil))
 			}()
 			var progressed int64
+			var idles []time.Duration // seen by the watchdog's progress calls
+			progress := func(n int64) {
+				progressed = n
+				if n < size {
+					idles = append(idles, a.Idle(time.Now()))
+				}
+			}
 			start := time.Now()
-			r, err := a.SendFile(context.Background(), path, FileOptions{Hash: algo, Size: -1, Progress: func(n int64) { progressed = n }})
+			r, err := a.SendFile(context.Background(), path, FileOptions{Hash: algo, Size: -1, Progress: progress})
 			if err != nil || r.N != size || r.Sent != size || progressed != size {
 				t.Fatalf("%+v %v after %v, progress %d", r, err, time.Since(start), progressed)
+			}
+			if len(idles) == 0 {
+				t.Fatal("no progress while sending")
+			}
+			for _, d := range idles {
+				if d < 0 || d > time.Second {
+					t.Fatalf("idle %v while sending (all: %v)", d, idles)
+				}
 			}
 			if algo != "" && r.Sum != want {
 				t.Fatalf("digest %s, want %s", r.Sum, want)

@@ -26,8 +26,14 @@ type readBuf struct {
 	raw  syscall.RawConn // nil: plain reads from src
 	seen func([]byte)    // given what raw reads bring (the trace), or nil
 	buf  []byte          // nil while empty and waiting
+	pbuf *[]byte         // buf's pool entry, so that giving it back allocates nothing
 	r, w int             // buf[r:w] are the bytes held
 	err  error           // the read error not yet returned
+	// readOnce is the function raw reads call, made once rather than as
+	// a closure per read; it leaves its results in n and errno.
+	readOnce func(fd uintptr) bool
+	n        int
+	errno    error
 }
 
 // readBufSize is the storage of a buffer that holds bytes.
@@ -42,6 +48,7 @@ func newReadBuf(src io.Reader) *readBuf {
 	if sc, ok := src.(syscall.Conn); ok && rawReads {
 		if raw, err := sc.SyscallConn(); err == nil {
 			b.raw = raw
+			b.readOnce = b.readFD
 		}
 	}
 	if w, ok := src.(*wire); ok {
@@ -56,16 +63,18 @@ func (b *readBuf) Buffered() int { return b.w - b.r }
 // release gives the storage back when no byte is held.
 func (b *readBuf) release() {
 	if b.buf != nil && b.r == b.w {
-		buf := b.buf[:readBufSize]
-		bufPool.Put(&buf)
-		b.buf, b.r, b.w = nil, 0, 0
+		if b.pbuf != nil {
+			bufPool.Put(b.pbuf)
+		}
+		b.buf, b.pbuf, b.r, b.w = nil, nil, 0, 0
 	}
 }
 
 // grab takes storage for reading into.
 func (b *readBuf) grab() {
 	if b.buf == nil {
-		b.buf = *bufPool.Get().(*[]byte)
+		b.pbuf = bufPool.Get().(*[]byte)
+		b.buf = (*b.pbuf)[:readBufSize]
 		b.r, b.w = 0, 0
 	}
 }
@@ -114,20 +123,10 @@ func (b *readBuf) fill() {
 // rawRead reads into fresh storage through the socket, holding none while
 // the socket has nothing to read.
 func (b *readBuf) rawRead() (int, error) {
-	var n int
-	var rerr error
-	err := b.raw.Read(func(fd uintptr) bool {
-		b.grab()
-		n, rerr = readFD(fd, b.buf[b.w:])
-		if rerr == syscall.EINTR {
-			n, rerr = readFD(fd, b.buf[b.w:])
-		}
-		if rerr == syscall.EAGAIN {
-			b.release()
-			return false
-		}
-		return true
-	})
+	b.n, b.errno = 0, nil
+	err := b.raw.Read(b.readOnce)
+	n, rerr := b.n, b.errno
+	b.errno = nil
 	switch {
 	case err != nil:
 		b.release()
@@ -143,6 +142,22 @@ func (b *readBuf) rawRead() (int, error) {
 		b.seen(b.buf[b.w : b.w+n])
 	}
 	return n, nil
+}
+
+// readFD is rawRead's one try: it reads what the socket holds, or gives
+// the storage back and asks the poller to wait when it holds nothing.
+func (b *readBuf) readFD(fd uintptr) bool {
+	b.grab()
+	n, err := readFD(fd, b.buf[b.w:])
+	if err == syscall.EINTR {
+		n, err = readFD(fd, b.buf[b.w:])
+	}
+	if err == syscall.EAGAIN {
+		b.release()
+		return false
+	}
+	b.n, b.errno = n, err
+	return true
 }
 
 // A syscallError is a read's failure from the system.

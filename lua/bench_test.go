@@ -17,7 +17,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/wirelab/wirelab/engine"
 	"github.com/wirelab/wirelab/internal/loadgen"
+	"github.com/wirelab/wirelab/netproto"
 )
 
 // echoClients drives n round trips of a 64-byte frame ("!I" header)
@@ -121,6 +123,27 @@ func luaEcho(tb testing.TB) (port int, stop func()) {
 	}
 	port, _ = strconv.Atoi(L.GetGlobal("port").String())
 	return port, func() { rt.Close(); rt.Wait(context.Background()); L.Close() }
+}
+
+// engineEcho is the same server with its handler in Go on wirelab's
+// engine: between nativeEcho and luaEcho, it tells the engine's share of
+// the gap from the Lua handler's.
+func engineEcho(tb testing.TB) (port int, stop func()) {
+	ctx, cancel := context.WithCancel(context.Background())
+	ln, err := engine.Listen(ctx, "127.0.0.1", 0, 0)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	h, _ := netproto.LengthHeader("!I")
+	srv := engine.Serve(ctx, ln, engine.ServerOptions{}, func(ctx context.Context, c *engine.Conn) {
+		for {
+			m, err := c.RecvFrame(ctx, h, netproto.DefaultMaxFrame)
+			if err != nil || c.SendFrame(ctx, h, m) != nil {
+				return
+			}
+		}
+	})
+	return srv.Port(), func() { cancel(); srv.Wait(context.Background()) }
 }
 
 // BenchmarkFramedEcho compares a Lua-scripted framed echo server with the
@@ -442,21 +465,28 @@ func loadFrom(b *testing.B, port, n int) time.Duration {
 // process of their own (internal/loadgen), as bench/echo.sh runs it: the
 // ratio then measures the servers rather than clients sharing their CPU.
 // An op is one round trip; rounds alternate between the servers.
+// engine/native is the same server with a Go handler on wirelab's engine
+// (engineEcho): the part of the gap that is not the Lua handler's.
 func BenchmarkFramedEchoProcess(b *testing.B) {
 	nport, nstop := nativeEcho(b)
 	defer nstop()
+	eport, estop := engineEcho(b)
+	defer estop()
 	lport, lstop := luaEcho(b)
 	defer lstop()
 	n := max(b.N, 20000)
-	loadFrom(b, nport, 5000) // warm up both
+	loadFrom(b, nport, 5000) // warm up all three
+	loadFrom(b, eport, 5000)
 	loadFrom(b, lport, 5000)
 	b.ResetTimer()
-	var native, scripted time.Duration
+	var native, eng, scripted time.Duration
 	for q := 0; q < 4; q++ {
 		native += loadFrom(b, nport, n/4)
+		eng += loadFrom(b, eport, n/4)
 		scripted += loadFrom(b, lport, n/4)
 	}
 	b.ReportMetric(float64(n)/native.Seconds(), "native-msg/s")
 	b.ReportMetric(float64(n)/scripted.Seconds(), "lua-msg/s")
 	b.ReportMetric(native.Seconds()/scripted.Seconds(), "lua/native")
+	b.ReportMetric(native.Seconds()/eng.Seconds(), "engine/native")
 }
