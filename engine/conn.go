@@ -85,6 +85,11 @@ func (c *Conn) Idle(now time.Time) time.Duration {
 	return now.Sub(epoch) - time.Duration(c.lastOp.Load())
 }
 
+// lastOpGrain is how stale lastOp may be: a busy connection updates it
+// once per grain rather than at every operation. Idle may thus read up
+// to a grain long; servers act on seconds.
+const lastOpGrain = time.Millisecond
+
 // epoch is the origin of lastOp's clock, which is monotonic: a change of
 // the system's clock does not make connections look idle, and reading it
 // costs half of time.Now.
@@ -176,7 +181,9 @@ func (c *Conn) arm(ctx context.Context, w *watch, set func(time.Time) error) {
 		}
 	}
 	since := int64(sinceEpoch())
-	c.lastOp.Store(since)
+	if since-c.lastOp.Load() >= int64(lastOpGrain) {
+		c.lastOp.Store(since) // a store is a locked instruction; a load is not
+	}
 	var want int64 // the deadline, on lastOp's clock; 0: none
 	if t > 0 {
 		want = since + int64(t)
