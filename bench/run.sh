@@ -4,7 +4,9 @@
 # server, a Redis reply parser and exact reads against Go's bufio, echo
 # throughput against a Go server from a separate load generator (echo.sh),
 # and the 256 MiB upload against socat plus fsync (upload.sh, when socat is
-# installed). Each prints its own same-run ratios; run it on a quiet machine.
+# installed), then in Go beside plain Go with and without md5 at both ends
+# (BenchmarkUpload). Each prints its own same-run ratios; run it on a quiet
+# machine.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -22,3 +24,5 @@ if command -v socat >/dev/null; then
 else
   echo "skipped: socat is not installed"
 fi
+echo "== upload in Go: against socat, plain Go, and plain Go with md5 at both ends (3 rounds)"
+go test -count=1 ./scripts -run XXX -bench Upload -benchtime 3x | grep -E '^Benchmark'
