@@ -212,6 +212,22 @@ func freePort(tb testing.TB) int {
 // nativeCopy is the plain Go reference: the file goes out by sendfile,
 // comes in by 128 KiB reads into a new file, which is synced.
 func nativeCopy(tb testing.TB, src, dst string) time.Duration {
+	return loopbackCopy(tb, src, dst,
+		func(c net.Conn, f *os.File) error {
+			_, err := io.Copy(c, f)
+			return err
+		},
+		func(c net.Conn, out *os.File) error {
+			_, err := io.CopyBuffer(struct{ io.Writer }{out}, struct{ io.Reader }{c}, make([]byte, 128<<10))
+			return err
+		})
+}
+
+// loopbackCopy times a copy of src to dst over loopback TCP in plain Go:
+// send writes the open src to the connection, receive the connection into
+// the new dst, which is then synced. The time runs from before the dial to
+// the end of fsync.
+func loopbackCopy(tb testing.TB, src, dst string, send func(net.Conn, *os.File) error, receive func(net.Conn, *os.File) error) time.Duration {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		tb.Fatal(err)
@@ -232,8 +248,7 @@ func nativeCopy(tb testing.TB, src, dst string) time.Duration {
 			return
 		}
 		defer f.Close()
-		_, err = io.Copy(c, f)
-		sent <- err
+		sent <- send(c, f)
 	}()
 	c, err := ln.Accept()
 	if err != nil {
@@ -245,7 +260,7 @@ func nativeCopy(tb testing.TB, src, dst string) time.Duration {
 		tb.Fatal(err)
 	}
 	defer out.Close()
-	if _, err := io.CopyBuffer(struct{ io.Writer }{out}, struct{ io.Reader }{c}, make([]byte, 128<<10)); err != nil {
+	if err := receive(c, out); err != nil {
 		tb.Fatal(err)
 	}
 	if err := out.Sync(); err != nil {
@@ -284,60 +299,29 @@ func checkSize(tb testing.TB, path string) {
 // digest, sent after the body. It bounds what any verified upload can
 // reach here, wirelab's included.
 func verifiedCopy(tb testing.TB, src, dst string) time.Duration {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		tb.Fatal(err)
-	}
-	defer ln.Close()
-	start := time.Now()
-	sent := make(chan error, 1)
-	go func() {
-		c, err := net.Dial("tcp", ln.Addr().String())
-		if err != nil {
-			sent <- err
-			return
-		}
-		defer c.Close()
-		f, err := os.Open(src)
-		if err != nil {
-			sent <- err
-			return
-		}
-		defer f.Close()
-		sum, err := hashBeside(func(chunk []byte) error { _, err := c.Write(chunk); return err }, f)
-		if err == nil {
-			_, err = c.Write(sum)
-		}
-		sent <- err
-	}()
-	c, err := ln.Accept()
-	if err != nil {
-		tb.Fatal(err)
-	}
-	defer c.Close()
-	out, err := os.Create(dst)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	defer out.Close()
-	body := io.LimitReader(c, uploadBenchSize)
-	sum, err := hashBeside(func(chunk []byte) error { _, err := out.Write(chunk); return err }, body)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	theirs := make([]byte, md5.Size)
-	if _, err := io.ReadFull(c, theirs); err != nil || !bytes.Equal(sum, theirs) {
-		tb.Fatalf("digests %x and %x (%v)", sum, theirs, err)
-	}
-	if err := out.Sync(); err != nil {
-		tb.Fatal(err)
-	}
-	took := time.Since(start)
-	if err := <-sent; err != nil {
-		tb.Fatal(err)
-	}
-	checkSize(tb, dst)
-	return took
+	return loopbackCopy(tb, src, dst,
+		func(c net.Conn, f *os.File) error {
+			sum, err := hashBeside(func(chunk []byte) error { _, err := c.Write(chunk); return err }, f)
+			if err == nil {
+				_, err = c.Write(sum)
+			}
+			return err
+		},
+		func(c net.Conn, out *os.File) error {
+			body := io.LimitReader(c, uploadBenchSize)
+			sum, err := hashBeside(func(chunk []byte) error { _, err := out.Write(chunk); return err }, body)
+			if err != nil {
+				return err
+			}
+			theirs := make([]byte, md5.Size)
+			if _, err := io.ReadFull(c, theirs); err != nil {
+				return err
+			}
+			if !bytes.Equal(sum, theirs) {
+				return fmt.Errorf("digests %x and %x", sum, theirs)
+			}
+			return nil
+		})
 }
 
 // hashBeside reads r to its end in 1 MiB chunks, giving each to use while
