@@ -72,7 +72,7 @@ func Reason(err error) string {
 		err = op.Err
 	}
 	for _, known := range []error{ErrClosed, ErrTimeout, ErrInterrupted, ErrRefused, ErrTooLong,
-		ErrDatagramTooLarge, ErrChecksum, ErrExists, ErrBadName, ErrShortFile, ErrTooSlow, ErrNotRegular,
+		ErrDatagramTooLarge, ErrChecksum, ErrExists, ErrBadName, ErrShortFile, ErrTooSlow, ErrNotRegular, ErrInUse,
 		netproto.ErrFrameTooLarge, netproto.ErrBadLength, netproto.ErrHeaderTooLarge} {
 		if errors.Is(err, known) {
 			return known.Error()

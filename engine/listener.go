@@ -3,6 +3,8 @@ package engine
 import (
 	"context"
 	"crypto/tls"
+	"errors"
+	"fmt"
 	"net"
 	"strconv"
 	"sync/atomic"
@@ -20,6 +22,35 @@ type Listener struct {
 // deadliner is what both listener kinds offer.
 type deadliner interface{ SetDeadline(time.Time) error }
 
+// listenError is the error of a failed bind (op "listen" or "udp"), naming the address and the
+// cause in words a learner can act on: "listen 127.0.0.1:9000: address in
+// use" (errors.Is ErrInUse) when another program holds the port.
+func listenError(ctx context.Context, op, host string, port int, err error) error {
+	addr := host
+	if _, ok := unixPath(host); !ok {
+		addr = net.JoinHostPort(host, strconv.Itoa(port))
+	}
+	var dns *net.DNSError
+	switch {
+	case errors.Is(err, ErrInUse):
+	case errors.Is(err, syscall.EADDRINUSE):
+		err = fmt.Errorf("%w (is an earlier run still going? stop it, or pick another port)", ErrInUse)
+	case errors.Is(err, syscall.EACCES):
+		err = errors.New("permission denied (ports below 1024 need root; pick a port above 1023)")
+	case errors.Is(err, syscall.EADDRNOTAVAIL):
+		err = errors.New("address not available (no interface of this machine has it; 127.0.0.1 or 0.0.0.0 always work)")
+	case errors.As(err, &dns):
+		err = fmt.Errorf("no such host %q", host)
+	default:
+		if ctx.Err() != nil {
+			err = ErrInterrupted
+		} else if op := (*net.OpError)(nil); errors.As(err, &op) && op.Err != nil {
+			err = op.Err // drop Go's "listen tcp ADDR:" prefix: the address is named already
+		}
+	}
+	return &OpError{Op: op + " " + addr, Err: err}
+}
+
 // Listen opens a TCP listener on host:port; port 0 picks a free port.
 // A host "unix:PATH" listens on a Unix socket at PATH instead (port is
 // ignored; see listenUnix for a stale file). backlog, when positive, is
@@ -36,7 +67,7 @@ func Listen(ctx context.Context, host string, port, backlog int) (*Listener, err
 		ln, err = lc.Listen(ctx, "tcp", net.JoinHostPort(host, strconv.Itoa(port)))
 	}
 	if err != nil {
-		return nil, classify(ctx, "listen", err)
+		return nil, listenError(ctx, "listen", host, port, err)
 	}
 	if backlog > 0 {
 		// Go's listen(2) asks for the system's maximum queue; listening

@@ -32,7 +32,7 @@ func ListenUDP(ctx context.Context, host string, port int) (*UDP, error) {
 	addr := net.JoinHostPort(host, strconv.Itoa(port))
 	pc, err := lc.ListenPacket(ctx, "udp", addr)
 	if err != nil {
-		return nil, classify(ctx, "udp", err)
+		return nil, listenError(ctx, "udp", host, port, err)
 	}
 	return &UDP{pc: pc.(*net.UDPConn)}, nil
 }

@@ -58,7 +58,7 @@ func (s *Server) status() string {
 func socketServe(L *glua.LState) int {
 	host, port, n := addrArgs(L, "127.0.0.1")
 	handler := L.CheckFunction(n)
-	opts := optTable(L, n+1, "max_conns", "idle_timeout", "grace", "backlog", "max_depth", "tls")
+	opts := optTable(L, n+1, "max_conns", "idle_timeout", "grace", "backlog", "max_depth", "tls", "raise")
 	tlsConfig := serverTLS(L, n+1, "serve", opts)
 	maxConns := optInt(L, opts, "max_conns", engine.DefaultMaxConns)
 	if maxConns < 1 {
@@ -88,7 +88,7 @@ func socketServe(L *glua.LState) int {
 	}
 	ln, err := listenOn(L, host, port, optInt(L, opts, "backlog", 0), tlsConfig)
 	if err != nil {
-		return fail(L, err)
+		return bindFail(L, opts, err)
 	}
 	L.Push(newObject(L, stateOf(L).rt.serve(ln, c, o, int(depth))))
 	return 1

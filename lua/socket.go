@@ -19,11 +19,11 @@ func init() {
 		doc:  "TCP and UDP sockets: connect, listen, serve, udp",
 		funcs: []fn{
 			{"connect", socketConnect, "socket.connect(host, port [, {timeout=s, tls=true|{verify=, sni=, ca=, fingerprint=}}]) -> conn | nil, err -- open a TCP connection (TLS with tls; host \"unix:PATH\": a Unix socket)"},
-			{"listen", socketListen, "socket.listen(host, port [, {backlog=n, tls={cert=, key=}}]) -> listener | nil, err -- listen for TCP connections; port 0 picks a free one (host \"unix:PATH\": a Unix socket)"},
+			{"listen", socketListen, "socket.listen(host, port [, {backlog=n, tls={cert=, key=}, raise=false}]) -> listener -- listen for TCP connections; port 0 picks a free one (host \"unix:PATH\": a Unix socket). A port in use raises \"listen HOST:PORT: address in use\"; with raise=false it returns nil, err instead"},
 			{"trace", socketTrace, "socket.trace(true | false | {to=path}) -- hexdump every send and receive of the connections made from now on, to stderr or appended to a file"},
 			{"clean_partial", socketCleanPartial, "socket.clean_partial(dir) -> n | nil, err -- remove the hidden partial files that recv_file left in dir when its process was killed mid-transfer"},
-			{"serve", socketServe, "socket.serve(host, port, handler [, {max_conns=n, idle_timeout=s, grace=s, backlog=n, max_depth=n, tls={cert=, key=}}]) -> server | nil, err -- run handler(conn) for every connection, each in its own task"},
-			{"udp", socketUDP, "socket.udp([host, port]) -> udp | nil, err -- a UDP socket, bound to host:port when given"},
+			{"serve", socketServe, "socket.serve(host, port, handler [, {max_conns=n, idle_timeout=s, grace=s, backlog=n, max_depth=n, tls={cert=, key=}, raise=false}]) -> server -- run handler(conn) for every connection, each in its own task; a failed bind raises, as listen (raise=false: nil, err)"},
+			{"udp", socketUDP, "socket.udp([host, port] [, {raise=false}]) -> udp -- a UDP socket, bound to host:port when given; a failed bind raises \"udp HOST:PORT: address in use\" (raise=false: nil, err)"},
 		},
 	})
 }
@@ -72,10 +72,10 @@ func optHost(L *glua.LState, n int) string {
 
 func socketListen(L *glua.LState) int {
 	host, port, n := addrArgs(L, "127.0.0.1")
-	opts := optTable(L, n, "backlog", "tls")
+	opts := optTable(L, n, "backlog", "tls", "raise")
 	ln, err := listenOn(L, host, port, optInt(L, opts, "backlog", 0), serverTLS(L, n, "listen", opts))
 	if err != nil {
-		return fail(L, err)
+		return bindFail(L, opts, err)
 	}
 	L.Push(newObject(L, ln))
 	return 1
@@ -83,15 +83,34 @@ func socketListen(L *glua.LState) int {
 
 func socketUDP(L *glua.LState) int {
 	host, port := "", 0
+	var opts *glua.LTable
 	if L.GetTop() >= 1 {
-		host, port = optHost(L, 1), checkPort(L, 2)
+		if _, ok := L.Get(1).(*glua.LTable); ok {
+			opts = optTable(L, 1, "raise")
+		} else {
+			host, port = optHost(L, 1), checkPort(L, 2)
+			opts = optTable(L, 3, "raise")
+		}
 	}
 	u, err := engine.ListenUDP(ctxOf(L), host, port)
 	if err != nil {
-		return fail(L, err)
+		return bindFail(L, opts, err)
 	}
 	L.Push(newObject(L, u))
 	return 1
+}
+
+// bindFail ends a socket.listen, socket.serve or socket.udp whose bind
+// failed. It raises "listen 127.0.0.1:9000: address in use": a script
+// that goes on without its server only fails later, further from the
+// cause, or ends with status 0 having served nothing. {raise = false}
+// asks for nil, err instead (err the short reason, "address in use"), as
+// pcall does for the raised message.
+func bindFail(L *glua.LState, opts *glua.LTable, err error) int {
+	if optBool(L, opts, "raise", true) {
+		L.RaiseError("%s", err.Error())
+	}
+	return fail(L, err)
 }
 
 func addrString(a net.Addr) string {

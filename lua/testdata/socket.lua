@@ -3,6 +3,31 @@ local ln = assert(socket.listen("127.0.0.1", 0))
 local port = ln:port()
 assert(port > 0)
 
+-- a port that is taken: listen, serve and udp raise, naming the address,
+-- so no script goes on without its server; {raise = false} gives nil, err
+local function raises(want, f, ...)
+  local ok, msg = pcall(f, ...)
+  assert(not ok, "no error for " .. want)
+  assert(msg:find(want, 1, true), msg)
+  assert(msg:find("address in use", 1, true), msg)
+end
+local where = "127.0.0.1:" .. port
+raises("listen " .. where .. ": address in use", socket.listen, "127.0.0.1", port)
+raises("listen " .. where .. ": address in use", socket.serve, "127.0.0.1", port, function() end)
+local none0, why0 = socket.listen("127.0.0.1", port, {raise = false})
+assert(none0 == nil and why0 == "address in use", why0)
+none0, why0 = socket.serve("127.0.0.1", port, function() end, {raise = false})
+assert(none0 == nil and why0 == "address in use", why0)
+local u0 = assert(socket.udp("127.0.0.1", 0))
+raises("udp 127.0.0.1:" .. u0:port() .. ": address in use", socket.udp, "127.0.0.1", u0:port())
+none0, why0 = socket.udp("127.0.0.1", u0:port(), {raise = false})
+assert(none0 == nil and why0 == "address in use", why0)
+u0:close()
+assert(socket.udp({raise = false})):close() -- an unbound client socket takes options too
+-- an address no interface has, and a host that does not resolve
+local ok0, msg0 = pcall(socket.listen, "192.0.2.1", 0) -- TEST-NET-1: never local
+assert(not ok0 and msg0:find("listen 192.0.2.1:0: address not available", 1, true), msg0)
+
 -- nothing listens on a closed port
 local closed = assert(socket.listen("127.0.0.1", 0))
 local dead = closed:port()
