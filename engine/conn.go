@@ -730,10 +730,7 @@ func (c *Conn) RecvMsg(ctx context.Context, m *netproto.Msg, body bool) (raw []b
 			c.unread(head[:got])
 			return err
 		}
-		n, err := netproto.DecodeLength(m.Length, head, m.MaxHeader)
-		if err == netproto.ErrFrameTooLarge {
-			return netproto.ErrHeaderTooLarge
-		}
+		n, err := m.DecodeLength(head)
 		if err != nil {
 			return err
 		}

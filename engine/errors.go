@@ -64,12 +64,19 @@ func (e *OpError) Unwrap() error { return e.Err }
 func (e *OpError) Timeout() bool { return errors.Is(e.Err, ErrTimeout) }
 
 // Reason returns the short, stable text of err that scripts compare
-// against: "closed", "timeout", "interrupted", "refused", "frame too large",
+// against: "closed", "timeout", "interrupted", "refused", "frame too large"
+// (followed by a byte-order hint where one applies: see
+// netproto.LengthError),
 // and so on; for other errors, the error's own text.
 func Reason(err error) string {
 	var op *OpError
 	if errors.As(err, &op) {
 		err = op.Err
+	}
+	// A refused length that the other byte order would have accepted keeps
+	// its hint: "frame too large (length 83886080 as big-endian ...)".
+	if le := (*netproto.LengthError)(nil); errors.As(err, &le) && le.SwapFits {
+		return le.Error()
 	}
 	for _, known := range []error{ErrClosed, ErrTimeout, ErrInterrupted, ErrRefused, ErrTooLong,
 		ErrDatagramTooLarge, ErrChecksum, ErrExists, ErrBadName, ErrShortFile, ErrTooSlow, ErrNotRegular, ErrInUse,

@@ -1,8 +1,10 @@
 package netproto
 
 import (
+	"encoding/binary"
 	"fmt"
 	"io"
+	"strings"
 )
 
 // DefaultMaxFrame is the payload limit of a frame when the caller sets none.
@@ -50,7 +52,9 @@ func AppendLength(dst []byte, h *Format, n int) ([]byte, error) {
 
 // ReadLength reads a length header h from r and returns the length it
 // holds. A negative length is ErrBadLength and a length above max is
-// ErrFrameTooLarge; in both cases nothing past the header has been read.
+// ErrFrameTooLarge (errors.Is; the error is a *LengthError, which names
+// the other byte order's reading when that one fits); in both cases
+// nothing past the header has been read.
 // A stream that ends before the first header byte gives io.EOF, one that
 // ends inside the header io.ErrUnexpectedEOF.
 func ReadLength(r io.Reader, h *Format, max int64) (int64, error) {
@@ -70,23 +74,104 @@ func decodeLength(h *Format, b []byte, max int64) (int64, error) {
 	if !h.IntegerFormat() || len(b) < h.size {
 		return 0, structErr("length header %q must be one integer code", h.src)
 	}
-	var n int64
-	switch v := h.unpackOne(h.items[0], b[h.items[0].pad:]).(type) {
+	it := h.items[0]
+	n, ok := lengthValue(h.unpackOne(it, b[it.pad:]), max)
+	if ok {
+		return n, nil
+	}
+	return 0, newLengthError(h, b[it.pad:it.pad+it.size], max)
+}
+
+// lengthValue returns v, an integer that unpackOne gave, as a length, and
+// whether it is one from 0 to max.
+func lengthValue(v any, max int64) (int64, bool) {
+	switch v := v.(type) {
 	case int64:
-		n = v
+		return v, v >= 0 && v <= max
 	case uint64:
-		if v > uint64(max) {
-			return 0, ErrFrameTooLarge
-		}
-		n = int64(v)
+		return int64(v), v <= uint64(max)
 	}
-	if n < 0 {
-		return 0, ErrBadLength
+	return 0, false
+}
+
+// A LengthError is a refused length header. It wraps ErrBadLength (a
+// negative length) or ErrFrameTooLarge (one above the limit), and
+// errors.Is tells which. When the same bytes read in the other byte order
+// give a length that would have been accepted, the peer most likely packs
+// the other order (Python's struct.pack('i', n) is little-endian on the
+// tutorials' machines, frames default to big-endian "!I"), and the message
+// says so:
+//
+//	frame too large (length 83886080 as big-endian "!I"; read as
+//	little-endian it is 5: does the peer use "<I" or "i"?)
+//
+// Without such a reading the message is the bare reason ("frame too
+// large"), which scripts compare against.
+type LengthError struct {
+	Err    error  // ErrBadLength or ErrFrameTooLarge
+	Header string // the length header's format, as given
+	Length string // the length as read, in decimal
+	// Swapped is the length in the other byte order; SwapFits reports
+	// whether it is one from 0 to the limit, and so worth a hint.
+	Swapped  int64
+	SwapFits bool
+	swap     *Format // the header in the other byte order
+	other    string  // a native format of that order, "i", or ""
+}
+
+// Error implements error.
+func (e *LengthError) Error() string {
+	if !e.SwapFits {
+		return e.Err.Error()
 	}
-	if n > max {
-		return 0, ErrFrameTooLarge
+	order, swapped := "big-endian", "little-endian"
+	if e.swap.order == binary.BigEndian {
+		order, swapped = swapped, order
 	}
-	return n, nil
+	alt := fmt.Sprintf("%q", e.swap.src)
+	if e.other != "" {
+		alt += fmt.Sprintf(" or %q", e.other)
+	}
+	return fmt.Sprintf("%v (length %s as %s %q; read as %s it is %d: does the peer use %s?)",
+		e.Err, e.Length, order, e.Header, swapped, e.Swapped, alt)
+}
+
+// Unwrap returns ErrBadLength or ErrFrameTooLarge.
+func (e *LengthError) Unwrap() error { return e.Err }
+
+// newLengthError explains why the integer bytes b, packed by the
+// one-integer header h, are refused as a length.
+func newLengthError(h *Format, b []byte, max int64) *LengthError {
+	it := h.items[0]
+	v := h.unpackOne(it, b)
+	e := &LengthError{Err: ErrFrameTooLarge, Header: h.src, Length: fmt.Sprint(v)}
+	if n, ok := v.(int64); ok && n < 0 {
+		e.Err = ErrBadLength
+	}
+	if it.size == 1 {
+		return e
+	}
+	// The same code in the other order: "!I" <-> "<I". Native codes ("i",
+	// "@i", "=i") are little-endian here, as on the tutorials' machines,
+	// whose struct.pack('i', n) is the likeliest other writer.
+	code := string(it.code)
+	if h.order == binary.BigEndian {
+		e.swap, e.other = mustFormat("<"+code), strings.ToLower(code)
+	} else {
+		e.swap = mustFormat("!" + code)
+		e.other = ">" + code
+	}
+	e.Swapped, e.SwapFits = lengthValue(e.swap.unpackOne(e.swap.items[0], b), max)
+	return e
+}
+
+// mustFormat compiles a format known to be valid.
+func mustFormat(src string) *Format {
+	f, err := CompileFormat(src)
+	if err != nil {
+		panic(err)
+	}
+	return f
 }
 
 // ReadFrame reads one frame, a length header h then that many bytes, and

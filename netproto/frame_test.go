@@ -236,3 +236,46 @@ func BenchmarkFrameDecode(b *testing.B) {
 		}
 	})
 }
+
+// TestLengthErrorByteOrderHint checks the learner's hint: a length refused
+// in the header's byte order but fitting in the other names both readings
+// and the formats the peer likely packs, and a length that fits neither way
+// is the bare reason, which scripts compare against.
+func TestLengthErrorByteOrderHint(t *testing.T) {
+	le32 := func(v uint32) []byte { return binary.LittleEndian.AppendUint32(nil, v) }
+	be32 := func(v uint32) []byte { return binary.BigEndian.AppendUint32(nil, v) }
+	cases := []struct {
+		name, format string
+		header       []byte
+		max          int64
+		want         error
+		msg          string
+	}{
+		{"python i to !I", "!I", le32(5), DefaultMaxFrame, ErrFrameTooLarge,
+			`frame too large (length 83886080 as big-endian "!I"; read as little-endian it is 5: does the peer use "<I" or "i"?)`},
+		{"python i to !i, negative", "!i", le32(200), DefaultMaxFrame, ErrBadLength,
+			`bad length (length -939524096 as big-endian "!i"; read as little-endian it is 200: does the peer use "<i" or "i"?)`},
+		{"network order to i", "i", be32(5), DefaultMaxFrame, ErrFrameTooLarge,
+			`frame too large (length 83886080 as little-endian "i"; read as big-endian it is 5: does the peer use "!i" or ">i"?)`},
+		{"short H", "!H", binary.LittleEndian.AppendUint16(nil, 3), 10, ErrFrameTooLarge,
+			`frame too large (length 768 as big-endian "!H"; read as little-endian it is 3: does the peer use "<H" or "h"?)`},
+		{"no hint both ways too large", "!I", be32(0xffffffff), DefaultMaxFrame, ErrFrameTooLarge, "frame too large"},
+		{"no hint one byte", "B", []byte{200}, 10, ErrFrameTooLarge, "frame too large"},
+		{"no hint negative both ways", "i", le32(0xffffffff), DefaultMaxFrame, ErrBadLength, "bad length"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			_, err := ReadFrame(bytes.NewReader(c.header), mustLength(t, c.format), c.max)
+			if !errors.Is(err, c.want) || err.Error() != c.msg {
+				t.Fatalf("err %v\nwant %v with message\n%s", err, c.want, c.msg)
+			}
+		})
+	}
+	// A JSON message's prefix: the same hint under its own reason.
+	m := &Msg{Length: mustLength(t, "!I"), MaxHeader: 1024, MaxBody: 1 << 20}
+	_, _, err := m.ReadHeader(bytes.NewReader(le32(20)))
+	want := `header too large (length 335544320 as big-endian "!I"; read as little-endian it is 20: does the peer use "<I" or "i"?)`
+	if !errors.Is(err, ErrHeaderTooLarge) || err.Error() != want {
+		t.Fatalf("ReadHeader: %v, want %s", err, want)
+	}
+}

@@ -39,16 +39,33 @@ func (m *Msg) WriteHeader(w io.Writer, h []byte) error {
 	return err
 }
 
+// DecodeLength returns the header length that the prefix bytes b hold,
+// with ReadLength's checks against MaxHeader; a length above it is
+// ErrHeaderTooLarge (a *LengthError, with the other byte order's reading
+// where that one fits).
+func (m *Msg) DecodeLength(b []byte) (int64, error) {
+	n, err := DecodeLength(m.Length, b, m.MaxHeader)
+	var le *LengthError
+	if errors.As(err, &le) && le.Err == ErrFrameTooLarge {
+		c := *le
+		c.Err = ErrHeaderTooLarge
+		return 0, &c
+	}
+	return n, err
+}
+
 // ReadHeader reads the length prefix and the JSON header and checks it: an
 // object (ErrBadHeader otherwise) no longer than MaxHeader
 // (ErrHeaderTooLarge), whose SizeKey field, when SizeKey is set, is an
 // integer from 0 to MaxBody. It returns the raw JSON and that size. Nothing
 // of the body is read.
 func (m *Msg) ReadHeader(r io.Reader) (raw []byte, size int64, err error) {
-	n, err := ReadLength(r, m.Length, m.MaxHeader)
-	if err == ErrFrameTooLarge {
-		return nil, 0, ErrHeaderTooLarge
+	var buf [8]byte
+	head := buf[:m.Length.Size()]
+	if _, err := io.ReadFull(r, head); err != nil {
+		return nil, 0, err
 	}
+	n, err := m.DecodeLength(head)
 	if err != nil {
 		return nil, 0, err
 	}

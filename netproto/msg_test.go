@@ -84,14 +84,14 @@ func TestMsgHeaderLimits(t *testing.T) {
 	m.Length.size = 4
 	buf.Write(binary.LittleEndian.AppendUint32(nil, 101))
 	buf.WriteString(strings.Repeat(" ", 101))
-	if _, _, err := m.ReadHeader(&buf); err != ErrHeaderTooLarge {
+	if _, _, err := m.ReadHeader(&buf); !errors.Is(err, ErrHeaderTooLarge) {
 		t.Fatalf("err %v, want ErrHeaderTooLarge", err)
 	}
 	if buf.Len() != 101 {
 		t.Fatalf("read %d bytes past the prefix", 101-buf.Len())
 	}
 	neg := binary.LittleEndian.AppendUint32(nil, 0xfffffff0)
-	if _, _, err := m.ReadHeader(bytes.NewReader(neg)); err != ErrBadLength {
+	if _, _, err := m.ReadHeader(bytes.NewReader(neg)); !errors.Is(err, ErrBadLength) {
 		t.Fatalf("negative prefix: %v", err)
 	}
 	if _, _, err := m.ReadHeader(iotest.OneByteReader(bytes.NewReader(neg[:2]))); err != io.ErrUnexpectedEOF {
