@@ -94,6 +94,10 @@ func pipeInput(ctx context.Context, r *lineReader, out chan<- []byte) error {
 
 func connInteractive(L *glua.LState) int {
 	c := checkConn(L, 1)
+	var crlf *engine.CRLF
+	if optBool(L, optTable(L, 2, "crlf"), "crlf", false) {
+		crlf = &engine.CRLF{}
+	}
 	rt := stateOf(L).rt
 	outer := ctxOf(L)
 	ctx, cancel := context.WithCancel(outer)
@@ -125,6 +129,9 @@ func connInteractive(L *glua.LState) int {
 	for reason == "" {
 		select {
 		case line := <-lines:
+			if crlf != nil {
+				line = crlf.Convert(line)
+			}
 			if _, err := c.Send(ctx, line); err != nil {
 				reason = engine.Reason(err)
 			}

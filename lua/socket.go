@@ -159,7 +159,7 @@ var connClass = &class{
 		{"closed", connClosed, "c:closed() -> bool -- whether close was called"},
 		{"tls", connTLS, "c:tls() -> {version=, cipher=, fingerprint=, server_name=} | nil, err -- the TLS session: \"TLS 1.3\", the cipher suite, the peer certificate's \"sha256:hex\""},
 		{"trace", connTrace, "c:trace(true | false | {to=path}) -- hexdump this connection's sends and receives, to stderr or appended to a file"},
-		{"interactive", connInteractive, "c:interactive() -> reason -- hand the terminal to the connection: stdin lines go out, what arrives is printed, until the peer closes (\"closed\"), stdin ends (\"eof\") or Ctrl-C (\"interrupted\")"},
+		{"interactive", connInteractive, "c:interactive([{crlf=true}]) -> reason -- hand the terminal to the connection: stdin lines go out (with crlf, each line end as \"\\r\\n\", as HTTP, SMTP and Redis want), what arrives is printed, until the peer closes (\"closed\"), stdin ends (\"eof\") or Ctrl-C (\"interrupted\")"},
 	},
 }
 

@@ -1,6 +1,8 @@
 package lua
 
 import (
+	"bytes"
+	"encoding/hex"
 	"fmt"
 	"strings"
 	"unicode/utf8"
@@ -20,6 +22,7 @@ func init() {
 			{"decode", textDecode, "text.decode(bytes, enc) -> utf8 | nil, err -- from gbk, gb18030, big5, shift_jis, utf-16le, latin1, ... to UTF-8"},
 			{"encode", textEncode, "text.encode(s, enc) -> bytes | nil, err -- from UTF-8 to enc"},
 			{"valid", textValid, "text.valid(s) -> bool -- whether s is valid UTF-8"},
+			{"hexdump", textHexdump, "text.hexdump(s) -> string -- s in the layout of hexdump -C: offset, 16 bytes in hex, the printable ones as text, * for repeated lines"},
 		},
 	})
 }
@@ -70,4 +73,36 @@ func textEncode(L *glua.LState) int {
 func textValid(L *glua.LState) int {
 	L.Push(glua.LBool(utf8.ValidString(L.CheckString(1))))
 	return 1
+}
+
+func textHexdump(L *glua.LState) int {
+	L.Push(glua.LString(Hexdump(sbytes(L.CheckString(1)))))
+	return 1
+}
+
+// Hexdump returns b in the layout of hexdump -C: encoding/hex's Dump
+// lines, a line equal to the one before shown once as "*", as hexdump
+// squeezes them, and the total length on a line of its own. Empty input
+// gives "", as hexdump prints nothing.
+func Hexdump(b []byte) string {
+	if len(b) == 0 {
+		return ""
+	}
+	var out strings.Builder
+	squeezed := false
+	for off := 0; off < len(b); off += 16 {
+		row := b[off:min(off+16, len(b))]
+		if off > 0 && len(row) == 16 && bytes.Equal(row, b[off-16:off]) {
+			if !squeezed {
+				out.WriteString("*\n")
+			}
+			squeezed = true
+			continue
+		}
+		squeezed = false
+		line := hex.Dump(row) // offset 0: put the real one in its place
+		fmt.Fprintf(&out, "%08x%s", off, line[8:])
+	}
+	fmt.Fprintf(&out, "%08x\n", len(b))
+	return out.String()
 }

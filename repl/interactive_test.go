@@ -77,6 +77,16 @@ func TestInteractive(t *testing.T) {
 	s.send("\x04") // Ctrl-D on an empty line: the end of input
 	s.expect(`"eof"`)
 
+	// crlf: each typed line goes out ending in "\r\n", as HTTP wants
+	s.line(`c:interactive({crlf = true})`)
+	s.send("xyz\r")
+	if l := next(); l != "xyz\r\n" {
+		t.Fatalf("with crlf the server got %q", l)
+	}
+	s.expect("XYZ")
+	s.send("\x03")
+	s.expect(`"interrupted"`)
+
 	s.line(`c:interactive()`)
 	s.send("bye\r")
 	if l := next(); l != "bye\n" {

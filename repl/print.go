@@ -19,7 +19,7 @@ const maxDepth = 6
 const lineWidth = 72
 
 // Format renders a Lua value for a person: strings quoted with their
-// non-printable bytes escaped ("\x04\x00\x00\x00"), tables nested with
+// non-printable bytes escaped ("\004\000\000\000"), tables nested with
 // sorted keys and cycles marked, wirelab objects by their state.
 func Format(L *glua.LState, v glua.LValue) string {
 	p := &printer{L: L, seen: map[*glua.LTable]bool{}}
@@ -45,8 +45,11 @@ func (p *printer) value(v glua.LValue, depth int) string {
 	return p.L.ToStringMeta(v).String()
 }
 
-// Quote returns s as a Lua string literal a person can read: printable
-// text as is, escapes for the rest.
+// Quote returns s as a Lua 5.1 string literal a person can read:
+// printable text as is, escapes for the rest (\n \r \t \" \\, and \ddd
+// with three decimal digits for any other byte). Lua 5.1 reads the result
+// back as the same bytes: "\x03", which Lua 5.3 would read as one byte, is
+// the four characters x03 to Lua 5.1, so it is never written.
 func Quote(s string) string {
 	var b strings.Builder
 	b.WriteByte('"')
@@ -65,7 +68,7 @@ func Quote(s string) string {
 			b.WriteString(`\t`)
 		case r == utf8.RuneError && size <= 1, r < 0x20, r == 0x7f, r >= 0x80 && !unicode.IsPrint(r):
 			for _, c := range []byte(s[i : i+size]) {
-				fmt.Fprintf(&b, `\x%02x`, c)
+				fmt.Fprintf(&b, `\%03d`, c) // Lua 5.1 has no \x: three digits, so a digit after never joins
 			}
 		default:
 			b.WriteString(s[i : i+size])

@@ -17,6 +17,7 @@ import (
 	glua "github.com/yuin/gopher-lua"
 	"github.com/yuin/gopher-lua/ast"
 	parser "github.com/yuin/gopher-lua/parse"
+	"golang.org/x/term"
 
 	"github.com/wirelab/wirelab/lua"
 )
@@ -56,6 +57,9 @@ type REPL struct {
 // the terminal in raw mode.
 func Run(rt *lua.Runtime, o Options) int {
 	g := &gate{}
+	if term.IsTerminal(int(os.Stdout.Fd())) {
+		g.screen = os.Stdout
+	}
 	r := &REPL{rt: rt, gate: g, out: os.Stdout, errw: os.Stderr}
 	rt.SetOutput(g.writer(os.Stdout), g.writer(os.Stderr))
 	r.L = rt.State()
@@ -79,7 +83,9 @@ func Run(rt *lua.Runtime, o Options) int {
 	}
 	defer normal()
 	ln.SetCtrlCAborts(true)
-	ln.SetMultiLineMode(true)
+	// One row: background output is written above the prompt (gate),
+	// and a single-row redraw never reaches up into it.
+	ln.SetMultiLineMode(false)
 	ln.SetTabCompletionStyle(liner.TabPrints)
 	ln.SetWordCompleter(func(line string, pos int) (string, []string, string) {
 		return Complete(r.L, line, pos)
@@ -126,7 +132,7 @@ func Run(rt *lua.Runtime, o Options) int {
 		if chunk.Len() > 0 {
 			p = contPrompt
 		}
-		g.hold()
+		g.hold(p)
 		editing()
 		line, err := ln.Prompt(p)
 		normal()
@@ -175,6 +181,10 @@ func Run(rt *lua.Runtime, o Options) int {
 func (r *REPL) setup() {
 	r.L.SetGlobal("help", r.L.NewFunction(func(L *glua.LState) int {
 		fmt.Fprint(r.out, lua.Help(L, L.Get(1)))
+		return 0
+	}))
+	r.L.SetGlobal("hexdump", r.L.NewFunction(func(L *glua.LState) int {
+		fmt.Fprint(r.out, lua.Hexdump([]byte(L.CheckString(1))))
 		return 0
 	}))
 	r.L.SetGlobal("scripts", r.L.NewFunction(func(L *glua.LState) int {
@@ -331,36 +341,35 @@ func openHistory(ln *liner.State, path string) *os.File {
 	return f
 }
 
-// A gate holds what background tasks print while the prompt is being
-// edited, and lets it out when the line is entered: output never lands in
-// the middle of the line a person is typing.
+// A gate puts what background tasks print on the screen at once, also
+// while the prompt waits for a line: a server's log line or a handler's
+// print shows up at an idle prompt, not only after the next Enter. Such
+// output clears the prompt's row, is written, and the prompt is drawn
+// again below it; the text being typed stays in the line editor and is
+// drawn again with the next key (the editor runs in single-row mode, which
+// redraws only its own row, so no output is erased by that redraw). When
+// stdout is not a terminal, output is written as it comes.
 type gate struct {
 	mu      sync.Mutex
-	holding bool
-	pending []heldWrite
-}
-
-type heldWrite struct {
-	w io.Writer
-	b []byte
+	holding bool      // the prompt is up
+	prompt  string    // the prompt on the screen, to draw again
+	screen  io.Writer // the terminal, where the prompt is drawn; nil: not a terminal
 }
 
 func (g *gate) writer(w io.Writer) io.Writer { return gateWriter{g, w} }
 
-func (g *gate) hold() {
+// hold tells the gate that prompt p is on the screen.
+func (g *gate) hold(p string) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	g.holding = true
+	g.holding, g.prompt = true, p
 }
 
+// release tells the gate the prompt is gone.
 func (g *gate) release() {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	g.holding = false
-	for _, p := range g.pending {
-		p.w.Write(p.b)
-	}
-	g.pending = nil
 }
 
 type gateWriter struct {
@@ -369,11 +378,17 @@ type gateWriter struct {
 }
 
 func (gw gateWriter) Write(p []byte) (int, error) {
-	gw.g.mu.Lock()
-	defer gw.g.mu.Unlock()
-	if gw.g.holding {
-		gw.g.pending = append(gw.g.pending, heldWrite{gw.w, append([]byte(nil), p...)})
-		return len(p), nil
+	g := gw.g
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if !g.holding || g.screen == nil || len(p) == 0 {
+		return gw.w.Write(p)
 	}
-	return gw.w.Write(p)
+	io.WriteString(gw.w, "\r\x1b[K") // the prompt's row, cleared
+	n, err := gw.w.Write(p)
+	if p[len(p)-1] != '\n' {
+		io.WriteString(gw.w, "\n")
+	}
+	io.WriteString(g.screen, g.prompt)
+	return n, err
 }
