@@ -249,7 +249,7 @@ func cmdConnect(args []string, stdin *os.File, stdout, stderr io.Writer) int {
 		c.SetTracer(engine.NewTracer(stderr))
 	}
 	err = bridgeFrom(ctx, c, stdin, in, stdout, !f.tls)
-	if errors.Is(err, errPeerSpeaksTLS) || errors.Is(err, errResetUnanswered) {
+	if errors.Is(err, errPeerSpeaksTLS) || errors.Is(err, errResetUnanswered) || errors.Is(err, errClosedUnanswered) {
 		err = fmt.Errorf("%s: %w", net.JoinHostPort(host, strconv.Itoa(port)), err)
 	}
 	if err != nil {
@@ -295,43 +295,49 @@ var errPeerSpeaksTLS = errors.New("the peer speaks TLS: try --tls")
 // (OpenSSL's s_server): the bare "closed" would not say what to try.
 var errResetUnanswered = errors.New("the peer reset the connection without answering (if it speaks TLS: try --tls)")
 
+// errClosedUnanswered ends a plain connect whose peer closed without
+// sending a byte or taking all of stdin: what a TLS server does to bytes
+// that are no handshake when it closes before our end of stdin.
+var errClosedUnanswered = errors.New("the peer closed without answering or taking all of stdin (if it speaks TLS: try --tls)")
+
 // copyOut copies c to stdout. With detect, the peer's first bytes are
 // looked at before they are written: a TLS record header is no answer to
 // show (binary on a terminal), and the command ends with
 // errPeerSpeaksTLS. Bytes that cannot start one are written at once, so a
 // short prompt is not held back.
-func copyOut(stdout io.Writer, c *engine.Conn, detect bool) error {
+// It returns how many bytes the peer sent.
+func copyOut(stdout io.Writer, c *engine.Conn, detect bool) (int64, error) {
+	var head []byte
 	if detect {
-		var head []byte
 		buf := make([]byte, 32<<10)
 		for {
 			n, err := c.Read(buf)
 			head = append(head, buf[:n]...)
 			isTLS, more := engine.TLSRecordStart(head)
 			if isTLS {
-				return errPeerSpeaksTLS
+				return int64(len(head)), errPeerSpeaksTLS
 			}
 			if len(head) == 0 && errors.Is(err, engine.ErrClosed) && !c.Closed() {
-				return errResetUnanswered
+				return 0, errResetUnanswered
 			}
 			if !more || err != nil {
 				if len(head) > 0 {
 					if _, werr := stdout.Write(head); werr != nil {
-						return werr
+						return int64(len(head)), werr
 					}
 				}
 				if err == io.EOF {
-					return nil
+					return int64(len(head)), nil
 				}
 				if err != nil {
-					return err
+					return int64(len(head)), err
 				}
 				break
 			}
 		}
 	}
-	_, err := io.Copy(stdout, c)
-	return err
+	n, err := io.Copy(stdout, c)
+	return int64(len(head)) + n, err
 }
 
 // crlfReader turns every "\n" of r that does not follow a "\r" into
@@ -403,13 +409,17 @@ func bridgeFrom(ctx context.Context, c *engine.Conn, stdin *os.File, in io.Reade
 			sendErr <- err
 		}()
 	}
-	if err := copyOut(stdout, c, detect); err != nil {
+	got, err := copyOut(stdout, c, detect)
+	if err != nil {
 		return err
 	}
 	if stdin == nil || term.IsTerminal(int(stdin.Fd())) {
 		return nil
 	}
 	if err := <-sendErr; err != nil {
+		if detect && got == 0 {
+			return errClosedUnanswered
+		}
 		return fmt.Errorf("%w (the peer closed before taking all of stdin)", err)
 	}
 	return nil
