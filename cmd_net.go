@@ -204,6 +204,18 @@ func cmdCert(args []string, stdout, stderr io.Writer) int {
 // engine.DefaultHandshakeTimeout.
 const connectTimeout = 30 * time.Second
 
+// dialLimits returns the limits of connect's TCP connect and of its TLS
+// handshake (see engine.DialTLS): without --timeout, connectTimeout and
+// engine.DefaultHandshakeTimeout; with it, its value for the whole, the
+// handshake getting what the TCP connect left (0).
+func dialLimits(f *netFlags) (timeout, handshake time.Duration, err error) {
+	if f.timeout == "" {
+		return connectTimeout, engine.DefaultHandshakeTimeout, nil
+	}
+	timeout, err = parseSeconds("--timeout", f.timeout)
+	return timeout, 0, err
+}
+
 func cmdConnect(args []string, stdin *os.File, stdout, stderr io.Writer) int {
 	f, err := parseNetFlags(args, "tls", "udp", "trace", "insecure", "fingerprint", "ca", "sni", "crlf", "timeout")
 	var host string
@@ -211,12 +223,9 @@ func cmdConnect(args []string, stdin *os.File, stdout, stderr io.Writer) int {
 	if err == nil {
 		host, port, err = hostPort(f.args)
 	}
-	timeout, handshake := connectTimeout, engine.DefaultHandshakeTimeout
-	if err == nil && f.timeout != "" {
-		// --timeout is the whole connect's: the handshake gets what the
-		// TCP connect left of it.
-		timeout, err = parseSeconds("--timeout", f.timeout)
-		handshake = 0
+	var timeout, handshake time.Duration
+	if err == nil {
+		timeout, handshake, err = dialLimits(f)
 	}
 	if err == nil && f.udp && (f.tls || f.timeout != "" || strings.HasPrefix(host, engine.UnixPrefix)) {
 		err = errors.New("--udp goes with none of --tls, --timeout and unix:")
