@@ -24,20 +24,26 @@ import (
 
 // The nc-style commands: wirelab connect, wirelab listen and wirelab cert.
 
-const netUsage = `usage:
-  wirelab connect HOST PORT [--tls] [--udp] [--trace]
+var netUsage = `usage:
+  wirelab connect HOST PORT [--tls] [--udp] [--trace] [--crlf] [--timeout S]
                   [--insecure | --fingerprint sha256:HEX | --ca FILE] [--sni NAME]
+  wirelab connect HOST:PORT ...     (also [::1]:PORT)
   wirelab connect unix:PATH [--tls ...] [--trace]
       stdin goes to the peer, what the peer sends to stdout; at the end of
       stdin the sending side is shut down and output goes on until the peer
       closes. With --udp every chunk of stdin is a datagram, and the command
-      ends 1 s after stdin without a new datagram.
+      ends 1 s after stdin without a new datagram. --crlf sends each line
+      end of stdin as "\r\n". --timeout S limits the whole connect, TLS
+      handshake included (default: 30 s to connect, then ` + engine.DefaultHandshakeTimeout.String() + ` for the
+      handshake).
   wirelab listen PORT [--host H] [--tls --cert FILE --key FILE] [--keep-open]
                  [--exec CMD] [--udp] [--trace]
+  wirelab listen HOST PORT [...]    (also HOST:PORT, [::1]:PORT)
   wirelab listen unix:PATH [...]
-      binds 127.0.0.1 unless --host says otherwise, and serves one connection
-      (--keep-open: any number, stdin going to all of them). --exec runs
-      "sh -c CMD" per connection with its stdin and stdout on the socket.
+      binds 127.0.0.1 unless HOST or --host says otherwise, and serves one
+      connection (--keep-open: any number, stdin going to all of them).
+      --exec runs "sh -c CMD" per connection with its stdin and stdout on
+      the socket.
   wirelab cert DIR [--host NAME] [--force]
       writes a self-signed cert.pem and key.pem (ECDSA P-256) for NAME,
       localhost, 127.0.0.1 and ::1, and prints the sha256 fingerprint
@@ -65,18 +71,18 @@ type netFlags struct {
 	args                 []string // positional
 	tls, udp, trace      bool
 	insecure, keepOpen   bool
-	force                bool
+	force, crlf          bool
 	fingerprint, ca, sni string
 	cert, key, host      string
-	exec                 string
+	exec, timeout        string
 }
 
 // parseNetFlags reads flags anywhere among the arguments; allowed lists
 // the flags the command takes.
 func parseNetFlags(args []string, allowed ...string) (*netFlags, error) {
 	f := &netFlags{}
-	bools := map[string]*bool{"tls": &f.tls, "udp": &f.udp, "trace": &f.trace, "insecure": &f.insecure, "keep-open": &f.keepOpen, "force": &f.force}
-	strs := map[string]*string{"fingerprint": &f.fingerprint, "ca": &f.ca, "sni": &f.sni, "cert": &f.cert, "key": &f.key, "host": &f.host, "exec": &f.exec}
+	bools := map[string]*bool{"tls": &f.tls, "udp": &f.udp, "trace": &f.trace, "insecure": &f.insecure, "keep-open": &f.keepOpen, "force": &f.force, "crlf": &f.crlf}
+	strs := map[string]*string{"fingerprint": &f.fingerprint, "ca": &f.ca, "sni": &f.sni, "cert": &f.cert, "key": &f.key, "host": &f.host, "exec": &f.exec, "timeout": &f.timeout}
 	ok := map[string]bool{}
 	for _, a := range allowed {
 		ok[a] = true
@@ -114,20 +120,45 @@ func parseNetFlags(args []string, allowed ...string) (*netFlags, error) {
 	return f, nil
 }
 
-// hostPort reads HOST PORT, or unix:PATH alone, from the positional
-// arguments starting at i.
+// hostPort reads the address of the positional arguments: HOST PORT,
+// HOST:PORT, [IPv6]:PORT or unix:PATH, as ncat takes them.
 func hostPort(args []string) (string, int, error) {
-	if len(args) == 1 && strings.HasPrefix(args[0], engine.UnixPrefix) {
+	switch {
+	case len(args) == 1 && strings.HasPrefix(args[0], engine.UnixPrefix):
 		return args[0], 0, nil
+	case len(args) == 1:
+		host, p, err := net.SplitHostPort(args[0])
+		if err != nil {
+			return "", 0, fmt.Errorf("bad address %q: HOST PORT, HOST:PORT or [IPv6]:PORT expected", args[0])
+		}
+		if host == "" {
+			// Go would take ":8080" for every interface; say it.
+			return "", 0, fmt.Errorf("bad address %q: give the host (0.0.0.0 or [::] for every interface)", args[0])
+		}
+		port, err := parsePort(p)
+		return host, port, err
+	case len(args) == 2:
+		port, err := parsePort(args[1])
+		return args[0], port, err
 	}
-	if len(args) != 2 {
-		return "", 0, errors.New("HOST PORT expected")
-	}
-	port, err := strconv.Atoi(args[1])
+	return "", 0, errors.New("HOST PORT expected")
+}
+
+func parsePort(s string) (int, error) {
+	port, err := strconv.Atoi(s)
 	if err != nil || port < 0 || port > 65535 {
-		return "", 0, fmt.Errorf("bad port %q", args[1])
+		return 0, fmt.Errorf("bad port %q", s)
 	}
-	return args[0], port, nil
+	return port, nil
+}
+
+// parseSeconds reads the value of a flag in seconds, "1" or "0.5".
+func parseSeconds(flag, s string) (time.Duration, error) {
+	v, err := strconv.ParseFloat(s, 64)
+	if err != nil || !(v > 0) || v > 1e6 {
+		return 0, fmt.Errorf("bad %s %q: seconds above 0 expected", flag, s)
+	}
+	return time.Duration(v * float64(time.Second)), nil
 }
 
 // signalContext is cancelled by SIGINT or SIGTERM.
@@ -168,15 +199,36 @@ func cmdCert(args []string, stdout, stderr io.Writer) int {
 	return 0
 }
 
+// connectTimeout is how long connect waits for the TCP connection
+// without --timeout; a TLS handshake then gets
+// engine.DefaultHandshakeTimeout.
+const connectTimeout = 30 * time.Second
+
+// dialLimits returns the limits of connect's TCP connect and of its TLS
+// handshake (see engine.DialTLS): without --timeout, connectTimeout and
+// engine.DefaultHandshakeTimeout; with it, its value for the whole, the
+// handshake getting what the TCP connect left (0).
+func dialLimits(f *netFlags) (timeout, handshake time.Duration, err error) {
+	if f.timeout == "" {
+		return connectTimeout, engine.DefaultHandshakeTimeout, nil
+	}
+	timeout, err = parseSeconds("--timeout", f.timeout)
+	return timeout, 0, err
+}
+
 func cmdConnect(args []string, stdin *os.File, stdout, stderr io.Writer) int {
-	f, err := parseNetFlags(args, "tls", "udp", "trace", "insecure", "fingerprint", "ca", "sni")
+	f, err := parseNetFlags(args, "tls", "udp", "trace", "insecure", "fingerprint", "ca", "sni", "crlf", "timeout")
 	var host string
 	var port int
 	if err == nil {
 		host, port, err = hostPort(f.args)
 	}
-	if err == nil && f.udp && (f.tls || strings.HasPrefix(host, engine.UnixPrefix)) {
-		err = errors.New("--udp goes with neither --tls nor unix:")
+	var timeout, handshake time.Duration
+	if err == nil {
+		timeout, handshake, err = dialLimits(f)
+	}
+	if err == nil && f.udp && (f.tls || f.timeout != "" || strings.HasPrefix(host, engine.UnixPrefix)) {
+		err = errors.New("--udp goes with none of --tls, --timeout and unix:")
 	}
 	if err == nil && !f.tls && (f.insecure || f.fingerprint != "" || f.ca != "" || f.sni != "") {
 		err = errors.New("--insecure, --fingerprint, --ca and --sni need --tls")
@@ -187,24 +239,153 @@ func cmdConnect(args []string, stdin *os.File, stdout, stderr io.Writer) int {
 	}
 	ctx, stop := signalContext()
 	defer stop()
+	var in io.Reader = stdin
+	if f.crlf {
+		in = &crlfReader{r: stdin}
+	}
 	if f.udp {
-		return connectUDP(ctx, host, port, f.trace, stdin, stdout, stderr)
+		return connectUDP(ctx, host, port, f.trace, in, stdout, stderr)
 	}
 	var o *engine.TLSOptions
 	if f.tls {
-		o = &engine.TLSOptions{Insecure: f.insecure, Fingerprint: f.fingerprint, CAFile: f.ca, ServerName: f.sni}
+		o = &engine.TLSOptions{Insecure: f.insecure, Fingerprint: f.fingerprint, CAFile: f.ca, ServerName: f.sni, HandshakeTimeout: handshake}
 	}
-	c, err := engine.DialAny(ctx, host, port, 30*time.Second, o)
+	c, err := engine.DialAny(ctx, host, port, timeout, o)
 	if err != nil {
-		return netFail(ctx, stderr, err)
+		return netFail(ctx, stderr, cliError(err))
 	}
 	if f.trace {
 		c.SetTracer(engine.NewTracer(stderr))
 	}
-	if err := bridge(ctx, c, stdin, stdout); err != nil {
+	err = bridgeFrom(ctx, c, stdin, in, stdout, !f.tls)
+	if errors.Is(err, errPeerSpeaksTLS) || errors.Is(err, errResetUnanswered) || errors.Is(err, errClosedUnanswered) {
+		err = fmt.Errorf("%s: %w", net.JoinHostPort(host, strconv.Itoa(port)), err)
+	}
+	if err != nil {
 		return netFail(ctx, stderr, err)
 	}
 	return 0
+}
+
+// cliError rephrases the engine's connect errors for the command line,
+// whose options are flags: --ca FILE rather than a script's ca=FILE.
+func cliError(err error) error {
+	var op *engine.OpError
+	if !errors.As(err, &op) {
+		return err
+	}
+	var untrusted *engine.UntrustedError
+	var plain *engine.NotTLSError
+	var opt *engine.OptionError
+	var why string
+	switch {
+	case errors.As(err, &untrusted):
+		why = fmt.Sprintf("%v: %v; give its CA with --ca FILE, pin it with --fingerprint %s, or skip the check with --insecure",
+			engine.ErrUntrusted, untrusted.Reason, untrusted.Fingerprint)
+	case errors.As(err, &plain):
+		why = "the peer answered in plain text (" + plain.Quoted() + "): drop --tls"
+	case errors.As(err, &opt) && opt.Option == "ca":
+		why = "--ca: " + opt.Err.Error()
+	default:
+		return err
+	}
+	if op.Addr != "" {
+		return fmt.Errorf("%s %s: %s", op.Op, op.Addr, why)
+	}
+	return fmt.Errorf("%s: %s", op.Op, why)
+}
+
+// errPeerSpeaksTLS ends a plain connect whose peer's first bytes are a
+// TLS record: its alert to the bytes we sent, or its own hello.
+var errPeerSpeaksTLS = errors.New("the peer speaks TLS: try --tls")
+
+// errResetUnanswered ends a plain connect that the peer reset before
+// sending a byte, as TLS servers do to bytes that are no handshake
+// (OpenSSL's s_server): the bare "closed" would not say what to try.
+var errResetUnanswered = errors.New("the peer reset the connection without answering (if it speaks TLS: try --tls)")
+
+// errClosedUnanswered ends a plain connect whose peer closed without
+// sending a byte or taking all of stdin: what a TLS server does to bytes
+// that are no handshake when it closes before our end of stdin.
+var errClosedUnanswered = errors.New("the peer closed without answering or taking all of stdin (if it speaks TLS: try --tls)")
+
+// copyOut copies c to stdout. With detect, the peer's first bytes are
+// looked at before they are written: a TLS record header is no answer to
+// show (binary on a terminal), and the command ends with
+// errPeerSpeaksTLS. Bytes that cannot start one are written at once, so a
+// short prompt is not held back.
+// It returns how many bytes the peer sent.
+func copyOut(stdout io.Writer, c *engine.Conn, detect bool) (int64, error) {
+	var head []byte
+	if detect {
+		buf := make([]byte, 32<<10)
+		for {
+			n, err := c.Read(buf)
+			head = append(head, buf[:n]...)
+			isTLS, more := engine.TLSRecordStart(head)
+			if isTLS {
+				return int64(len(head)), errPeerSpeaksTLS
+			}
+			if len(head) == 0 && errors.Is(err, engine.ErrClosed) && !c.Closed() {
+				return 0, errResetUnanswered
+			}
+			if !more || err != nil {
+				if len(head) > 0 {
+					if _, werr := stdout.Write(head); werr != nil {
+						return int64(len(head)), werr
+					}
+				}
+				if err == io.EOF {
+					return int64(len(head)), nil
+				}
+				if err != nil {
+					return int64(len(head)), err
+				}
+				break
+			}
+		}
+	}
+	n, err := io.Copy(stdout, c)
+	return int64(len(head)) + n, err
+}
+
+// crlfReader turns every "\n" of r that does not follow a "\r" into
+// "\r\n", as ncat -C does, across reads.
+type crlfReader struct {
+	r       io.Reader
+	afterCR bool   // the last byte passed on was "\r"
+	buf     []byte // read from r, not yet returned
+	out     []byte // converted, not yet returned
+}
+
+// Read implements io.Reader.
+func (c *crlfReader) Read(p []byte) (int, error) {
+	if len(c.out) == 0 {
+		if cap(c.buf) == 0 {
+			c.buf = make([]byte, 16<<10)
+		}
+		n, err := c.r.Read(c.buf[:cap(c.buf)])
+		c.out = crlf(c.out[:0], c.buf[:n], &c.afterCR)
+		if len(c.out) == 0 {
+			return 0, err
+		}
+	}
+	n := copy(p, c.out)
+	c.out = c.out[n:]
+	return n, nil
+}
+
+// crlf appends b to dst with each "\n" not preceded by "\r" made
+// "\r\n"; afterCR carries whether the byte before b was "\r".
+func crlf(dst, b []byte, afterCR *bool) []byte {
+	for _, ch := range b {
+		if ch == '\n' && !*afterCR {
+			dst = append(dst, '\r')
+		}
+		dst = append(dst, ch)
+		*afterCR = ch == '\r'
+	}
+	return dst
 }
 
 // bridge copies stdin to c and c to stdout. At the end of stdin it shuts
@@ -214,20 +395,30 @@ func cmdConnect(args []string, stdin *os.File, stdout, stderr io.Writer) int {
 // nothing is dropped silently. It returns nil when both sides ended
 // cleanly.
 func bridge(ctx context.Context, c *engine.Conn, stdin *os.File, stdout io.Writer) error {
+	var in io.Reader
+	if stdin != nil {
+		in = stdin
+	}
+	return bridgeFrom(ctx, c, stdin, in, stdout, false)
+}
+
+// bridgeFrom is bridge sending in, what stdin gives (converted), rather
+// than stdin itself; detect looks at the peer's first bytes (copyOut).
+func bridgeFrom(ctx context.Context, c *engine.Conn, stdin *os.File, in io.Reader, stdout io.Writer, detect bool) error {
 	defer c.Close()
 	stopOnCancel := context.AfterFunc(ctx, func() { c.Close() })
 	defer stopOnCancel()
 	sendErr := make(chan error, 1)
 	if stdin != nil {
 		go func() {
-			_, err := io.Copy(c, stdin)
+			_, err := io.Copy(c, in)
 			if err == nil {
 				err = c.CloseWrite()
 			}
 			sendErr <- err
 		}()
 	}
-	_, err := io.Copy(stdout, c)
+	got, err := copyOut(stdout, c, detect)
 	if err != nil {
 		return err
 	}
@@ -235,6 +426,9 @@ func bridge(ctx context.Context, c *engine.Conn, stdin *os.File, stdout io.Write
 		return nil
 	}
 	if err := <-sendErr; err != nil {
+		if detect && got == 0 {
+			return errClosedUnanswered
+		}
 		return fmt.Errorf("%w (the peer closed before taking all of stdin)", err)
 	}
 	return nil
@@ -322,19 +516,25 @@ func cmdListen(args []string, stdin *os.File, stdout, stderr io.Writer) int {
 	f, err := parseNetFlags(args, "host", "tls", "cert", "key", "keep-open", "exec", "udp", "trace")
 	host, port := "127.0.0.1", 0
 	if err == nil {
+		// PORT alone, or an address as connect takes it (ncat -l takes
+		// both too); --host is the older way to give HOST.
+		var named string
 		switch {
-		case len(f.args) == 1 && strings.HasPrefix(f.args[0], engine.UnixPrefix):
-			host = f.args[0]
-		case len(f.args) == 1:
-			port, err = strconv.Atoi(f.args[0])
-			if err != nil || port < 0 || port > 65535 {
-				err = fmt.Errorf("bad port %q", f.args[0])
-			}
-			if f.host != "" {
-				host = f.host
+		case len(f.args) == 1 && !strings.ContainsAny(f.args[0], ":[]"):
+			port, err = parsePort(f.args[0])
+		case len(f.args) == 1 || len(f.args) == 2:
+			named, port, err = hostPort(f.args)
+			if err == nil && f.host != "" && f.host != named {
+				err = fmt.Errorf("two hosts: %s and --host %s", named, f.host)
 			}
 		default:
-			err = errors.New("PORT expected")
+			err = errors.New("PORT, HOST PORT or HOST:PORT expected")
+		}
+		switch {
+		case named != "":
+			host = named
+		case f.host != "":
+			host = f.host
 		}
 	}
 	if err == nil && (f.tls != (f.cert != "" || f.key != "") || f.tls && (f.cert == "" || f.key == "")) {

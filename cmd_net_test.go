@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"crypto/md5"
 	"crypto/rand"
+	"crypto/tls"
 	"encoding/hex"
 	"io"
 	"net"
@@ -15,7 +16,10 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"testing/iotest"
 	"time"
+
+	"github.com/wirelab/wirelab/engine"
 )
 
 // proc is a wirelab process of a test.
@@ -172,7 +176,7 @@ func TestConnectErrors(t *testing.T) {
 	}{
 		{[]string{"127.0.0.1", dead}, 1, "refused"},
 		{[]string{"127.0.0.1", port, "--tls"}, 1, "certificate not trusted"},
-		{[]string{"127.0.0.1", port, "--tls"}, 1, "fingerprint="},
+		{[]string{"127.0.0.1", port, "--tls"}, 1, "--fingerprint sha256:"},
 		{[]string{"127.0.0.1", port, "--tls", "--fingerprint", "sha256:" + strings.Repeat("00", 32)}, 1, "fingerprint mismatch"},
 		{[]string{"127.0.0.1"}, 2, "usage"},
 		{[]string{"127.0.0.1", port, "--fingerprint", "x"}, 2, "need --tls"},
@@ -420,4 +424,328 @@ c:send("abc") print(c:recv_exact(3)) srv:close()`), 0o644)
 	if n := strings.Count(errs.String(), "00000000  61 62 63                                          |abc|\n"); n != 4 {
 		t.Fatalf("%d dumps of abc, want 4 (two ends, both ways):\n%s", n, errs.String())
 	}
+}
+
+// runWirelab runs the binary with args and stdin, and returns its exit
+// status and output.
+func runWirelab(t *testing.T, stdin []byte, args ...string) (int, string, string) {
+	t.Helper()
+	cmd := exec.Command(binary, args...)
+	cmd.Stdin = bytes.NewReader(stdin)
+	var out, errs bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errs
+	done := make(chan struct{})
+	go func() { cmd.Run(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(20 * time.Second):
+		cmd.Process.Kill()
+		<-done
+		t.Fatalf("%v still running after 20 s; stderr %q", args, errs.String())
+	}
+	return cmd.ProcessState.ExitCode(), out.String(), errs.String()
+}
+
+// clientHello returns the first record a crypto/tls client sends: its
+// ClientHello, bytes that a TLS server answers.
+func clientHello(t *testing.T) []byte {
+	t.Helper()
+	a, b := net.Pipe()
+	defer b.Close()
+	go func() {
+		tls.Client(a, &tls.Config{InsecureSkipVerify: true}).Handshake()
+		a.Close()
+	}()
+	hdr := make([]byte, 5)
+	if _, err := io.ReadFull(b, hdr); err != nil {
+		t.Fatal(err)
+	}
+	body := make([]byte, int(hdr[3])<<8|int(hdr[4]))
+	if _, err := io.ReadFull(b, body); err != nil {
+		t.Fatal(err)
+	}
+	return append(hdr, body...)
+}
+
+// tcpServer listens on 127.0.0.1 and serves every connection with serve
+// until the test ends; it returns the port.
+func tcpServer(t *testing.T, serve func(net.Conn)) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() { defer c.Close(); serve(c) }()
+		}
+	}()
+	return portOf(ln.Addr().String())
+}
+
+// TestConnectWrongTransport: connect without --tls to a TLS server, and
+// with --tls to a plain-text server or to one that never answers, ends 1
+// saying what to do, and writes no binary to stdout.
+func TestConnectWrongTransport(t *testing.T) {
+	dir := t.TempDir()
+	if err := exec.Command(binary, "cert", dir).Run(); err != nil {
+		t.Fatal(err)
+	}
+	cert, key := filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")
+	hello := clientHello(t)
+	check := func(t *testing.T, code int, stdout, stderr string, want string) {
+		t.Helper()
+		if code != 1 || stdout != "" || stderr != want {
+			t.Fatalf("exit %d, stdout %q, stderr %q; want 1, nothing, %q", code, stdout, stderr, want)
+		}
+	}
+
+	t.Run("plain to wirelab listen --tls", func(t *testing.T) {
+		// Go's TLS server closes on "hi\n" without a word; wirelab's
+		// answers with an alert record, which connect recognises.
+		_, addr := startListen(t, nil, "0", "--tls", "--cert", cert, "--key", key)
+		code, out, errs := runWirelab(t, []byte("hi\n"), "connect", "127.0.0.1", portOf(addr))
+		check(t, code, out, errs, "wirelab: "+addr+": the peer speaks TLS: try --tls\n")
+	})
+
+	t.Run("plain to crypto/tls", func(t *testing.T) {
+		certs, err := tls.LoadX509KeyPair(cert, key)
+		if err != nil {
+			t.Fatal(err)
+		}
+		port := tcpServer(t, func(c net.Conn) {
+			tls.Server(c, &tls.Config{Certificates: []tls.Certificate{certs}}).Handshake()
+		})
+		// A ClientHello sent as plain bytes: the server answers with its
+		// ServerHello, a handshake record (0x16 0x03 0x03).
+		code, out, errs := runWirelab(t, hello, "connect", "127.0.0.1", port)
+		check(t, code, out, errs, "wirelab: 127.0.0.1:"+port+": the peer speaks TLS: try --tls\n")
+	})
+
+	for name, stdin := range map[string][]byte{"hi": []byte("hi\n"), "ClientHello": hello} {
+		t.Run("plain to openssl s_server, "+name, func(t *testing.T) {
+			opensslServer(t, cert, key, func(port string) {
+				// OpenSSL answers "hi\n" with an alert record, a
+				// ClientHello with its ServerHello.
+				code, out, errs := runWirelab(t, stdin, "connect", "127.0.0.1", port)
+				check(t, code, out, errs, "wirelab: 127.0.0.1:"+port+": the peer speaks TLS: try --tls\n")
+			})
+		})
+	}
+
+	badRequest := "HTTP/1.1 400 Bad Request\r\nContent-Type: text/plain\r\nConnection: close\r\n\r\n"
+	plainPort := tcpServer(t, func(c net.Conn) {
+		c.Write([]byte(badRequest))
+		io.Copy(io.Discard, c) // until the client closes: no reset to race the answer
+	})
+
+	t.Run("tls to plain text", func(t *testing.T) {
+		code, out, errs := runWirelab(t, nil, "connect", "127.0.0.1", plainPort, "--tls", "--insecure")
+		check(t, code, out, errs, `wirelab: connect 127.0.0.1:`+plainPort+`: the peer answered in plain text ("HTTP/1.1 400 Bad Request\r\nContent-Type: ..."): drop --tls`+"\n")
+	})
+
+	t.Run("lua tls to plain text", func(t *testing.T) {
+		// socket.connect gets the same reason, in its own words.
+		code, out, errs := runWirelab(t, nil, "-e", `print(socket.connect("127.0.0.1", tonumber(arg[1]), {tls = {verify = false}}))`, plainPort)
+		want := `nil	the peer answered in plain text ("HTTP/1.1 400 Bad Request\r\nContent-Type: ..."): connect without tls` + "\n"
+		if code != 0 || out != want {
+			t.Fatalf("exit %d, stdout %q, stderr %q; want %q", code, out, errs, want)
+		}
+	})
+
+	t.Run("tls to a silent peer", func(t *testing.T) {
+		silent := tcpServer(t, func(c net.Conn) { io.Copy(io.Discard, c) })
+		code, out, errs := runWirelab(t, nil, "connect", "127.0.0.1", silent, "--tls", "--insecure", "--timeout", "1")
+		check(t, code, out, errs, "wirelab: connect 127.0.0.1:"+silent+": timeout (no TLS handshake within 1s: does the peer speak TLS?)\n")
+	})
+}
+
+// TestDialLimits: without --timeout the handshake gets the default limit
+// (which connect --help names), with it the whole connect gets its value.
+func TestDialLimits(t *testing.T) {
+	if engine.DefaultHandshakeTimeout != 10*time.Second {
+		t.Fatalf("DefaultHandshakeTimeout is %v, the issue says 10 s", engine.DefaultHandshakeTimeout)
+	}
+	cases := []struct {
+		timeout          string
+		whole, handshake time.Duration
+		err              string
+	}{
+		{"", connectTimeout, engine.DefaultHandshakeTimeout, ""},
+		{"1", time.Second, 0, ""},
+		{"0.25", 250 * time.Millisecond, 0, ""},
+		{"0", 0, 0, `bad --timeout "0": seconds above 0 expected`},
+		{"x", 0, 0, `bad --timeout "x": seconds above 0 expected`},
+	}
+	for _, c := range cases {
+		whole, hs, err := dialLimits(&netFlags{timeout: c.timeout})
+		if c.err != "" {
+			if err == nil || err.Error() != c.err {
+				t.Errorf("--timeout %q: %v, want %s", c.timeout, err, c.err)
+			}
+			continue
+		}
+		if err != nil || whole != c.whole || hs != c.handshake {
+			t.Errorf("--timeout %q: %v %v %v, want %v %v", c.timeout, whole, hs, err, c.whole, c.handshake)
+		}
+	}
+	code, out, _ := runWirelab(t, nil, "connect", "--help")
+	if code != 0 || !strings.Contains(out, "then 10s for the\n      handshake") {
+		t.Fatalf("connect --help does not name the default limit:\n%s", out)
+	}
+}
+
+// TestAddressForms: connect takes HOST:PORT and [::1]:PORT besides HOST
+// PORT; listen takes HOST PORT and HOST:PORT besides PORT --host HOST.
+func TestAddressForms(t *testing.T) {
+	cases := []struct {
+		name   string
+		listen []string
+		dial   func(addr string) []string
+	}{
+		{"listen HOST PORT, connect HOST:PORT", []string{"127.0.0.1", "0"}, func(a string) []string { return []string{a} }},
+		{"listen IPv6 PORT, connect [::1]:PORT", []string{"::1", "0"}, func(a string) []string { return []string{a} }},
+		{"listen [::1]:PORT, connect IPv6 PORT", []string{"[::1]:0"}, func(a string) []string { return []string{"::1", portOf(a)} }},
+		{"listen PORT --host, connect HOST PORT", []string{"0", "--host", "127.0.0.1"}, func(a string) []string { return []string{"127.0.0.1", portOf(a)} }},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			lp, addr := startListen(t, strings.NewReader("pong\n"), c.listen...)
+			if strings.Contains(c.name, "::1") && !strings.HasPrefix(addr, "[::1]:") || !strings.Contains(c.name, "::1") && !strings.HasPrefix(addr, "127.0.0.1:") {
+				t.Fatalf("listening on %s", addr)
+			}
+			code, out, errs := runWirelab(t, []byte("ping\n"), append([]string{"connect"}, c.dial(addr)...)...)
+			if code != 0 || out != "pong\n" {
+				t.Fatalf("connect: exit %d, %q %q", code, out, errs)
+			}
+			if code := lp.wait(t); code != 0 || lp.stdoutString() != "ping\n" {
+				t.Fatalf("listen: exit %d, got %q, %s", code, lp.stdoutString(), lp.errs.String())
+			}
+		})
+	}
+	bad := []struct {
+		args []string
+		err  string
+	}{
+		{[]string{"listen", "127.0.0.1", "0", "--host", "::1"}, "wirelab: two hosts: 127.0.0.1 and --host ::1\n"},
+		{[]string{"connect", ":80"}, `wirelab: bad address ":80": give the host (0.0.0.0 or [::] for every interface)` + "\n"},
+		{[]string{"connect", "::1"}, `wirelab: bad address "::1": HOST PORT, HOST:PORT or [IPv6]:PORT expected` + "\n"},
+		{[]string{"connect", "127.0.0.1:x"}, `wirelab: bad port "x"` + "\n"},
+	}
+	for _, b := range bad {
+		code, _, errs := runWirelab(t, nil, b.args...)
+		if code != 2 || !strings.HasPrefix(errs, b.err+"usage:") {
+			t.Errorf("%v: exit %d, stderr %q; want 2, %q and the usage", b.args, code, errs, b.err)
+		}
+	}
+}
+
+// TestConnectRefusedNamesAddress: a refusal names the address and what it
+// means, in each form of the address.
+func TestConnectRefusedNamesAddress(t *testing.T) {
+	ln, _ := net.Listen("tcp", "127.0.0.1:0")
+	dead := portOf(ln.Addr().String())
+	ln.Close()
+	for _, args := range [][]string{{"127.0.0.1:" + dead}, {"127.0.0.1", dead}, {"127.0.0.1", dead, "--tls"}} {
+		code, _, errs := runWirelab(t, nil, append([]string{"connect"}, args...)...)
+		if want := "wirelab: connect 127.0.0.1:" + dead + ": refused (nothing listens there)\n"; code != 1 || errs != want {
+			t.Errorf("%v: exit %d, stderr %q; want 1, %q", args, code, errs, want)
+		}
+	}
+}
+
+// TestConnectCertErrorsSpeakFlags: the command line's certificate errors
+// name its flags, not a script's tls options.
+func TestConnectCertErrorsSpeakFlags(t *testing.T) {
+	dir := t.TempDir()
+	out, err := exec.Command(binary, "cert", dir).Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	fp := strings.TrimSpace(string(out))
+	_, addr := startListen(t, nil, "0", "--keep-open", "--tls", "--cert", dir+"/cert.pem", "--key", dir+"/key.pem")
+	port := portOf(addr)
+	code, _, errs := runWirelab(t, nil, "connect", "127.0.0.1", port, "--tls")
+	want := "; give its CA with --ca FILE, pin it with --fingerprint " + fp + ", or skip the check with --insecure\n"
+	if code != 1 || !strings.HasPrefix(errs, "wirelab: connect 127.0.0.1:"+port+": certificate not trusted: ") || !strings.HasSuffix(errs, want) {
+		t.Fatalf("exit %d, stderr %q; want 1, ...%q", code, errs, want)
+	}
+	missing := filepath.Join(dir, "nope.pem")
+	code, _, errs = runWirelab(t, nil, "connect", "127.0.0.1", port, "--tls", "--ca", missing)
+	if want := "wirelab: connect 127.0.0.1:" + port + ": --ca: open " + missing + ": no such file or directory\n"; code != 1 || errs != want {
+		t.Fatalf("exit %d, stderr %q; want 1, %q", code, errs, want)
+	}
+}
+
+// TestConnectCRLF: --crlf sends every "\n" of stdin not already after a
+// "\r" as "\r\n".
+func TestConnectCRLF(t *testing.T) {
+	lp, addr := startListen(t, nil, "0")
+	code, _, errs := runWirelab(t, []byte("a\nb\r\nc\n\nd\re\n"), "connect", addr, "--crlf")
+	if code != 0 {
+		t.Fatalf("connect: exit %d, %s", code, errs)
+	}
+	if code := lp.wait(t); code != 0 || lp.stdoutString() != "a\r\nb\r\nc\r\n\r\nd\re\r\n" {
+		t.Fatalf("listen: exit %d, got %q", code, lp.stdoutString())
+	}
+}
+
+// TestCRLFReader converts across reads of every size: a "\r" at the end
+// of one read and the "\n" at the start of the next stay "\r\n".
+func TestCRLFReader(t *testing.T) {
+	in := "x\r\ny\n\n\r\rz\n"
+	want := "x\r\ny\r\n\r\n\r\rz\r\n"
+	for name, r := range map[string]func(io.Reader) io.Reader{
+		"whole":    func(r io.Reader) io.Reader { return r },
+		"one byte": iotest.OneByteReader,
+		"half":     iotest.HalfReader,
+	} {
+		got, err := io.ReadAll(iotest.OneByteReader(&crlfReader{r: r(strings.NewReader(in))}))
+		if err != nil || string(got) != want {
+			t.Errorf("%s: %q %v, want %q", name, got, err, want)
+		}
+		got, err = io.ReadAll(&crlfReader{r: r(strings.NewReader(in))})
+		if err != nil || string(got) != want {
+			t.Errorf("%s, whole reads: %q %v, want %q", name, got, err, want)
+		}
+	}
+}
+
+// opensslServer runs openssl s_server with cert and key for one
+// connection and calls f with its port; the test is skipped without
+// openssl.
+func opensslServer(t *testing.T, cert, key string, f func(port string)) {
+	t.Helper()
+	if _, err := exec.LookPath("openssl"); err != nil {
+		t.Skip("openssl not on PATH: the s_server case is not tested")
+	}
+	srv := exec.Command("openssl", "s_server", "-accept", "127.0.0.1:0", "-cert", cert, "-key", key, "-naccept", "1")
+	// s_server ends at the end of its own stdin: keep it open.
+	in, _ := srv.StdinPipe()
+	pipe, _ := srv.StdoutPipe()
+	srv.Stderr = io.Discard
+	if err := srv.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Wait()
+	defer srv.Process.Kill()
+	defer in.Close()
+	r := bufio.NewReader(pipe)
+	port := ""
+	for port == "" {
+		line, err := r.ReadString('\n')
+		if err != nil {
+			t.Fatalf("s_server: %v", err)
+		}
+		if strings.HasPrefix(line, "ACCEPT ") {
+			port = portOf(strings.TrimSpace(line))
+		}
+	}
+	go io.Copy(io.Discard, r)
+	f(port)
 }

@@ -8,16 +8,19 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"os/signal"
 	"path/filepath"
 	"runtime/pprof"
+	"slices"
 	"strings"
 	"syscall"
 
 	"golang.org/x/term"
 
 	"github.com/wirelab/wirelab/engine"
+	"github.com/wirelab/wirelab/internal/textsim"
 	"github.com/wirelab/wirelab/lua"
 	"github.com/wirelab/wirelab/repl"
 	"github.com/wirelab/wirelab/scripts"
@@ -28,6 +31,7 @@ var version = "dev"
 
 const usage = `usage:
   wirelab                        the interactive prompt (stdin not a terminal: run it as a script)
+  wirelab FILE.lua [ARGS...]     run a script file, as lua FILE.lua does
   wirelab -i SCRIPT [ARGS...]    run a script, then the prompt with its globals
   wirelab run [--trace] [--cpuprofile FILE] SCRIPT [ARGS...]
                                  run a script file, or a bundled script by name
@@ -38,9 +42,10 @@ const usage = `usage:
   wirelab -e CODE [ARGS...]      run CODE
   wirelab scripts                list the bundled scripts
   wirelab passwd FILE USER       store USER's password, hashed, in an accounts file
-  wirelab connect HOST PORT [--tls] [--udp] [--trace] ...
+  wirelab connect HOST PORT [--tls] [--udp] [--trace] [--crlf] [--timeout S] ...
+  wirelab connect HOST:PORT ...  (also [::1]:PORT)
                                  stdin to a TCP, TLS, UDP or Unix peer, its answers to stdout
-  wirelab listen PORT [--tls --cert F --key F] [--keep-open] [--exec CMD] [--udp] ...
+  wirelab listen [HOST] PORT [--tls --cert F --key F] [--keep-open] [--exec CMD] [--udp] ...
                                  the other end: serve one connection (or many)
   wirelab cert DIR [--host NAME] [--force]
                                  write a self-signed cert.pem and key.pem
@@ -154,9 +159,52 @@ func run(args []string, stdout, stderr io.Writer) int {
 			return rt.RunFile(args[1], args[2:]...)
 		})
 	default:
-		fmt.Fprintf(stderr, "wirelab: unknown command %q\n%s", args[0], usage)
+		if isScriptFile(args[0]) {
+			// wirelab FILE.lua, and a script whose first line is
+			// "#!/usr/bin/env wirelab", run as lua FILE.lua does.
+			return runMain(stdout, stderr, func(rt *lua.Runtime) error {
+				return rt.RunFile(args[0], args[1:]...)
+			})
+		}
+		fmt.Fprintf(stderr, "wirelab: unknown command %q%s\n%s", args[0], commandHint(args[0]), usage)
 		return 2
 	}
+}
+
+// commands are the words run dispatches on, for "did you mean".
+var commands = []string{"version", "--version", "help", "--help", "scripts", "connect", "listen", "cert", "passwd", "run"}
+
+// isScriptFile reports whether the first argument names a script to run
+// rather than a command: a name ending in .lua, or a file that exists
+// (what the kernel passes for a script that starts with a #! line).
+func isScriptFile(name string) bool {
+	if strings.HasSuffix(name, ".lua") {
+		return true
+	}
+	st, err := os.Stat(name)
+	return err == nil && st.Mode().IsRegular()
+}
+
+// commandHint is " (did you mean connect?)" for a mistyped command, "
+// (did you mean wirelab run sticky_demo?)" for a bundled script's name,
+// or "".
+func commandHint(word string) string {
+	if _, ok := scripts.Source(word); ok {
+		return " (did you mean wirelab run " + word + "?)"
+	}
+	if s := textsim.Suggest(word, commands); s != "" {
+		return " (did you mean " + s + "?)"
+	}
+	return ""
+}
+
+// scriptNames are the bundled scripts' names.
+func scriptNames() []string {
+	var names []string
+	for _, s := range scripts.List() {
+		names = append(names, s.Name)
+	}
+	return names
 }
 
 // options are the command's runtime options: every module, the bundled
@@ -169,9 +217,27 @@ func options(stdout, stderr io.Writer) lua.Options {
 // error status.
 func scriptError(stderr io.Writer, err error) int {
 	var missing *lua.ScriptNotFoundError
-	if errors.As(err, &missing) {
-		fmt.Fprintf(stderr, "wirelab: %v (see wirelab scripts)\n", err)
-	} else {
+	var pathErr *fs.PathError
+	switch {
+	case errors.As(err, &missing):
+		if s := textsim.Suggest(missing.Name, scriptNames()); s != "" {
+			fmt.Fprintf(stderr, "wirelab: %v (did you mean %s? see wirelab scripts)\n", err, s)
+		} else {
+			fmt.Fprintf(stderr, "wirelab: %v (see wirelab scripts)\n", err)
+		}
+	case errors.As(err, &pathErr) && errors.Is(err, fs.ErrNotExist) && !strings.ContainsAny(pathErr.Path, "/\\"):
+		// sticky_dem.lua: no such file here, but maybe a bundled
+		// script's name with .lua added.
+		name := strings.TrimSuffix(pathErr.Path, ".lua")
+		if s := textsim.Suggest(name, scriptNames()); s != "" || slices.Contains(scriptNames(), name) {
+			if s == "" {
+				s = name
+			}
+			fmt.Fprintf(stderr, "wirelab: %v (the bundled script: wirelab run %s)\n", err, s)
+			return 2
+		}
+		fmt.Fprintf(stderr, "wirelab: %v\n", err)
+	default:
 		fmt.Fprintf(stderr, "wirelab: %v\n", err)
 	}
 	return 2

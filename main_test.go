@@ -39,6 +39,16 @@ print(o.dir, o.max_size, o.max_conns, o[1])`), 0o644)
 	}{
 
 		{"unknown", []string{"frobnicate"}, 2, "", "unknown command"},
+		{"did you mean a command", []string{"conect"}, 2, "", "wirelab: unknown command \"conect\" (did you mean connect?)\nusage:"},
+		{"a bundled script as a command", []string{"sticky_demo"}, 2, "", "(did you mean wirelab run sticky_demo?)\n"},
+		{"did you mean a bundled script", []string{"run", "sticky_dem"}, 2, "", "wirelab: no script file or bundled script called \"sticky_dem\" (did you mean sticky_demo? see wirelab scripts)\n"},
+		{"a bundled script with .lua", []string{"run", "sticky_dem.lua"}, 2, "", "wirelab: open sticky_dem.lua: no such file or directory (the bundled script: wirelab run sticky_demo)\n"},
+		{"FILE.lua", []string{script, "a", "b"}, 0, script + "\ta\t2\ta\tb\n", ""},
+		{"missing FILE.lua", []string{filepath.Join(dir, "nope.lua")}, 2, "", "no such file"},
+		{"FILE.lua failing", []string{failing}, 1, "", "it broke"},
+		{"help names FILE.lua", []string{"help"}, 0, "wirelab FILE.lua [ARGS...]", ""},
+		{"connect help forms", []string{"connect", "--help"}, 0, "wirelab connect HOST:PORT ...     (also [::1]:PORT)", ""},
+		{"listen help forms", []string{"listen", "--help"}, 0, "wirelab listen HOST PORT [...]    (also HOST:PORT, [::1]:PORT)", ""},
 		{"version", []string{"version"}, 0, "wirelab ", ""},
 		{"connect help", []string{"connect", "--help"}, 0, "wirelab connect HOST PORT", ""},
 		{"listen help", []string{"listen", "-h"}, 0, "wirelab listen PORT", ""},
@@ -160,5 +170,22 @@ func TestCPUProfile(t *testing.T) {
 		if err != nil || len(prof) < 2 || prof[0] != 0x1f || prof[1] != 0x8b {
 			t.Fatalf("%s: profile %d bytes, %v", name, len(prof), err)
 		}
+	}
+}
+
+// TestShebang: a script whose first line is "#!/usr/bin/env wirelab" runs
+// when executed, as the kernel runs it: wirelab ./tool ARGS.
+func TestShebang(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.Symlink(binary, filepath.Join(dir, "wirelab")); err != nil {
+		t.Fatal(err)
+	}
+	tool := filepath.Join(dir, "tool")
+	os.WriteFile(tool, []byte("#!/usr/bin/env wirelab\nprint('tool', arg[0] == ..., select(2, ...))\n"), 0o755)
+	cmd := exec.Command(tool, tool, "x")
+	cmd.Env = append(os.Environ(), "PATH="+dir+string(os.PathListSeparator)+os.Getenv("PATH"))
+	out, err := cmd.CombinedOutput()
+	if err != nil || string(out) != "tool\ttrue\tx\n" {
+		t.Fatalf("%v, output %q", err, out)
 	}
 }

@@ -111,7 +111,7 @@ func Dial(ctx context.Context, host string, port int, timeout time.Duration) (*C
 	d := net.Dialer{Timeout: timeout}
 	nc, err := d.DialContext(ctx, "tcp", net.JoinHostPort(host, strconv.Itoa(port)))
 	if err != nil {
-		return nil, classify(ctx, "connect", err)
+		return nil, dialError(ctx, net.JoinHostPort(host, strconv.Itoa(port)), err)
 	}
 	return NewConn(nc), nil
 }

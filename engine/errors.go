@@ -7,9 +7,11 @@ package engine
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"os"
+	"strconv"
 	"syscall"
 
 	"github.com/wirelab/wirelab/netproto"
@@ -47,15 +49,23 @@ var (
 )
 
 // OpError is the error of a failed operation, as net.OpError is: the
-// operation's name and the reason, which wraps one of the errors above
-// where one applies.
+// operation's name, the address it was about where that helps (the one
+// dialled), and the reason, which wraps one of the errors above where one
+// applies.
 type OpError struct {
-	Op  string // "recv", "send", "connect", "accept", ...
-	Err error
+	Op   string // "recv", "send", "connect", "accept", ...
+	Addr string // "127.0.0.1:1", "[::1]:8443", "unix:/tmp/s"; "" when none is named
+	Err  error
 }
 
-// Error implements error.
-func (e *OpError) Error() string { return e.Op + ": " + e.Err.Error() }
+// Error implements error: "connect 127.0.0.1:1: refused (nothing listens
+// there)", "recv: closed".
+func (e *OpError) Error() string {
+	if e.Addr != "" {
+		return e.Op + " " + e.Addr + ": " + e.Err.Error()
+	}
+	return e.Op + ": " + e.Err.Error()
+}
 
 // Unwrap returns the reason.
 func (e *OpError) Unwrap() error { return e.Err }
@@ -112,4 +122,28 @@ func classify(ctx context.Context, op string, err error) error {
 		}
 	}
 	return &OpError{Op: op, Err: err}
+}
+
+// errNothingListens is the reason of a refused connect: the bare
+// "refused" leaves a newcomer guessing which side refused what.
+var errNothingListens = fmt.Errorf("%w (nothing listens there)", ErrRefused)
+
+// dialError is classify for a failed connect to addr: the error names the
+// address, and a refusal says what it means.
+func dialError(ctx context.Context, addr string, err error) error {
+	e := classify(ctx, "connect", err).(*OpError)
+	e.Addr = addr
+	if e.Err == ErrRefused {
+		e.Err = errNothingListens
+	}
+	return e
+}
+
+// dialAddr is how an error names the address host, port dialled: host:port
+// as net.JoinHostPort writes it, or "unix:PATH".
+func dialAddr(host string, port int) string {
+	if _, ok := unixPath(host); ok {
+		return host
+	}
+	return net.JoinHostPort(host, strconv.Itoa(port))
 }

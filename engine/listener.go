@@ -127,7 +127,7 @@ func (l *Listener) Accept(ctx context.Context) (*Conn, error) {
 		return nil, classify(ctx, "accept", err)
 	}
 	if l.tls != nil {
-		nc = tls.Server(nc, l.tls)
+		nc = tls.Server(&alertPlain{Conn: nc}, l.tls)
 	}
 	return NewConn(nc), nil
 }

@@ -17,7 +17,9 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -35,6 +37,9 @@ type TLSOptions struct {
 	// bytes ("sha256:hex", hex with or without colons): that certificate
 	// is accepted and no other, whoever signed it.
 	Fingerprint string
+	// HandshakeTimeout limits the handshake alone (see DialTLS); 0: the
+	// rest of the connect's timeout, or DefaultHandshakeTimeout.
+	HandshakeTimeout time.Duration
 }
 
 // ErrUntrusted means the peer's certificate did not verify.
@@ -75,11 +80,11 @@ func (o TLSOptions) ClientConfig(host string) (*tls.Config, error) {
 	if o.CAFile != "" {
 		pem, err := os.ReadFile(o.CAFile)
 		if err != nil {
-			return nil, fmt.Errorf("ca: %w", err)
+			return nil, &OptionError{Option: "ca", Err: err}
 		}
 		pool := x509.NewCertPool()
 		if !pool.AppendCertsFromPEM(pem) {
-			return nil, fmt.Errorf("ca: no PEM certificate in %s", o.CAFile)
+			return nil, &OptionError{Option: "ca", Err: fmt.Errorf("no PEM certificate in %s", o.CAFile)}
 		}
 		cfg.RootCAs = pool
 	}
@@ -118,15 +123,38 @@ func ServerConfig(certFile, keyFile string) (*tls.Config, error) {
 	return &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}, nil
 }
 
+// DefaultHandshakeTimeout is how long a client's TLS handshake may take
+// when nothing else limits it: a peer that accepts and never answers (a
+// plain-text server waiting for its client to speak) fails within it
+// rather than hanging.
+const DefaultHandshakeTimeout = 10 * time.Second
+
+// handshakeLimit is how long DialTLS gives the handshake: o's own limit,
+// else none of its own (0) when the connect has a timeout, whose rest
+// then bounds it, else DefaultHandshakeTimeout.
+func handshakeLimit(timeout time.Duration, o TLSOptions) time.Duration {
+	switch {
+	case o.HandshakeTimeout > 0:
+		return o.HandshakeTimeout
+	case timeout > 0:
+		return 0
+	}
+	return DefaultHandshakeTimeout
+}
+
 // DialTLS connects to host:port (or a Unix socket, host "unix:PATH") and
 // makes the TLS handshake, both within timeout (0: no limit of ours);
-// cancelling ctx interrupts either. A certificate that does not verify
-// fails with ErrUntrusted, naming the peer's fingerprint; a pin that does
-// not match, with ErrFingerprint.
+// the handshake also within o.HandshakeTimeout, or when neither is set
+// within DefaultHandshakeTimeout (a *HandshakeTimeoutError names the
+// limit). Cancelling ctx interrupts either. A certificate that does not
+// verify fails with an *UntrustedError (ErrUntrusted), naming the peer's
+// fingerprint; a pin that does not match, with ErrFingerprint; a peer
+// that answers in plain text, with a *NotTLSError quoting what it sent.
 func DialTLS(ctx context.Context, host string, port int, timeout time.Duration, o TLSOptions) (*Conn, error) {
+	addr := dialAddr(host, port)
 	cfg, err := o.ClientConfig(host)
 	if err != nil {
-		return nil, &OpError{Op: "connect", Err: err}
+		return nil, &OpError{Op: "connect", Addr: addr, Err: err}
 	}
 	dctx := ctx
 	if timeout > 0 {
@@ -136,15 +164,147 @@ func DialTLS(ctx context.Context, host string, port int, timeout time.Duration, 
 	}
 	nc, err := dialNet(dctx, host, port, 0)
 	if err != nil {
-		return nil, classify(ctx, "connect", err)
+		return nil, dialError(ctx, addr, err)
 	}
-	tc := tls.Client(nc, cfg)
-	if err := tc.HandshakeContext(dctx); err != nil {
+	hctx, limit := dctx, handshakeLimit(timeout, o)
+	if limit > 0 {
+		var cancel context.CancelFunc
+		hctx, cancel = context.WithTimeout(dctx, limit)
+		defer cancel()
+	}
+	rec := &firstBytes{Conn: nc}
+	tc := tls.Client(rec, cfg)
+	if err := tc.HandshakeContext(hctx); err != nil {
 		nc.Close()
-		return nil, handshakeError(ctx, err)
+		if ctx.Err() == nil && hctx.Err() != nil {
+			if limit == 0 || dctx.Err() != nil && timeout < limit {
+				limit = timeout
+			}
+			return nil, &OpError{Op: "connect", Addr: addr, Err: &HandshakeTimeoutError{Limit: limit}}
+		}
+		if got := rec.bytes(); len(got) > 0 {
+			if isTLS, more := TLSRecordStart(got); !isTLS && !more {
+				return nil, &OpError{Op: "connect", Addr: addr, Err: &NotTLSError{Got: got}}
+			}
+		}
+		e := handshakeError(ctx, err).(*OpError)
+		e.Addr = addr
+		return nil, e
 	}
 	return NewConn(tc), nil
 }
+
+// HandshakeTimeoutError is the reason of a connect whose TLS handshake did
+// not finish within Limit. It wraps ErrTimeout.
+type HandshakeTimeoutError struct{ Limit time.Duration }
+
+// Error implements error: "timeout (no TLS handshake within 10s: does the
+// peer speak TLS?)".
+func (e *HandshakeTimeoutError) Error() string {
+	return fmt.Sprintf("%v (no TLS handshake within %v: does the peer speak TLS?)", ErrTimeout, e.Limit)
+}
+
+// Unwrap returns ErrTimeout.
+func (e *HandshakeTimeoutError) Unwrap() error { return ErrTimeout }
+
+// NotTLSError is the reason of a TLS connect whose peer answered with
+// bytes that are no TLS record: a plain-text server (an HTTP server's
+// "400 Bad Request", an SMTP banner).
+type NotTLSError struct {
+	Got []byte // the first bytes the peer sent, as many as the handshake read
+}
+
+// Error implements error: `the peer answered in plain text ("HTTP/1.1 400
+// Bad Request\r\n..."): connect without tls`.
+func (e *NotTLSError) Error() string {
+	return "the peer answered in plain text (" + e.Quoted() + "): connect without tls"
+}
+
+// Quoted returns the peer's first bytes as a Go string literal, escaped,
+// cut after 40 bytes with "..." inside the quotes.
+func (e *NotTLSError) Quoted() string {
+	const keep = 40
+	if len(e.Got) <= keep {
+		return strconv.Quote(string(e.Got))
+	}
+	q := strconv.Quote(string(e.Got[:keep]))
+	return q[:len(q)-1] + `..."`
+}
+
+// TLSRecordStart reports whether b, the first bytes a peer sent, begins
+// as a TLS record does: a content type from change_cipher_spec to
+// application_data (0x14-0x17), then version 3.0 to 3.4 (0x03 0x00-0x04).
+// more is true when b is too short to tell yet but fits so far.
+func TLSRecordStart(b []byte) (isTLS, more bool) {
+	if len(b) >= 1 && (b[0] < 0x14 || b[0] > 0x17) {
+		return false, false
+	}
+	if len(b) >= 2 && b[1] != 0x03 {
+		return false, false
+	}
+	if len(b) >= 3 {
+		return b[2] <= 0x04, false
+	}
+	return false, true
+}
+
+// firstBytes keeps a copy of the first bytes read through it, so that a
+// failed handshake can say what the peer sent instead.
+type firstBytes struct {
+	net.Conn
+	mu  sync.Mutex
+	got []byte
+}
+
+// Read implements io.Reader, keeping up to 64 bytes of what it reads.
+func (f *firstBytes) Read(p []byte) (int, error) {
+	n, err := f.Conn.Read(p)
+	f.mu.Lock()
+	if k := min(n, 64-len(f.got)); k > 0 {
+		f.got = append(f.got, p[:k]...)
+	}
+	f.mu.Unlock()
+	return n, err
+}
+
+// CloseWrite shuts down the sending side of the connection beneath.
+func (f *firstBytes) CloseWrite() error { return closeWrite(f.Conn) }
+
+func (f *firstBytes) bytes() []byte {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return append([]byte(nil), f.got...)
+}
+
+// UntrustedError is the reason of a TLS connect whose peer's certificate
+// did not verify. It wraps ErrUntrusted; its text says how to trust the
+// certificate in a script's tls options.
+type UntrustedError struct {
+	Reason      error  // why verification failed (x509's error)
+	Fingerprint string // the peer certificate's "sha256:hex"; "" without one
+}
+
+// Error implements error.
+func (e *UntrustedError) Error() string {
+	return fmt.Sprintf("%v: %v; give its CA with ca=FILE, or pin it with fingerprint=%q", ErrUntrusted, e.Reason, e.Fingerprint)
+}
+
+// Unwrap returns ErrUntrusted.
+func (e *UntrustedError) Unwrap() error { return ErrUntrusted }
+
+// OptionError is a bad TLS option: Option is its name in a script's tls
+// table ("ca"), so that a caller with other names for its options (the
+// command line's --ca) can say which it means.
+type OptionError struct {
+	Option string
+	Err    error
+}
+
+// Error implements error: "ca: open x.pem: no such file or directory".
+func (e *OptionError) Error() string { return e.Option + ": " + e.Err.Error() }
+
+// Unwrap returns the reason.
+func (e *OptionError) Unwrap() error { return e.Err }
 
 // handshakeError explains a failed client handshake.
 func handshakeError(ctx context.Context, err error) error {
@@ -161,10 +321,42 @@ func handshakeError(ctx context.Context, err error) error {
 		if len(ve.UnverifiedCertificates) > 0 {
 			fp = Fingerprint(ve.UnverifiedCertificates[0].Raw)
 		}
-		return &OpError{Op: "connect", Err: fmt.Errorf("%w: %v; give its CA with ca=FILE, or pin it with fingerprint=%q", ErrUntrusted, ve.Err, fp)}
+		return &OpError{Op: "connect", Err: &UntrustedError{Reason: ve.Err, Fingerprint: fp}}
 	}
 	return classify(ctx, "connect", err)
 }
+
+// plainAlert is the TLS record a server sends to a client whose first
+// bytes are no TLS handshake: a fatal protocol_version alert, as OpenSSL
+// servers of old sent. Go's server closes without a word, which leaves a
+// plain-text client (nc, wirelab connect without --tls) with an empty
+// answer it cannot tell from a quiet server's.
+var plainAlert = []byte{0x15, 0x03, 0x01, 0x00, 0x02, 0x02, 70}
+
+// alertPlain is a server connection's transport under TLS: at the first
+// bytes read, if they cannot start a ClientHello, it sends plainAlert
+// before the handshake fails, so that the client learns it met TLS.
+type alertPlain struct {
+	net.Conn
+	checked bool // only the handshake's goroutine reads before it ends
+}
+
+// Read implements io.Reader.
+func (a *alertPlain) Read(p []byte) (int, error) {
+	n, err := a.Conn.Read(p)
+	if !a.checked && n > 0 {
+		a.checked = true
+		// 0x16: a handshake record; 0x80: an SSLv2 hello, which Go's
+		// server answers with an alert of its own.
+		if p[0] != 0x16 && p[0] != 0x80 {
+			a.Conn.Write(plainAlert)
+		}
+	}
+	return n, err
+}
+
+// CloseWrite shuts down the sending side of the connection beneath.
+func (a *alertPlain) CloseWrite() error { return closeWrite(a.Conn) }
 
 // TLSState describes a connection's TLS session.
 type TLSState struct {

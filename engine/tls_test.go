@@ -8,8 +8,10 @@ import (
 	"encoding/hex"
 	"errors"
 	"io"
+	"net"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -321,5 +323,181 @@ func TestWriteCert(t *testing.T) {
 	}
 	if _, err := ParseFingerprint(fp2); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// silentListener accepts connections and never answers them.
+func silentListener(t *testing.T) *Listener {
+	t.Helper()
+	ln, err := Listen(context.Background(), "127.0.0.1", 0, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	go func() {
+		for {
+			c, err := ln.Accept(context.Background())
+			if err != nil {
+				return
+			}
+			t.Cleanup(func() { c.Close() })
+		}
+	}()
+	return ln
+}
+
+// TestHandshakeLimit: with no limit given, the handshake gets
+// DefaultHandshakeTimeout (10 s); a connect timeout bounds it instead; a
+// limit of its own wins over both.
+func TestHandshakeLimit(t *testing.T) {
+	if DefaultHandshakeTimeout != 10*time.Second {
+		t.Fatalf("DefaultHandshakeTimeout = %v", DefaultHandshakeTimeout)
+	}
+	cases := []struct {
+		timeout, own, want time.Duration
+	}{
+		{0, 0, DefaultHandshakeTimeout},
+		{5 * time.Second, 0, 0},
+		{0, time.Second, time.Second},
+		{5 * time.Second, time.Second, time.Second},
+	}
+	for _, c := range cases {
+		if got := handshakeLimit(c.timeout, TLSOptions{HandshakeTimeout: c.own}); got != c.want {
+			t.Errorf("handshakeLimit(%v, %v) = %v, want %v", c.timeout, c.own, got, c.want)
+		}
+	}
+}
+
+// TestHandshakeTimeoutNamesLimit: a peer that accepts and never answers
+// fails the handshake with the limit that ran out in the error.
+func TestHandshakeTimeoutNamesLimit(t *testing.T) {
+	ln := silentListener(t)
+	for _, c := range []struct {
+		timeout time.Duration
+		o       TLSOptions
+		limit   string
+	}{
+		{0, TLSOptions{Insecure: true, HandshakeTimeout: 150 * time.Millisecond}, "150ms"},
+		{200 * time.Millisecond, TLSOptions{Insecure: true}, "200ms"},
+	} {
+		_, err := DialTLS(context.Background(), "127.0.0.1", ln.Port(), c.timeout, c.o)
+		var hs *HandshakeTimeoutError
+		want := "connect 127.0.0.1:" + strconv.Itoa(ln.Port()) + ": timeout (no TLS handshake within " + c.limit + ": does the peer speak TLS?)"
+		if !errors.As(err, &hs) || !errors.Is(err, ErrTimeout) || Reason(err) != "timeout" || err.Error() != want {
+			t.Errorf("err %v, want %s", err, want)
+		}
+	}
+}
+
+// TestDialTLSPlainText: a peer that answers the ClientHello in plain text
+// fails with a NotTLSError that quotes its first bytes, escaped and cut.
+func TestDialTLSPlainText(t *testing.T) {
+	ln, err := Listen(context.Background(), "127.0.0.1", 0, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	go func() {
+		c, err := ln.Accept(context.Background())
+		if err != nil {
+			return
+		}
+		defer c.Close()
+		c.Write([]byte("220 mail.example ESMTP ready\r\n\x00 and more text past forty bytes\r\n"))
+		io.Copy(io.Discard, c)
+	}()
+	_, err = DialTLS(context.Background(), "127.0.0.1", ln.Port(), 5*time.Second, TLSOptions{Insecure: true})
+	var nt *NotTLSError
+	if !errors.As(err, &nt) {
+		t.Fatalf("err %v, want a NotTLSError", err)
+	}
+	if want := `"220 mail.example ESMTP ready\r\n\x00 and more..."`; nt.Quoted() != want {
+		t.Fatalf("quoted %s, want %s", nt.Quoted(), want)
+	}
+	if want := "connect 127.0.0.1:" + strconv.Itoa(ln.Port()) + ": the peer answered in plain text (" + nt.Quoted() + "): connect without tls"; err.Error() != want {
+		t.Fatalf("%v, want %s", err, want)
+	}
+}
+
+// TestTLSRecordStart tells the first bytes of TLS records from text.
+func TestTLSRecordStart(t *testing.T) {
+	cases := []struct {
+		in          string
+		isTLS, more bool
+	}{
+		{"", false, true},
+		{"\x15", false, true},
+		{"\x15\x03", false, true},
+		{"\x15\x03\x01", true, false},     // an alert
+		{"\x16\x03\x03\x00", true, false}, // a handshake
+		{"\x17\x03\x04", true, false},
+		{"\x14\x03\x00", true, false},
+		{"\x18\x03\x01", false, false},
+		{"\x16\x03\x05", false, false},
+		{"\x16\x02", false, false},
+		{"HTTP/1.1", false, false},
+		{"h", false, false},
+	}
+	for _, c := range cases {
+		if isTLS, more := TLSRecordStart([]byte(c.in)); isTLS != c.isTLS || more != c.more {
+			t.Errorf("%q: %v %v, want %v %v", c.in, isTLS, more, c.isTLS, c.more)
+		}
+	}
+}
+
+// TestTLSListenerAlertsPlainClient: a TLS listener answers a client whose
+// first bytes are no handshake with a TLS alert record instead of
+// closing without a word.
+func TestTLSListenerAlertsPlainClient(t *testing.T) {
+	dir, _ := testCert(t)
+	cfg, err := ServerConfig(filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := ListenTLS(context.Background(), "127.0.0.1", 0, 0, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	go func() {
+		c, err := ln.Accept(context.Background())
+		if err == nil {
+			c.Recv(context.Background(), 10) // the handshake, which fails
+			c.Close()
+		}
+	}()
+	nc, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	nc.Write([]byte("hi\n"))
+	nc.(*net.TCPConn).CloseWrite()
+	got, _ := io.ReadAll(nc)
+	if !bytes.Equal(got, plainAlert) {
+		t.Fatalf("got % x, want the alert % x", got, plainAlert)
+	}
+}
+
+// TestRefusedNamesAddress: a refused connect names the address and says
+// what the refusal means; scripts still read "refused".
+func TestRefusedNamesAddress(t *testing.T) {
+	ln, _ := net.Listen("tcp", "127.0.0.1:0")
+	port := ln.Addr().(*net.TCPAddr).Port
+	ln.Close()
+	dials := map[string]func() error{
+		"Dial":    func() error { _, err := Dial(context.Background(), "127.0.0.1", port, time.Second); return err },
+		"DialAny": func() error { _, err := DialAny(context.Background(), "127.0.0.1", port, time.Second, nil); return err },
+		"DialTLS": func() error {
+			_, err := DialTLS(context.Background(), "127.0.0.1", port, time.Second, TLSOptions{})
+			return err
+		},
+	}
+	for name, dial := range dials {
+		err := dial()
+		want := "connect 127.0.0.1:" + strconv.Itoa(port) + ": refused (nothing listens there)"
+		if err == nil || err.Error() != want || Reason(err) != "refused" || !errors.Is(err, ErrRefused) {
+			t.Errorf("%s: %v (reason %q), want %s", name, err, Reason(err), want)
+		}
 	}
 }

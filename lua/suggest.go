@@ -6,6 +6,8 @@ import (
 	"sync"
 
 	glua "github.com/yuin/gopher-lua"
+
+	"github.com/wirelab/wirelab/internal/textsim"
 )
 
 // Errors that name the mistake: a missing method of a wirelab object, a
@@ -13,54 +15,15 @@ import (
 // known name was probably meant, as "did you mean ...?".
 
 // suggest returns the candidate closest to name, or "" when none is close
-// enough to be a likely slip: an edit distance (insertions, deletions,
-// substitutions and swaps of neighbours, case ignored) of at most a third
-// of name's length, and at least 1.
+// enough to be a likely slip (textsim.Suggest).
 func suggest(name string, candidates []string) string {
-	best, bestD := "", 0
-	limit := max(1, min(3, len(name)/3))
-	lname := strings.ToLower(name)
-	for _, c := range candidates {
-		d := editDistance(lname, strings.ToLower(c))
-		if d > limit || c == name {
-			continue
-		}
-		if best == "" || d < bestD || d == bestD && c < best {
-			best, bestD = c, d
-		}
-	}
-	return best
+	return textsim.Suggest(name, candidates)
 }
 
-// editDistance is the optimal string alignment distance of a and b.
+// editDistance is the optimal string alignment distance of a and b
+// (textsim.EditDistance).
 func editDistance(a, b string) int {
-	if len(a) > 64 || len(b) > 64 {
-		if a == b {
-			return 0
-		}
-		return max(len(a), len(b))
-	}
-	prev2 := make([]int, len(b)+1)
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-			if i > 1 && j > 1 && a[i-1] == b[j-2] && a[i-2] == b[j-1] {
-				cur[j] = min(cur[j], prev2[j-2]+1)
-			}
-		}
-		prev2, prev, cur = prev, cur, prev2
-	}
-	return prev[len(b)]
+	return textsim.EditDistance(a, b)
 }
 
 // didYouMean is " (did you mean x?)" for the suggestion of name, or "".
