@@ -243,8 +243,9 @@ func (r *readmeRun) shell(t *testing.T, ex example) {
 		var out testbin.Buffer
 		cmd.Dir, cmd.Env, cmd.Stdout, cmd.Stderr = r.dir, env, &out, &out
 		err := cmd.Run()
+		timedOut := ctx.Err() != nil
 		cancel()
-		if ctx.Err() != nil {
+		if timedOut {
 			t.Fatalf("README.md:%d: %q did not end within 30 s; it printed\n%s", s.line, s.cmd, out.String())
 		}
 		if got := exitCode(err); got != code {

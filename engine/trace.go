@@ -57,20 +57,38 @@ func (t *Tracer) Dump(sent bool, peer net.Addr, p []byte) {
 	} else {
 		buf = append(buf, " from "...)
 	}
-	switch {
-	case peer == nil:
-		buf = append(buf, '?')
-	case peer.String() == "":
-		// the client end of a Unix socket has no name
-		buf = append(buf, peer.Network()...)
-	default:
-		buf = append(buf, peer.String()...)
-	}
+	buf = append(buf, peerName(peer)...)
 	buf = append(buf, '\n')
 	buf = AppendHexdump(buf, p)
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	t.w.Write(buf)
+}
+
+// sendFailed notes that only n of the size bytes just dumped as sent
+// went out, and why.
+func (t *Tracer) sendFailed(peer net.Addr, n, size int, err error) {
+	now := time.Now
+	if t.Now != nil {
+		now = t.Now
+	}
+	line := now().Format("15:04:05.000000") + " >> send to " + peerName(peer) + " failed after " +
+		strconv.Itoa(n) + " of the " + strconv.Itoa(size) + " bytes above: " + err.Error() + "\n"
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	io.WriteString(t.w, line)
+}
+
+// peerName is how a dump names the other end.
+func peerName(peer net.Addr) string {
+	switch {
+	case peer == nil:
+		return "?"
+	case peer.String() == "":
+		// the client end of a Unix socket has no name
+		return peer.Network()
+	}
+	return peer.String()
 }
 
 // AppendHexdump appends p in the layout of hexdump -C -v without its
@@ -139,10 +157,19 @@ func (w *wire) SyscallConn() (syscall.RawConn, error) {
 	return nil, errors.ErrUnsupported
 }
 
+// Write traces p before it goes out: a peer's answer can only come once
+// the bytes are on the wire, so its dump, written by a reader after its
+// read returns, must find the dump of what it answers already there (a
+// dump after the write raced it and could show the answer first). A write
+// that fails says how much of p did not go out.
 func (w *wire) Write(p []byte) (int, error) {
+	t := w.tracer.Load()
+	if t != nil && len(p) > 0 {
+		t.Dump(true, w.Conn.RemoteAddr(), p)
+	}
 	n, err := w.Conn.Write(p)
-	if t := w.tracer.Load(); t != nil && n > 0 {
-		t.Dump(true, w.Conn.RemoteAddr(), p[:n])
+	if t != nil && err != nil && n < len(p) {
+		t.sendFailed(w.Conn.RemoteAddr(), n, len(p), err)
 	}
 	return n, err
 }

@@ -138,3 +138,77 @@ func (s *syncBuffer) String() string {
 	defer s.mu.Unlock()
 	return s.b.String()
 }
+
+// TestTraceOrdersAnswerAfterRequest sends from one goroutine and receives
+// the echo in another, as wirelab connect does: the dump of what was
+// sent must come before the dump of the answer to it, every round. (When
+// a send was dumped after its write returned, the reader could dump the
+// answer first.)
+func TestTraceOrdersAnswerAfterRequest(t *testing.T) {
+	a, b := tcpPair(t)
+	var out syncBuffer
+	a.SetTracer(NewTracer(&out))
+	ctx := context.Background()
+	const rounds = 300
+	go func() { // the peer echoes every byte at once
+		for {
+			p, err := b.Recv(ctx, 64)
+			if err != nil {
+				return
+			}
+			b.Send(ctx, p)
+		}
+	}()
+	got := make(chan struct{})
+	go func() {
+		for range rounds {
+			if _, err := a.RecvExact(ctx, 1); err != nil {
+				break
+			}
+			got <- struct{}{}
+		}
+		close(got)
+	}()
+	for range rounds {
+		if _, err := a.Send(ctx, []byte{'x'}); err != nil {
+			t.Fatal(err)
+		}
+		<-got
+	}
+	sent, received := 0, 0
+	for _, line := range strings.Split(out.String(), "\n") {
+		switch {
+		case strings.Contains(line, ">> sent"):
+			sent++
+		case strings.Contains(line, "<< received"):
+			received++
+			if received > sent {
+				t.Fatalf("answer %d dumped before the send it answers:\n%s", received, out.String())
+			}
+		}
+	}
+	if sent != rounds || received != rounds {
+		t.Fatalf("%d sends and %d receives dumped, want %d each", sent, received, rounds)
+	}
+}
+
+// TestTraceSaysWhenSendFails: a send dumped before its write says so when
+// the write then fails, so the trace never shows as sent what did not go.
+func TestTraceSaysWhenSendFails(t *testing.T) {
+	a, b := tcpPair(t)
+	var out syncBuffer
+	a.SetTracer(NewTracer(&out))
+	b.Close()
+	ctx := context.Background()
+	chunk := make([]byte, 64<<10)
+	var err error
+	for i := 0; i < 200 && err == nil; i++ { // the peer's reset stops a send within a few
+		_, err = a.Send(ctx, chunk)
+	}
+	if err == nil {
+		t.Fatal("sends to a closed peer never failed")
+	}
+	if !strings.Contains(out.String(), " bytes above: ") || !strings.Contains(out.String(), "failed after ") {
+		t.Fatalf("a failed send is not noted; the trace ends\n%s", out.String()[max(0, len(out.String())-400):])
+	}
+}
