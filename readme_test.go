@@ -39,7 +39,8 @@ import (
 // output line of a command is its exit status (0 otherwise). At the prompt,
 // output starting with "^C" means Ctrl-C is pressed once the line runs.
 // In output, "..." stands for any text; times of day, port numbers above
-// 1023 and addresses (0x...) are compared as such, not by value.
+// 1023, addresses (0x...) and sha256: fingerprints are compared as such,
+// not by value.
 func TestREADME(t *testing.T) {
 	if testing.Short() {
 		t.Skip("README's examples use fixed ports; not under -short, which may run beside the full suite")
@@ -395,12 +396,14 @@ var (
 	clockRE = regexp.MustCompile(`\b\d\d:\d\d:\d\d\.\d{6}\b`)
 	portRE  = regexp.MustCompile(`(127\.0\.0\.1|localhost|\[::1\]|port)([: ])([1-9]\d{3,4})\b`)
 	addrRE  = regexp.MustCompile(`0x[0-9a-f]+`)
+	fpRE    = regexp.MustCompile(`sha256:[0-9a-f]+`)
 )
 
 // normalize replaces what differs from run to run with placeholders.
 func normalize(s string) string {
 	s = clockRE.ReplaceAllString(s, "HH:MM:SS.micros")
 	s = portRE.ReplaceAllString(s, "${1}${2}PORT")
+	s = fpRE.ReplaceAllString(s, "sha256:HEX")
 	return addrRE.ReplaceAllString(s, "0xADDR")
 }
 
