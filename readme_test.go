@@ -53,6 +53,11 @@ func TestREADME(t *testing.T) {
 	if len(examples) < 1 {
 		t.Fatalf("only %d runnable examples marked in README.md", len(examples))
 	}
+	for _, port := range []int{8080, 8443, 9000} {
+		if !portFree(port) {
+			t.Skipf("README's examples serve on port %d, which another program holds", port)
+		}
+	}
 	r := &readmeRun{t: t, dir: t.TempDir(), path: filepath.Dir(binary) + string(os.PathListSeparator) + os.Getenv("PATH")}
 	t.Cleanup(r.stop)
 	for _, ex := range examples {
