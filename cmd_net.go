@@ -352,10 +352,10 @@ func copyOut(stdout io.Writer, c *engine.Conn, detect bool) (int64, error) {
 // crlfReader turns every "\n" of r that does not follow a "\r" into
 // "\r\n", as ncat -C does, across reads.
 type crlfReader struct {
-	r       io.Reader
-	afterCR bool   // the last byte passed on was "\r"
-	buf     []byte // read from r, not yet returned
-	out     []byte // converted, not yet returned
+	r    io.Reader
+	conv engine.CRLF
+	buf  []byte // read from r, not yet returned
+	out  []byte // converted, not yet returned
 }
 
 // Read implements io.Reader.
@@ -365,7 +365,7 @@ func (c *crlfReader) Read(p []byte) (int, error) {
 			c.buf = make([]byte, 16<<10)
 		}
 		n, err := c.r.Read(c.buf[:cap(c.buf)])
-		c.out = crlf(c.out[:0], c.buf[:n], &c.afterCR)
+		c.out = c.conv.Append(c.out[:0], c.buf[:n])
 		if len(c.out) == 0 {
 			return 0, err
 		}
@@ -373,19 +373,6 @@ func (c *crlfReader) Read(p []byte) (int, error) {
 	n := copy(p, c.out)
 	c.out = c.out[n:]
 	return n, nil
-}
-
-// crlf appends b to dst with each "\n" not preceded by "\r" made
-// "\r\n"; afterCR carries whether the byte before b was "\r".
-func crlf(dst, b []byte, afterCR *bool) []byte {
-	for _, ch := range b {
-		if ch == '\n' && !*afterCR {
-			dst = append(dst, '\r')
-		}
-		dst = append(dst, ch)
-		*afterCR = ch == '\r'
-	}
-	return dst
 }
 
 // bridge copies stdin to c and c to stdout. At the end of stdin it shuts

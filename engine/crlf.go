@@ -12,21 +12,23 @@ type CRLF struct{ lastCR bool }
 // Convert returns b with its bare "\n" made "\r\n"; b itself when it
 // holds no "\n".
 func (l *CRLF) Convert(b []byte) []byte {
-	if len(b) == 0 {
-		return b
-	}
-	prevCR := l.lastCR
-	l.lastCR = b[len(b)-1] == '\r'
 	if bytes.IndexByte(b, '\n') < 0 {
+		if len(b) > 0 {
+			l.lastCR = b[len(b)-1] == '\r'
+		}
 		return b
 	}
-	out := make([]byte, 0, len(b)+bytes.Count(b, []byte{'\n'}))
+	return l.Append(make([]byte, 0, len(b)+bytes.Count(b, []byte{'\n'})), b)
+}
+
+// Append appends b to dst with its bare "\n" made "\r\n".
+func (l *CRLF) Append(dst, b []byte) []byte {
 	for _, c := range b {
-		if c == '\n' && !prevCR {
-			out = append(out, '\r')
+		if c == '\n' && !l.lastCR {
+			dst = append(dst, '\r')
 		}
-		out = append(out, c)
-		prevCR = c == '\r'
+		dst = append(dst, c)
+		l.lastCR = c == '\r'
 	}
-	return out
+	return dst
 }
