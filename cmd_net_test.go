@@ -583,7 +583,7 @@ func TestDialLimits(t *testing.T) {
 		{"x", 0, 0, `bad --timeout "x": seconds above 0 expected`},
 	}
 	for _, c := range cases {
-		whole, hs, err := dialLimits(&netFlags{timeout: c.timeout})
+		whole, hs, err := dialLimits(c.timeout)
 		if c.err != "" {
 			if err == nil || err.Error() != c.err {
 				t.Errorf("--timeout %q: %v, want %s", c.timeout, err, c.err)

@@ -1,0 +1,300 @@
+package main
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"os/exec"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/wirelab/wirelab/engine"
+)
+
+// wirelab listen: the other end, as ncat -l does.
+
+// isLoopback reports whether host binds only the loopback interface.
+func isLoopback(host string) bool {
+	if strings.HasPrefix(host, engine.UnixPrefix) || host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+// listenFlags are listen's options.
+type listenFlags struct {
+	tls, udp, trace, keepOpen bool
+	host, cert, key, exec     string
+}
+
+func cmdListen(args []string, stdin *os.File, stdout, stderr io.Writer) int {
+	var f listenFlags
+	fs := newFlags("listen")
+	fs.BoolVar(&f.tls, "tls", false, "speak TLS")
+	fs.BoolVar(&f.udp, "udp", false, "take datagrams")
+	fs.BoolVar(&f.trace, "trace", false, "hexdump the traffic on stderr")
+	fs.BoolVar(&f.keepOpen, "keep-open", false, "serve any number of connections")
+	fs.StringVar(&f.host, "host", "", "the address to bind")
+	fs.StringVar(&f.cert, "cert", "", "the certificate, with --tls")
+	fs.StringVar(&f.key, "key", "", "its key, with --tls")
+	fs.StringVar(&f.exec, "exec", "", "run sh -c CMD per connection")
+	pos, err := parseFlags(fs, args)
+	if errors.Is(err, flag.ErrHelp) {
+		fmt.Fprint(stdout, netUsage)
+		return 0
+	}
+	host, port := "127.0.0.1", 0
+	if err == nil {
+		// PORT alone, or an address as connect takes it (ncat -l takes
+		// both too); --host is the older way to give HOST.
+		var named string
+		switch {
+		case len(pos) == 1 && !strings.ContainsAny(pos[0], ":[]"):
+			port, err = parsePort(pos[0])
+		case len(pos) == 1 || len(pos) == 2:
+			named, port, err = hostPort(pos)
+			if err == nil && f.host != "" && f.host != named {
+				err = fmt.Errorf("two hosts: %s and --host %s", named, f.host)
+			}
+		default:
+			err = errors.New("PORT, HOST PORT or HOST:PORT expected")
+		}
+		switch {
+		case named != "":
+			host = named
+		case f.host != "":
+			host = f.host
+		}
+	}
+	if err == nil && (f.tls != (f.cert != "" || f.key != "") || f.tls && (f.cert == "" || f.key == "")) {
+		err = errors.New("--tls needs --cert FILE and --key FILE (wirelab cert DIR makes a pair)")
+	}
+	if err == nil && f.udp && (f.tls || f.exec != "" || f.keepOpen || strings.HasPrefix(host, engine.UnixPrefix)) {
+		err = errors.New("--udp goes with none of --tls, --exec, --keep-open and unix:")
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "wirelab: %v\n%s", err, netUsage)
+		return 2
+	}
+	ctx, stop := signalContext()
+	defer stop()
+	if f.exec != "" && !isLoopback(host) {
+		fmt.Fprintf(stderr, "wirelab: warning: --exec on %s runs %q for anyone who can reach it\n", host, f.exec)
+	}
+	if f.udp {
+		return listenUDP(ctx, host, port, f.trace, stdin, stdout, stderr)
+	}
+	var ln *engine.Listener
+	if f.tls {
+		var cfg *tls.Config
+		cfg, err = engine.ServerConfig(f.cert, f.key)
+		if err == nil {
+			ln, err = engine.ListenTLS(ctx, host, port, 0, cfg)
+		}
+	} else {
+		ln, err = engine.Listen(ctx, host, port, 0)
+	}
+	if err != nil {
+		return netFail(ctx, stderr, err)
+	}
+	defer ln.Close()
+	fmt.Fprintf(stderr, "listening on %s\n", ln.Addr())
+	var tr *engine.Tracer
+	if f.trace {
+		tr = engine.NewTracer(stderr)
+	}
+	accept := func() (*engine.Conn, error) {
+		c, err := ln.Accept(ctx)
+		if err == nil && tr != nil {
+			c.SetTracer(tr)
+		}
+		return c, err
+	}
+	if !f.keepOpen {
+		c, err := accept()
+		if err != nil {
+			return netFail(ctx, stderr, err)
+		}
+		ln.Close()
+		if f.exec != "" {
+			err = execOn(ctx, c, f.exec, stderr)
+		} else {
+			err = bridge(ctx, c, stdin, stdout)
+		}
+		if err != nil {
+			return netFail(ctx, stderr, err)
+		}
+		return 0
+	}
+	// --keep-open: every connection served at once; without --exec what
+	// they send goes to stdout and stdin goes to all of them.
+	var mu sync.Mutex
+	live := map[*engine.Conn]bool{}
+	if f.exec == "" {
+		go broadcast(stdin, &mu, live)
+	}
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	for {
+		c, err := accept()
+		if err != nil {
+			if ctx.Err() != nil {
+				return 130
+			}
+			fmt.Fprintf(stderr, "wirelab: %v\n", err)
+			continue
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			defer c.Close()
+			if f.exec != "" {
+				if err := execOn(ctx, c, f.exec, stderr); err != nil && ctx.Err() == nil {
+					fmt.Fprintf(stderr, "wirelab: %s: %v\n", c.RemoteAddr(), err)
+				}
+				return
+			}
+			mu.Lock()
+			live[c] = true
+			mu.Unlock()
+			buf := make([]byte, 32<<10)
+			for {
+				n, err := c.Read(buf)
+				if n > 0 {
+					mu.Lock()
+					stdout.Write(buf[:n])
+					mu.Unlock()
+				}
+				if err != nil {
+					break
+				}
+			}
+			mu.Lock()
+			delete(live, c)
+			mu.Unlock()
+		}()
+	}
+}
+
+// broadcast sends what stdin gives to every live connection.
+func broadcast(stdin io.Reader, mu *sync.Mutex, live map[*engine.Conn]bool) {
+	buf := make([]byte, 32<<10)
+	for {
+		n, err := stdin.Read(buf)
+		if n > 0 {
+			mu.Lock()
+			for c := range live {
+				c.SetTimeout(5 * time.Second) // one stalled client does not stop the rest for long
+				c.Write(buf[:n])
+			}
+			mu.Unlock()
+		}
+		if err != nil {
+			return
+		}
+	}
+}
+
+// execOn runs "sh -c cmd" with its stdin and stdout on c, as ncat --exec
+// does; its stderr is wirelab's. The command leads its own process group,
+// which is killed when it exits or wirelab is interrupted.
+func execOn(ctx context.Context, c *engine.Conn, cmd string, stderr io.Writer) error {
+	defer c.Close()
+	p := exec.CommandContext(ctx, "/bin/sh", "-c", cmd)
+	// stdin through a pipe of our own: exec's copy from the socket would
+	// hold Wait until the peer sends or closes.
+	pr, pw, err := os.Pipe()
+	if err != nil {
+		return err
+	}
+	defer pw.Close()
+	p.Stdin, p.Stdout, p.Stderr = pr, c, stderr
+	p.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	p.Cancel = func() error { return syscall.Kill(-p.Process.Pid, syscall.SIGKILL) }
+	// A background child that keeps stdout open does not hold the
+	// connection for long once the command is gone.
+	p.WaitDelay = 200 * time.Millisecond
+	err = p.Start()
+	pr.Close()
+	if err != nil {
+		return err
+	}
+	go func() {
+		io.Copy(pw, c)
+		pw.Close() // the peer's end of stream is the command's
+	}()
+	err = p.Wait()
+	pw.Close()
+	syscall.Kill(-p.Process.Pid, syscall.SIGKILL)
+	// Half-close and drain what the peer still sends, briefly: closing
+	// with unread bytes would reset the connection and could lose the
+	// command's last output on the way.
+	c.CloseWrite()
+	c.SetTimeout(time.Second)
+	io.Copy(io.Discard, c)
+	var exit *exec.ExitError
+	if errors.As(err, &exit) || errors.Is(err, exec.ErrWaitDelay) {
+		return nil // the command's own status is the command's business
+	}
+	return err
+}
+
+// listenUDP prints the datagrams that arrive and sends each chunk of
+// stdin to the latest sender.
+func listenUDP(ctx context.Context, host string, port int, trace bool, stdin io.Reader, stdout, stderr io.Writer) int {
+	var lc net.ListenConfig
+	pc, err := lc.ListenPacket(ctx, "udp", net.JoinHostPort(host, strconv.Itoa(port)))
+	if err != nil {
+		return netFail(ctx, stderr, err)
+	}
+	defer pc.Close()
+	context.AfterFunc(ctx, func() { pc.Close() })
+	fmt.Fprintf(stderr, "listening on %s\n", pc.LocalAddr())
+	var tr *engine.Tracer
+	if trace {
+		tr = engine.NewTracer(stderr)
+	}
+	var mu sync.Mutex
+	var last net.Addr
+	go func() {
+		buf := make([]byte, engine.MaxDatagram)
+		for {
+			n, err := stdin.Read(buf)
+			mu.Lock()
+			to := last
+			mu.Unlock()
+			if n > 0 && to != nil {
+				pc.WriteTo(buf[:n], to)
+				if tr != nil {
+					tr.Dump(true, to, buf[:n])
+				}
+			}
+			if err != nil {
+				return
+			}
+		}
+	}()
+	buf := make([]byte, 65536)
+	for {
+		n, from, err := pc.ReadFrom(buf)
+		if err != nil {
+			return netFail(ctx, stderr, err)
+		}
+		mu.Lock()
+		last = from
+		mu.Unlock()
+		if tr != nil {
+			tr.Dump(false, from, buf[:n])
+		}
+		stdout.Write(buf[:n])
+	}
+}
