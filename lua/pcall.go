@@ -192,7 +192,7 @@ func (s *state) run(L *glua.LState, from, to int, handler glua.LValue) (*thread,
 	for i := from; i <= to; i++ {
 		th.L.Push(L.Get(i))
 	}
-	var errfunc *glua.LFunction
+	errfunc := namerOf(L)
 	if handler != nil {
 		errfunc = th.L.NewClosure(rescue, handler)
 	}
@@ -247,6 +247,8 @@ func pcallGo(L *glua.LState, fn glua.LValue, args ...glua.LValue) ([]glua.LValue
 // happened: it calls the user's handler, then raises the handler's result
 // so that gopher-lua closes the upvalues of the frames being unwound.
 func rescue(L *glua.LState) int {
+	// The handler sees the message as Lua 5.1 words it.
+	L.Replace(1, fixMessage(nameError(L, L.Get(1), 1)))
 	L.Insert(L.Get(glua.UpvalueIndex(1)), 1)
 	L.SetTop(2)
 	if err := L.PCall(1, 1, nil); err != nil {
