@@ -290,8 +290,13 @@ func (f *luaFrame) describe(r int, v glua.LValue) string {
 // "method", "upvalue") and name of what register r held at instruction pc,
 // or "" when it was a value with no name.
 func (f *luaFrame) objName(r, pc, depth int) (string, string) {
-	if name, ok := f.fn.LocalName(r+1, pc); ok {
+	if name, ok := f.localName(r, pc); ok {
 		return "local", name
+	}
+	if !cleanLocals(f.proto) {
+		// Register r may be a local, whose name is lost: naming where its
+		// value came from instead would mislead.
+		return "", ""
 	}
 	at := f.setter(r, pc)
 	if at < 0 || depth > 8 {
@@ -325,6 +330,40 @@ func (f *luaFrame) objName(r, pc, depth int) (string, string) {
 		}
 	}
 	return "", ""
+}
+
+// localName is the name of the local in register r at instruction pc.
+// gopher-lua's DbgLocals hold, in StartPc, the first instruction where
+// the local is live, and in EndPc the last (its own LocalName is off by
+// one for this use).
+func (f *luaFrame) localName(r, pc int) (string, bool) {
+	if !cleanLocals(f.proto) {
+		return "", false
+	}
+	n := r
+	for _, l := range f.proto.DbgLocals {
+		if l.StartPc > pc {
+			break
+		}
+		if pc <= l.EndPc {
+			if n == 0 {
+				return l.Name, true
+			}
+			n--
+		}
+	}
+	return "", false
+}
+
+// cleanLocals reports whether p's DbgLocals can be trusted. gopher-lua
+// (v1.1.2, compile.go's EndScope) records the end of a block's locals in
+// the entries numbered by the locals' registers, not by their own index:
+// right only until a block with locals has ended and another local is
+// declared, after which entries and registers no longer line up. The last
+// entry then never gets an end (EndPc 0), which is how this tells.
+func cleanLocals(p *glua.FunctionProto) bool {
+	n := len(p.DbgLocals)
+	return n == 0 || p.DbgLocals[n-1].EndPc > 0 || p.DbgLocals[n-1].StartPc == 0
 }
 
 func (f *luaFrame) constString(i int) (string, bool) {

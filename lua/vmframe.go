@@ -103,9 +103,9 @@ func (f *luaFrame) rk(x int) (glua.LValue, bool) {
 // top 6 bits, then A, C and B; Bx and sBx in the low 18 bits).
 const rkConst = 1 << 8 // an RK operand naming a constant
 
-func opOf(i uint32) int { return int(i >> 26) }
-func argA(i uint32) int { return int(i>>18) & 0xff }
-func argB(i uint32) int { return int(i & 0x1ff) }
-func argC(i uint32) int { return int(i>>9) & 0x1ff }
-func argBx(i uint32) int { return int(i & 0x3ffff) }
+func opOf(i uint32) int   { return int(i >> 26) }
+func argA(i uint32) int   { return int(i>>18) & 0xff }
+func argB(i uint32) int   { return int(i & 0x1ff) }
+func argC(i uint32) int   { return int(i>>9) & 0x1ff }
+func argBx(i uint32) int  { return int(i & 0x3ffff) }
 func argSBx(i uint32) int { return argBx(i) - (1<<18-1)>>1 }
