@@ -276,7 +276,8 @@ func (f *luaFrame) describe(r int, v glua.LValue) string {
 		return "a " + v.Type().String() + " value"
 	}
 	s := kind + " '" + name + "' " + what
-	if kind == "global" && v == glua.LNil {
+	if kind == "global" && v == glua.LNil && len(name) >= 3 {
+		// (A one- or two-letter name is one edit from too many others.)
 		names := GlobalNames(f.L)
 		if f.fn.Env != f.L.G.Global {
 			names = globalNames(f.fn.Env)
