@@ -465,6 +465,13 @@ func fixVMError(s string) string {
 			return s[:i] + "attempt to perform arithmetic on a " + a + " value"
 		}
 	}
+	if i := strings.Index(s, "attempt to compare "); i >= 0 {
+		// Two values of one type are "two table values" in Lua 5.1.
+		var a, b string
+		if n, _ := fmt.Sscanf(s[i:], "attempt to compare %s with %s", &a, &b); n == 2 && a == b && s[i:] == "attempt to compare "+a+" with "+b {
+			return s[:i] + "attempt to compare two " + a + " values"
+		}
+	}
 	if i := strings.Index(s, "attempt to index a non-table object("); i >= 0 {
 		rest := s[i+len("attempt to index a non-table object("):]
 		if j := strings.Index(rest, ")"); j > 0 && strings.HasPrefix(rest[j:], ") with key ") {

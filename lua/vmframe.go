@@ -16,7 +16,7 @@ import (
 // only while an error is being worded. Every access checks what it finds:
 // if a later gopher-lua renames or reshapes these fields, the messages lose
 // the name ("attempt to index a nil value") and nothing else changes;
-// TestFrameAccess says so loudly.
+// TestErrors51 says so loudly.
 
 // A luaFrame is a Lua function's frame as it stood when an error was
 // raised in it.
