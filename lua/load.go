@@ -143,8 +143,9 @@ func adjust(chunk []ast.Stmt, name string) (err error) {
 // OP_FORPREP converts them, so that for i = 1, "3" runs three times
 // (gopher-lua accepts numbers only). A bound that is not a literal number
 // becomes bound - 0, which turns a numeric string into its number and
-// keeps -0; a bound that is not a number at all then fails as arithmetic
-// instead of with Lua 5.1's "'for' limit must be a number".
+// keeps -0; a bound that is not a number at all then fails in that
+// subtraction, which errname.go (forBound) words as Lua 5.1's "'for' limit
+// must be a number".
 func adjustStmts(stmts []ast.Stmt) {
 	for _, s := range stmts {
 		switch s := s.(type) {
