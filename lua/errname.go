@@ -32,8 +32,9 @@ func errorNamer(L *glua.LState) int {
 }
 
 // namerOf returns the state's errorNamer function, made once per state.
-func namerOf(L *glua.LState) *glua.LFunction {
-	s := stateOf(L)
+func namerOf(L *glua.LState) *glua.LFunction { return stateOf(L).namerFn() }
+
+func (s *state) namerFn() *glua.LFunction {
 	if s.namer == nil {
 		s.namer = s.L.NewFunction(errorNamer)
 	}

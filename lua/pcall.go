@@ -192,7 +192,7 @@ func (s *state) run(L *glua.LState, from, to int, handler glua.LValue) (*thread,
 	for i := from; i <= to; i++ {
 		th.L.Push(L.Get(i))
 	}
-	errfunc := namerOf(L)
+	errfunc := s.namerFn()
 	if handler != nil {
 		errfunc = th.L.NewClosure(rescue, handler)
 	}
