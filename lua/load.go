@@ -2,6 +2,7 @@ package lua
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -53,22 +54,62 @@ func compile(L *glua.LState, src []byte, name string) (*glua.LFunction, error) {
 
 // compileFrom is compile reading the source as the parser goes.
 func compileFrom(L *glua.LState, src io.Reader, name string) (*glua.LFunction, error) {
+	var read *bytes.Buffer
+	if _, ok := src.(*bytes.Reader); !ok {
+		// Kept for wording a syntax error (syntax51.go).
+		read = &bytes.Buffer{}
+		src = io.TeeReader(src, read)
+	}
+	text := func() []byte {
+		if r, ok := src.(*bytes.Reader); ok {
+			b := make([]byte, r.Size())
+			r.ReadAt(b, 0)
+			return b
+		}
+		io.Copy(io.Discard, src) // the rest, for the checker
+		return read.Bytes()
+	}
 	chunk, err := parse.Parse(src, name)
 	if err != nil {
-		return nil, &glua.ApiError{Type: glua.ApiErrorSyntax, Object: glua.LString(err.Error()), Cause: err}
+		return nil, &glua.ApiError{Type: glua.ApiErrorSyntax, Object: glua.LString(syntaxMessage(err, text(), name)), Cause: err}
 	}
 	if err := adjust(chunk, name); err != nil {
 		return nil, &glua.ApiError{Type: glua.ApiErrorSyntax, Object: glua.LString(err.Error()), Cause: err}
 	}
 	proto, err := glua.Compile(chunk, name)
 	if err != nil {
-		return nil, &glua.ApiError{Type: glua.ApiErrorSyntax, Object: glua.LString(err.Error()), Cause: err}
+		// gopher-lua's compiler finds some of what Lua 5.1's parser
+		// reports (break outside a loop, ... outside a vararg function).
+		msg := check51(text(), name)
+		if msg == "" {
+			msg = err.Error()
+		}
+		return nil, &glua.ApiError{Type: glua.ApiErrorSyntax, Object: glua.LString(msg), Cause: err}
 	}
 	// The chunk sees the globals of the thread that loads it, as lua_load
 	// gives it (setfenv(0, t) changes them), not its caller's environment.
 	fn := L.NewFunctionFromProto(proto)
 	fn.Env = L.Env
 	return fn, nil
+}
+
+// syntaxMessage words the parse error err of src, a chunk called name, as
+// Lua 5.1 does: the checker's (syntax51.go) first error, or, should Lua
+// 5.1 accept what gopher-lua refused, gopher-lua's error in Lua 5.1's
+// layout ("name:line: message near 'token'").
+func syntaxMessage(err error, src []byte, name string) string {
+	if msg := check51(src, name); msg != "" {
+		return msg
+	}
+	var perr *parse.Error
+	if !errors.As(err, &perr) {
+		return strings.TrimSpace(err.Error())
+	}
+	line, tok := perr.Pos.Line, "'"+perr.Token+"'"
+	if line == parse.EOF {
+		line, tok = 1+bytes.Count(src, []byte("\n")), "'<eof>'"
+	}
+	return fmt.Sprintf("%s:%d: %s near %s", name, line, perr.Message, tok)
 }
 
 // maxListItems is the most positional items gopher-lua's compiler keeps
@@ -102,8 +143,9 @@ func adjust(chunk []ast.Stmt, name string) (err error) {
 // OP_FORPREP converts them, so that for i = 1, "3" runs three times
 // (gopher-lua accepts numbers only). A bound that is not a literal number
 // becomes bound - 0, which turns a numeric string into its number and
-// keeps -0; a bound that is not a number at all then fails as arithmetic
-// instead of with Lua 5.1's "'for' limit must be a number".
+// keeps -0; a bound that is not a number at all then fails in that
+// subtraction, which errname.go (forBound) words as Lua 5.1's "'for' limit
+// must be a number".
 func adjustStmts(stmts []ast.Stmt) {
 	for _, s := range stmts {
 		switch s := s.(type) {

@@ -13,6 +13,8 @@ import (
 // wantStderr is what a test script must write to stderr, as a regular
 // expression of the whole; a script not listed must write nothing.
 var wantStderr = map[string]string{
+	// A handler fails; the report names the variable.
+	"errnames": `^wirelab: handler for 127\.0\.0\.1:\d+ on port \d+ failed: testdata/errnames\.lua:\d+: attempt to index local 'reply' \(a nil value\)\nstack traceback:\n(\t.*\n)+$`,
 	// One handler raises on purpose; the server reports it and serves on.
 	"server": `^wirelab: handler for 127\.0\.0\.1:\d+ on port \d+ failed: testdata/server\.lua:7: handler raised on purpose\nstack traceback:\n(\t.*\n)+$`,
 }

@@ -192,7 +192,7 @@ func (s *state) run(L *glua.LState, from, to int, handler glua.LValue) (*thread,
 	for i := from; i <= to; i++ {
 		th.L.Push(L.Get(i))
 	}
-	var errfunc *glua.LFunction
+	errfunc := s.namerFn()
 	if handler != nil {
 		errfunc = th.L.NewClosure(rescue, handler)
 	}
@@ -247,6 +247,8 @@ func pcallGo(L *glua.LState, fn glua.LValue, args ...glua.LValue) ([]glua.LValue
 // happened: it calls the user's handler, then raises the handler's result
 // so that gopher-lua closes the upvalues of the frames being unwound.
 func rescue(L *glua.LState) int {
+	// The handler sees the message as Lua 5.1 words it.
+	L.Replace(1, fixMessage(nameError(L, L.Get(1), 1)))
 	L.Insert(L.Get(glua.UpvalueIndex(1)), 1)
 	L.SetTop(2)
 	if err := L.PCall(1, 1, nil); err != nil {
@@ -461,6 +463,13 @@ func fixVMError(s string) string {
 				a = b
 			}
 			return s[:i] + "attempt to perform arithmetic on a " + a + " value"
+		}
+	}
+	if i := strings.Index(s, "attempt to compare "); i >= 0 {
+		// Two values of one type are "two table values" in Lua 5.1.
+		var a, b string
+		if n, _ := fmt.Sscanf(s[i:], "attempt to compare %s with %s", &a, &b); n == 2 && a == b && s[i:] == "attempt to compare "+a+" with "+b {
+			return s[:i] + "attempt to compare two " + a + " values"
 		}
 	}
 	if i := strings.Index(s, "attempt to index a non-table object("); i >= 0 {

@@ -55,7 +55,7 @@ func call(L *glua.LState, ctx context.Context, fn *glua.LFunction, args []glua.L
 	for _, a := range args {
 		L.Push(a)
 	}
-	if err := L.PCall(len(args), glua.MultRet, nil); err != nil {
+	if err := pcallNamed(L, len(args)); err != nil {
 		L.SetTop(top)
 		if code, ok := exitCode(err); ok {
 			return nil, &ExitError{Code: code}

@@ -148,6 +148,9 @@ type state struct {
 	// the ones under way, innermost last.
 	threads []*thread
 	running []*thread
+	// namer is the message handler of the state's protected calls
+	// (errname.go), made on first need.
+	namer *glua.LFunction
 	// nesting counts protected calls and coroutine resumes under way.
 	nesting int
 	// removed are the library globals the script set to nil before they

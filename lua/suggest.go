@@ -45,11 +45,34 @@ func missingMethod(c *class) glua.LGFunction {
 	return func(L *glua.LState) int {
 		key := L.Get(2)
 		if s, ok := key.(glua.LString); ok {
-			L.RaiseError("%s has no method '%s'%s", c.name, string(s), didYouMean(string(s), names))
+			L.RaiseError("%s", missMessage(L, c.name+" has no method '"+string(s)+"'", c.name, string(s), names))
 		}
 		L.RaiseError("%s has no method %s", c.name, glua.LVAsString(key))
 		return 0
 	}
+}
+
+// missMessage words a missing method or module field name of owner (a
+// class or module), what saying which: read, "conn has no method 'recvx'
+// (did you mean recv?)"; called, in Lua 5.1's words with that as the
+// reason, "attempt to call method 'recvx' (a nil value) (conn has no
+// method 'recvx': did you mean recv?)". A LuaSocket name says what wirelab
+// has instead.
+func missMessage(L *glua.LState, what, owner, name string, names []string) string {
+	hint := luaSocketHints[owner+"."+name]
+	kind, called := callKind(L)
+	switch {
+	case called && hint != "":
+		return "attempt to call " + kind + " '" + name + "' (a nil value) (" + hint + ")"
+	case called:
+		if s := suggest(name, names); s != "" {
+			what += ": did you mean " + s + "?"
+		}
+		return "attempt to call " + kind + " '" + name + "' (a nil value) (" + what + ")"
+	case hint != "":
+		return what + " (" + hint + ")"
+	}
+	return what + didYouMean(name, names)
 }
 
 // moduleMetas are the metatables of the wirelab modules' tables, one per
@@ -93,7 +116,7 @@ func missingField(module string) glua.LGFunction {
 			view.ForEach(add)
 		}
 		sort.Strings(names)
-		L.RaiseError("module '%s' has no field '%s'%s", module, string(key), didYouMean(string(key), names))
+		L.RaiseError("%s", missMessage(L, "module '"+module+"' has no field '"+string(key)+"'", module, string(key), names))
 		return 0
 	}
 }

@@ -112,7 +112,7 @@ func (rt *Runtime) callDepth(ctx context.Context, depth int, c *frozenCall, extr
 	for _, x := range extra {
 		L.Push(newObject(L, x))
 	}
-	if err := L.PCall(len(args)+len(extra), glua.MultRet, nil); err != nil {
+	if err := pcallNamed(L, len(args)+len(extra)); err != nil {
 		if api, ok := err.(*glua.ApiError); ok {
 			// A task of a wirelab function (task.spawn(c.recv, c, "x"))
 			// names it in an argument error.

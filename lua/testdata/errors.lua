@@ -11,14 +11,20 @@ end
 local ln = assert(socket.listen("127.0.0.1", 0))
 local c = assert(socket.connect("127.0.0.1", ln:port()))
 
--- a missing method, read or called
-has(err(function() return c:recv_untill("x") end), "conn has no method 'recv_untill' (did you mean recv_until?)")
+-- a missing method: read, it raises; called, it says so in Lua 5.1's words
+has(err(function() return c:recv_untill("x") end), "attempt to call method 'recv_untill' (a nil value) (conn has no method 'recv_untill': did you mean recv_until?)")
 has(err(function() return c.sendlien end), "conn has no method 'sendlien' (did you mean sendline?)")
-has(err(function() return c:RECV(1) end), "conn has no method 'RECV' (did you mean recv?)")
-has(err(function() return ln:acept() end), "listener has no method 'acept' (did you mean accept?)")
+has(err(function() return c.sendlien(c, "x") end), "attempt to call field 'sendlien' (a nil value) (conn has no method 'sendlien': did you mean sendline?)")
+has(err(function() return c:RECV(1) end), "attempt to call method 'RECV' (a nil value) (conn has no method 'RECV': did you mean recv?)")
+has(err(function() return ln:acept() end), "attempt to call method 'acept' (a nil value) (listener has no method 'acept': did you mean accept?)")
+-- LuaSocket's names say what wirelab has instead
+has(err(function() return c:receive("*l") end), "attempt to call method 'receive' (a nil value) (wirelab: use c:recvline() for \"*l\", c:recv_exact(n) for a count)")
+has(err(function() return socket.tcp() end), "attempt to call field 'tcp' (a nil value) (wirelab: use socket.connect(host, port)")
+has(err(function() return socket.settimeout(1) end), "(wirelab: use c:settimeout(s) on a conn")
+has(err(function() return socket.tcp end), "module 'socket' has no field 'tcp' (wirelab: use socket.connect(host, port)")
 -- nothing close: no guess
 local m = err(function() return c:frobnicate() end)
-has(m, "conn has no method 'frobnicate'")
+has(m, "attempt to call method 'frobnicate' (a nil value) (conn has no method 'frobnicate')")
 assert(not m:find("did you mean"), m)
 -- existing methods are found as before
 assert(type(c.recv) == "function" and c.recv == c.recv)
@@ -26,7 +32,8 @@ assert(type(c.recv) == "function" and c.recv == c.recv)
 -- a missing module field; rawget is the way to test for one
 has(err(function() return socket.conect end), "module 'socket' has no field 'conect' (did you mean connect?)")
 has(err(function() return exec.spwan end), "module 'exec' has no field 'spwan' (did you mean spawn?)")
-has(err(function() return task.noww() end), "module 'task' has no field 'noww' (did you mean now?)")
+has(err(function() return task.noww() end), "attempt to call field 'noww' (a nil value) (module 'task' has no field 'noww': did you mean now?)")
+has(err(function() local x = task.noww; return x end), "module 'task' has no field 'noww' (did you mean now?)")
 assert(rawget(socket, "conect") == nil and rawget(socket, "connect") ~= nil)
 -- fields a script adds are found, and suggested
 socket.my_helper = function() return 1 end

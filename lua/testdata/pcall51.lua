@@ -106,16 +106,15 @@ local t1 = {}
 assert(debug.traceback(t1) == t1)
 assert(debug.traceback("m", 1) == "m\nstack traceback:\n\t" .. src .. ":" .. (here + 17) .. ": in main chunk\n\t[C]: ?")
 
--- runtime errors in Lua 5.1's words (without the variable's name, which
--- gopher-lua does not know)
+-- runtime errors in Lua 5.1's words, naming the variable
 local function msg(f) return (select(2, pcall(f)):gsub("^[^:]+:%d+: ", "")) end
 assert(msg(function() return "a" .. {} end) == "attempt to concatenate a table value")
 assert(msg(function() return nil .. "a" end) == "attempt to concatenate a nil value")
 assert(msg(function() return {} + 1 end) == "attempt to perform arithmetic on a table value")
 assert(msg(function() return "x" * 2 end) == "attempt to perform arithmetic on a string value")
 assert(msg(function() return 2 ^ nil end) == "attempt to perform arithmetic on a nil value")
-assert(msg(function() local t; return t.x end) == "attempt to index a nil value")
-assert(msg(function() local n = 5; n.x = 1 end) == "attempt to index a number value")
+assert(msg(function() local t; return t.x end) == "attempt to index local 't' (a nil value)")
+assert(msg(function() local n = 5; n.x = 1 end) == "attempt to index local 'n' (a number value)")
 assert("10" + 1 == 11 and "0x10" * 1 == 16)
 
 -- unbounded recursion through pcall is an error, not a crash
