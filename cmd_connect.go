@@ -71,7 +71,7 @@ func cmdConnect(args []string, stdin *os.File, stdout, stderr io.Writer) int {
 		timeout, handshake, err = dialLimits(f.timeout)
 	}
 	if err == nil && f.udp && (f.tls || f.timeout != "" || strings.HasPrefix(host, engine.UnixPrefix)) {
-		err = errors.New("--udp goes with none of --tls, --timeout and unix:")
+		err = errors.New("--udp goes with none of --tls, --timeout and a unix:PATH address")
 	}
 	if err == nil && !f.tls && (f.insecure || f.fingerprint != "" || f.ca != "" || f.sni != "") {
 		err = errors.New("--insecure, --fingerprint, --ca and --sni need --tls")

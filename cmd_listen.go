@@ -79,7 +79,7 @@ func cmdListen(args []string, stdin *os.File, stdout, stderr io.Writer) int {
 		err = errors.New("--tls needs --cert FILE and --key FILE (wirelab cert DIR makes a pair)")
 	}
 	if err == nil && f.udp && (f.tls || f.exec != "" || f.keepOpen || strings.HasPrefix(host, engine.UnixPrefix)) {
-		err = errors.New("--udp goes with none of --tls, --exec, --keep-open and unix:")
+		err = errors.New("--udp goes with none of --tls, --exec, --keep-open and a unix:PATH address")
 	}
 	if err != nil {
 		fmt.Fprintf(stderr, "wirelab: %v\n%s", err, netUsage)

@@ -106,7 +106,7 @@ func nativeEcho(tb testing.TB) (port int, stop func()) {
 // luaEcho starts the same server written in Lua on wirelab.
 func luaEcho(tb testing.TB) (port int, stop func()) {
 	rt := NewRuntime(context.Background(), Options{Stdout: io.Discard, Stderr: os.Stderr})
-	L := rt.NewState(nil)
+	L := rt.NewState(rt.Context())
 	err := Run(L, "echo", []byte(`
 		srv = socket.serve("127.0.0.1", 0, function(c)
 			while true do
@@ -206,7 +206,7 @@ func readsSideBySide(b *testing.B, data []byte, native func(*bufio.Reader) error
 	defer stop()
 	rt := NewRuntime(context.Background(), Options{})
 	defer rt.Close()
-	L := rt.NewState(nil)
+	L := rt.NewState(rt.Context())
 	defer L.Close()
 	b.ResetTimer()
 	start = time.Now()
@@ -267,7 +267,7 @@ func BenchmarkFileTransferMD5(b *testing.B) {
 		native += time.Since(start)
 
 		rt := NewRuntime(context.Background(), Options{})
-		L := rt.NewState(nil)
+		L := rt.NewState(rt.Context())
 		start = time.Now()
 		err := Run(L, "transfer", []byte(fmt.Sprintf(`
 			local ln = assert(socket.listen("127.0.0.1", 0))

@@ -76,7 +76,7 @@ func TestTenThousandConnections(t *testing.T) {
 
 	rt := NewRuntime(context.Background(), Options{Stdout: io.Discard, Stderr: os.Stderr})
 	defer func() { rt.Close(); rt.Wait(context.Background()) }()
-	L := rt.NewState(nil)
+	L := rt.NewState(rt.Context())
 	defer L.Close()
 	err := Run(L, "hold", []byte(`
 		srv = socket.serve("127.0.0.1", 0, function(c)

@@ -12,7 +12,7 @@ func TestGetenvEmpty(t *testing.T) {
 	t.Setenv("WIRELAB_TEST_EMPTY", "")
 	rt := NewRuntime(context.Background(), Options{Stdout: io.Discard, Stderr: io.Discard})
 	defer rt.Close()
-	L := rt.NewState(nil)
+	L := rt.NewState(rt.Context())
 	defer L.Close()
 	err := Run(L, "getenv", []byte(`
 		assert(os.getenv("WIRELAB_TEST_EMPTY") == "")

@@ -124,7 +124,7 @@ func BenchmarkPatterns(b *testing.B) {
 		b.Run(c.name, func(b *testing.B) {
 			rt := NewRuntime(context.Background(), Options{Stdout: io.Discard, Stderr: io.Discard})
 			defer rt.Close()
-			ours := rt.NewState(nil)
+			ours := rt.NewState(rt.Context())
 			defer ours.Close()
 			stock := glua.NewState()
 			defer stock.Close()

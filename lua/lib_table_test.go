@@ -16,7 +16,7 @@ import (
 func TestTableConcatLimit(t *testing.T) {
 	rt := NewRuntime(context.Background(), Options{Stdout: io.Discard, Stderr: io.Discard, MaxString: 1000})
 	defer rt.Close()
-	L := rt.NewState(nil)
+	L := rt.NewState(rt.Context())
 	defer L.Close()
 	err := Run(L, "limit", []byte(`
 		local t = {}
@@ -39,7 +39,7 @@ func TestTableConcatLimit(t *testing.T) {
 func BenchmarkTableConcat(b *testing.B) {
 	rt := NewRuntime(context.Background(), Options{Stdout: io.Discard, Stderr: io.Discard})
 	defer rt.Close()
-	L := rt.NewState(nil)
+	L := rt.NewState(rt.Context())
 	defer L.Close()
 	const n = 100000
 	pieces := make([]string, n)

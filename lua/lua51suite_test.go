@@ -379,7 +379,7 @@ func runSuiteFile(t *testing.T, file string, prelude []byte) *suiteRun {
 	defer cancel()
 	rt := NewRuntime(ctx, Options{Stdout: io.Discard, Stderr: io.Discard})
 	defer rt.Close()
-	L := rt.NewState(nil)
+	L := rt.NewState(rt.Context())
 	r.pcall, r.xpcall = L.GetGlobal("pcall"), L.GetGlobal("xpcall")
 	L.SetGlobal("assert", L.NewFunction(r.assert))
 	L.SetGlobal("_soft", glua.LBool(testing.Short()))

@@ -17,7 +17,7 @@ import (
 func BenchmarkPcall(b *testing.B) {
 	rt := NewRuntime(context.Background(), Options{Stdout: io.Discard, Stderr: io.Discard})
 	defer rt.Close()
-	L := rt.NewState(nil)
+	L := rt.NewState(rt.Context())
 	defer L.Close()
 	raw := glua.NewState()
 	defer raw.Close()

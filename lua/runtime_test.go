@@ -128,7 +128,7 @@ func TestSandboxWithoutExec(t *testing.T) {
 func TestSandboxUnreachable(t *testing.T) {
 	full := NewRuntime(context.Background(), Options{})
 	defer full.Close()
-	fl := full.NewState(nil)
+	fl := full.NewState(full.Context())
 	defer fl.Close()
 	forbidden := map[uintptr]string{}
 	for _, path := range []string{"io.popen", "os.execute"} {
@@ -140,7 +140,7 @@ func TestSandboxUnreachable(t *testing.T) {
 
 	rt := NewRuntime(context.Background(), Options{Omit: []string{"exec"}})
 	defer rt.Close()
-	L := rt.NewState(nil)
+	L := rt.NewState(rt.Context())
 	defer L.Close()
 	if found := reachableCode(L, forbidden); len(found) != 0 {
 		t.Errorf("reachable without exec: %v", found)

@@ -13,7 +13,7 @@ import (
 func TestSharedLibrariesStayPrivate(t *testing.T) {
 	rt := NewRuntime(context.Background(), Options{Stdout: io.Discard, Stderr: io.Discard})
 	defer rt.Close()
-	L := rt.NewState(nil)
+	L := rt.NewState(rt.Context())
 	defer L.Close()
 	err := Run(L, "private", []byte(`
 		local tasks = {}
@@ -48,14 +48,14 @@ func TestSharedLibrariesStayPrivate(t *testing.T) {
 func TestStateMemory(t *testing.T) {
 	rt := NewRuntime(context.Background(), Options{Stdout: io.Discard, Stderr: io.Discard})
 	defer rt.Close()
-	rt.newState(nil).Close() // the shared libraries, once
+	rt.newState(noContext).Close() // the shared libraries, once
 	const n = 2000
 	states := make([]any, n)
 	var before, after runtime.MemStats
 	runtime.GC()
 	runtime.ReadMemStats(&before)
 	for i := range states {
-		states[i] = rt.newState(nil)
+		states[i] = rt.newState(noContext)
 	}
 	runtime.GC()
 	runtime.ReadMemStats(&after)

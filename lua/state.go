@@ -186,6 +186,11 @@ func (rt *Runtime) newState(ctx context.Context) *glua.LState {
 	return rt.newStateDepth(ctx, maxDepth)
 }
 
+// noContext, given to newState, makes a state with no context of its own:
+// its blocking calls honour the runtime's, and the VM checks no context
+// between instructions (the library template, memory measurements).
+var noContext context.Context
+
 // newStateDepth is newState with a call stack of depth frames.
 func (rt *Runtime) newStateDepth(ctx context.Context, depth int) *glua.LState {
 	sh := shared()
@@ -231,7 +236,7 @@ type template struct {
 
 var libTemplate = sync.OnceValue(func() *template {
 	rt := newRuntime(context.Background(), Options{Stdout: io.Discard, Stderr: io.Discard})
-	L := rt.newState(nil)
+	L := rt.newState(noContext)
 	defer L.Close()
 	for name := range gopherLibs {
 		loadLib(L, name)
@@ -567,7 +572,7 @@ func (rt *Runtime) reportf(format string, args ...any) {
 }
 
 // NewState returns a state for a main script or a REPL, whose blocking
-// calls honour ctx (nil: the runtime's own). Close it when done.
+// calls honour ctx (rt.Context() for the runtime's own; nil means that too). Close it when done.
 func (rt *Runtime) NewState(ctx context.Context) *glua.LState {
 	if ctx == nil {
 		ctx = rt.ctx

@@ -20,12 +20,6 @@ func suggest(name string, candidates []string) string {
 	return textsim.Suggest(name, candidates)
 }
 
-// editDistance is the optimal string alignment distance of a and b
-// (textsim.EditDistance).
-func editDistance(a, b string) int {
-	return textsim.EditDistance(a, b)
-}
-
 // didYouMean is " (did you mean x?)" for the suggestion of name, or "".
 func didYouMean(name string, candidates []string) string {
 	if s := suggest(name, candidates); s != "" {

@@ -9,27 +9,6 @@ import (
 	glua "github.com/yuin/gopher-lua"
 )
 
-func TestSuggest(t *testing.T) {
-	names := []string{"recv", "recv_exact", "recv_until", "recvline", "send", "sendline", "connect", "timeout"}
-	cases := []struct{ in, want string }{
-		{"recv_untill", "recv_until"},
-		{"recv_utnil", "recv_until"}, // swapped neighbours
-		{"sendlien", "sendline"},
-		{"RECV", "recv"},
-		{"conect", "connect"},
-		{"timout", "timeout"},
-		{"tiemout", "timeout"},
-		{"x", ""},
-		{"frobnicate", ""},
-		{"recv", ""}, // the name itself is no suggestion
-	}
-	for _, tc := range cases {
-		if got := suggest(tc.in, names); got != tc.want {
-			t.Errorf("suggest(%q) = %q, want %q", tc.in, got, tc.want)
-		}
-	}
-}
-
 // BenchmarkMethodLookup reads a method of a conn (c.closed) in a Lua loop,
 // against the same loop reading a field of a plain table: the did-you-mean
 // hook sits behind the methods table and must not slow down the names that
@@ -37,7 +16,7 @@ func TestSuggest(t *testing.T) {
 func BenchmarkMethodLookup(b *testing.B) {
 	rt := NewRuntime(context.Background(), Options{Stdout: io.Discard, Stderr: io.Discard})
 	defer rt.Close()
-	L := rt.NewState(nil)
+	L := rt.NewState(rt.Context())
 	defer L.Close()
 	run := func(src string) time.Duration {
 		fn, err := L.LoadString(src)

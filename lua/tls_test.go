@@ -28,7 +28,7 @@ func runWire(t *testing.T, src string, args ...string) (string, string, error) {
 	defer cancel()
 	rt := NewRuntime(ctx, Options{Stdout: &syncWriter{w: &out}, Stderr: &syncWriter{w: &errs}})
 	defer rt.Close()
-	L := rt.NewState(nil)
+	L := rt.NewState(rt.Context())
 	defer L.Close()
 	err := Run(L, "test", []byte(src), args)
 	if err == nil {

@@ -13,7 +13,7 @@ import (
 func newTestState(tb testing.TB) *glua.LState {
 	rt := NewRuntime(context.Background(), Options{Stdout: io.Discard, Stderr: io.Discard})
 	tb.Cleanup(rt.Close)
-	L := rt.NewState(nil)
+	L := rt.NewState(rt.Context())
 	tb.Cleanup(L.Close)
 	return L
 }

@@ -14,7 +14,7 @@ import (
 // fields of tables and modules (`socket.co` -> socket.connect), and
 // methods of objects (`c:re` -> c:recv, c:recv_exact, ...).
 func Complete(L *glua.LState, line string, pos int) (head string, completions []string, tail string) {
-	head, tail = line[:pos], line[pos:]
+	tail = line[pos:]
 	start := pos
 	for start > 0 && isWordByte(line[start-1]) {
 		start--
