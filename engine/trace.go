@@ -1,7 +1,9 @@
 package engine
 
 import (
+	"bytes"
 	"crypto/tls"
+	"encoding/hex"
 	"errors"
 	"io"
 	"net"
@@ -94,35 +96,13 @@ func peerName(peer net.Addr) string {
 // AppendHexdump appends p in the layout of hexdump -C -v without its
 // closing offset line: per 16 bytes the offset in 8 hex digits, two spaces,
 // two groups of 8 hex bytes, and the bytes between bars with those outside
-// 0x20-0x7e shown as dots.
+// 0x20-0x7e shown as dots. That is encoding/hex's Dump.
 func AppendHexdump(buf, p []byte) []byte {
-	const hexDigits = "0123456789abcdef"
-	for off := 0; off < len(p); off += 16 {
-		line := p[off:min(off+16, len(p))]
-		for shift := 28; shift >= 0; shift -= 4 {
-			buf = append(buf, hexDigits[(off>>shift)&0xf])
-		}
-		buf = append(buf, ' ')
-		for i := range 16 {
-			if i == 8 {
-				buf = append(buf, ' ')
-			}
-			if i < len(line) {
-				buf = append(buf, ' ', hexDigits[line[i]>>4], hexDigits[line[i]&0xf])
-			} else {
-				buf = append(buf, "   "...)
-			}
-		}
-		buf = append(buf, "  |"...)
-		for _, b := range line {
-			if b < 0x20 || b > 0x7e {
-				b = '.'
-			}
-			buf = append(buf, b)
-		}
-		buf = append(buf, "|\n"...)
-	}
-	return buf
+	w := bytes.NewBuffer(buf)
+	d := hex.Dumper(w)
+	d.Write(p)
+	d.Close()
+	return w.Bytes()
 }
 
 // wire is the transport under a Conn's buffer: every read and write of

@@ -7,6 +7,7 @@ import (
 
 	glua "github.com/yuin/gopher-lua"
 	"golang.org/x/sys/unix"
+	xterm "golang.org/x/term"
 
 	"github.com/wirelab/wirelab/engine"
 )
@@ -118,7 +119,7 @@ func connInteractive(L *glua.LState) int {
 	}()
 	lines := make(chan []byte)
 	input := func(ctx context.Context, out chan<- []byte) error { return pipeInput(ctx, rt.lines, out) }
-	tty := rt.lines == &stdinLines && isTerminal(0) // the process's own terminal
+	tty := rt.lines == &stdinLines && xterm.IsTerminal(0) // the process's own terminal
 	if tty {
 		input = ttyInput
 	}

@@ -88,13 +88,6 @@ func strftime(t time.Time, format string, utc bool) string {
 	return b.String()
 }
 
-// cDays and cMonths are the C locale's names.
-var (
-	cDays   = []string{"Sunday", "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday"}
-	cMonths = []string{"January", "February", "March", "April", "May", "June", "July",
-		"August", "September", "October", "November", "December"}
-)
-
 // conversion returns one strftime conversion of t.
 func conversion(t time.Time, c byte, utc bool) string {
 	d2 := func(n int) string { return fmt.Sprintf("%02d", n) }
@@ -104,14 +97,15 @@ func conversion(t time.Time, c byte, utc bool) string {
 	}
 	wday, yday := int(t.Weekday()), t.YearDay()-1
 	switch c {
+	// Go's English names are the C locale's.
 	case 'a':
-		return cDays[wday][:3]
+		return t.Weekday().String()[:3]
 	case 'A':
-		return cDays[wday]
+		return t.Weekday().String()
 	case 'b', 'h':
-		return cMonths[t.Month()-1][:3]
+		return t.Month().String()[:3]
 	case 'B':
-		return cMonths[t.Month()-1]
+		return t.Month().String()
 	case 'c':
 		return strftime(t, "%a %b %e %H:%M:%S %Y", utc)
 	case 'C':

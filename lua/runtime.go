@@ -14,6 +14,7 @@ import (
 	"time"
 
 	glua "github.com/yuin/gopher-lua"
+	xterm "golang.org/x/term"
 
 	"github.com/wirelab/wirelab/engine"
 )
@@ -509,5 +510,5 @@ func (rt *Runtime) stdinTerminal() (int, bool) {
 	if !ok {
 		return -1, false
 	}
-	return int(f.Fd()), isTerminal(int(f.Fd()))
+	return int(f.Fd()), xterm.IsTerminal(int(f.Fd()))
 }

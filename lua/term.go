@@ -11,6 +11,7 @@ import (
 
 	glua "github.com/yuin/gopher-lua"
 	"golang.org/x/sys/unix"
+	xterm "golang.org/x/term"
 
 	"github.com/wirelab/wirelab/engine"
 )
@@ -28,12 +29,6 @@ func init() {
 	})
 }
 
-// isTerminal reports whether fd is a terminal.
-func isTerminal(fd int) bool {
-	_, err := unix.IoctlGetTermios(fd, ioctlGetTermios)
-	return err == nil
-}
-
 func streamFD(L *glua.LState, n int) int {
 	switch name := L.OptString(n, "stdin"); name {
 	case "stdin":
@@ -49,7 +44,7 @@ func streamFD(L *glua.LState, n int) int {
 }
 
 func termIsatty(L *glua.LState) int {
-	L.Push(glua.LBool(isTerminal(streamFD(L, 1))))
+	L.Push(glua.LBool(xterm.IsTerminal(streamFD(L, 1))))
 	return 1
 }
 
@@ -174,7 +169,7 @@ type progress struct {
 }
 
 func newProgress(L *glua.LState, label string, total int64) func(int64) {
-	if !isTerminal(2) {
+	if !xterm.IsTerminal(2) {
 		return nil
 	}
 	p := &progress{rt: stateOf(L).rt, label: label, total: total, start: time.Now()}
