@@ -39,9 +39,6 @@ func (b Bytes) WriteTo(w io.Writer) (int64, error) {
 	return int64(n), err
 }
 
-// NewBlob returns a Blob holding b.
-func NewBlob(b []byte) *Blob { return &Blob{mem: b, size: int64(len(b))} }
-
 // Size returns the number of bytes held.
 func (b *Blob) Size() int64 { return b.size }
 

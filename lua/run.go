@@ -89,6 +89,3 @@ func Exit(L *glua.LState) int {
 	L.Error(exitValue(L, code), 0)
 	return 0
 }
-
-// ExitCode reports whether err, from a PCall, is an exit request and its code.
-func ExitCode(err error) (int, bool) { return exitCode(err) }
