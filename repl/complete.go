@@ -9,11 +9,11 @@ import (
 	"github.com/wirelab/wirelab/lua"
 )
 
-// Complete returns the completions of the word that ends at pos in line,
+// complete returns the completions of the word that ends at pos in line,
 // for liner's word completer: globals and keywords (`so` -> socket),
 // fields of tables and modules (`socket.co` -> socket.connect), and
 // methods of objects (`c:re` -> c:recv, c:recv_exact, ...).
-func Complete(L *glua.LState, line string, pos int) (head string, completions []string, tail string) {
+func complete(L *glua.LState, line string, pos int) (head string, completions []string, tail string) {
 	tail = line[pos:]
 	start := pos
 	for start > 0 && isWordByte(line[start-1]) {

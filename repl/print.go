@@ -18,10 +18,10 @@ const maxDepth = 6
 // lineWidth is the width under which a table is shown on one line.
 const lineWidth = 72
 
-// Format renders a Lua value for a person: strings quoted with their
+// format renders a Lua value for a person: strings quoted with their
 // non-printable bytes escaped ("\004\000\000\000"), tables nested with
 // sorted keys and cycles marked, wirelab objects by their state.
-func Format(L *glua.LState, v glua.LValue) string {
+func format(L *glua.LState, v glua.LValue) string {
 	p := &printer{L: L, seen: map[*glua.LTable]bool{}}
 	return p.value(v, 0)
 }
@@ -34,7 +34,7 @@ type printer struct {
 func (p *printer) value(v glua.LValue, depth int) string {
 	switch v := v.(type) {
 	case glua.LString:
-		return Quote(string(v))
+		return quote(string(v))
 	case *glua.LTable:
 		return p.table(v, depth)
 	case *glua.LFunction:
@@ -45,12 +45,12 @@ func (p *printer) value(v glua.LValue, depth int) string {
 	return p.L.ToStringMeta(v).String()
 }
 
-// Quote returns s as a Lua 5.1 string literal a person can read:
+// quote returns s as a Lua 5.1 string literal a person can read:
 // printable text as is, escapes for the rest (\n \r \t \" \\, and \ddd
 // with three decimal digits for any other byte). Lua 5.1 reads the result
 // back as the same bytes: "\x03", which Lua 5.3 would read as one byte, is
 // the four characters x03 to Lua 5.1, so it is never written.
-func Quote(s string) string {
+func quote(s string) string {
 	var b strings.Builder
 	b.WriteByte('"')
 	for i := 0; i < len(s); {

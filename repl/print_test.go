@@ -22,21 +22,21 @@ func TestQuoteReadsBack(t *testing.T) {
 		}
 		cases = append(cases, string(b))
 	}
-	if got := Quote("\x03\x00\x001"); got != `"\003\000\0001"` {
+	if got := quote("\x03\x00\x001"); got != `"\003\000\0001"` {
 		t.Fatalf("Quote = %s", got)
 	}
 	L := glua.NewState()
 	defer L.Close()
 	for _, s := range cases {
-		q := Quote(s)
+		q := quote(s)
 		if strings.Contains(q, `\x`) {
-			t.Fatalf("Quote(%q) = %s: Lua 5.1 has no \\x", s, q)
+			t.Fatalf("quote(%q) = %s: Lua 5.1 has no \\x", s, q)
 		}
 		if err := L.DoString("return " + q); err != nil {
-			t.Fatalf("Quote(%q) = %s: %v", s, q, err)
+			t.Fatalf("quote(%q) = %s: %v", s, q, err)
 		}
 		if got := L.ToString(-1); got != s {
-			t.Fatalf("Quote(%q) = %s reads back as %q", s, q, got)
+			t.Fatalf("quote(%q) = %s reads back as %q", s, q, got)
 		}
 		L.Pop(1)
 	}
@@ -46,7 +46,7 @@ func TestQuoteReadsBack(t *testing.T) {
 	}
 	var src strings.Builder
 	for _, s := range cases {
-		src.WriteString("io.write(" + Quote(s) + ")\n")
+		src.WriteString("io.write(" + quote(s) + ")\n")
 	}
 	out, err := exec.Command(lua51, "-e", src.String()).Output()
 	if err != nil {

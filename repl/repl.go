@@ -41,8 +41,8 @@ const (
 	banner     = "wirelab: Lua with sockets. help() for help, Ctrl-D to leave.\n"
 )
 
-// REPL is one interactive session.
-type REPL struct {
+// session is one interactive session at the prompt.
+type session struct {
 	rt   *lua.Runtime
 	L    *glua.LState
 	gate *gate
@@ -60,7 +60,7 @@ func Run(rt *lua.Runtime, o Options) int {
 	if term.IsTerminal(int(os.Stdout.Fd())) {
 		g.screen = os.Stdout
 	}
-	r := &REPL{rt: rt, gate: g, out: os.Stdout, errw: os.Stderr}
+	r := &session{rt: rt, gate: g, out: os.Stdout, errw: os.Stderr}
 	rt.SetOutput(g.writer(os.Stdout), g.writer(os.Stderr))
 	r.L = rt.State()
 	r.setup()
@@ -88,7 +88,7 @@ func Run(rt *lua.Runtime, o Options) int {
 	ln.SetMultiLineMode(false)
 	ln.SetTabCompletionStyle(liner.TabPrints)
 	ln.SetWordCompleter(func(line string, pos int) (string, []string, string) {
-		return Complete(r.L, line, pos)
+		return complete(r.L, line, pos)
 	})
 	history := openHistory(ln, o.History)
 	if history != nil {
@@ -178,7 +178,7 @@ func Run(rt *lua.Runtime, o Options) int {
 }
 
 // setup adds the REPL's own globals.
-func (r *REPL) setup() {
+func (r *session) setup() {
 	r.L.SetGlobal("help", r.L.NewFunction(func(L *glua.LState) int {
 		fmt.Fprint(r.out, lua.Help(L, L.Get(1)))
 		return 0
@@ -200,11 +200,11 @@ func (r *REPL) setup() {
 }
 
 // interrupt interrupts the evaluation running, if any.
-func (r *REPL) interrupt() { r.rt.Interrupt() }
+func (r *session) interrupt() { r.rt.Interrupt() }
 
 // leave ends the runtime, with the shutdown sequence of every run
 // (Runtime.Close), and returns code.
-func (r *REPL) leave(code int) int {
+func (r *session) leave(code int) int {
 	r.rt.Close()
 	r.gate.release()
 	return code
@@ -231,7 +231,7 @@ func parse(src string) ([]ast.Stmt, error) {
 // eval runs one chunk: as an expression whose values are printed if it is
 // one (lua.c's "return " first), else as statements. It reports whether
 // the chunk asked to leave, and with what code.
-func (r *REPL) eval(src string) (int, bool) {
+func (r *session) eval(src string) (int, bool) {
 	quiet := strings.HasSuffix(strings.TrimSpace(src), ";")
 	fn, err := lua.LoadString(r.L, "return "+src, "stdin")
 	if err != nil {
@@ -254,7 +254,7 @@ func (r *REPL) eval(src string) (int, bool) {
 	}
 	parts := make([]string, len(values))
 	for i, v := range values {
-		parts[i] = Format(r.L, v)
+		parts[i] = format(r.L, v)
 	}
 	fmt.Fprintln(r.out, strings.Join(parts, "\t"))
 	return 0, false
@@ -262,7 +262,7 @@ func (r *REPL) eval(src string) (int, bool) {
 
 // call runs fn in the main state, where Ctrl-C interrupts it, and prints
 // its error, if any, with a short traceback.
-func (r *REPL) call(fn *glua.LFunction, args ...glua.LValue) ([]glua.LValue, error) {
+func (r *session) call(fn *glua.LFunction, args ...glua.LValue) ([]glua.LValue, error) {
 	values, err := r.rt.Call(fn, args...)
 	if _, exit := exitOf(err); err != nil && !exit {
 		fmt.Fprintln(r.errw, shortTrace(err.Error()))
@@ -299,7 +299,7 @@ func shortTrace(text string) string {
 
 // runInit runs WIRELAB_INIT: a chunk, or @file. It reports whether the
 // chunk asked to leave, and with what code.
-func (r *REPL) runInit(init string) (int, bool) {
+func (r *session) runInit(init string) (int, bool) {
 	name, src := "WIRELAB_INIT", []byte(init)
 	if strings.HasPrefix(init, "@") {
 		var err error
@@ -315,7 +315,7 @@ func (r *REPL) runInit(init string) (int, bool) {
 // runScript runs a script in the main state, as wirelab run does (the
 // runtime's Run), and prints its error, if any. It reports whether the
 // script asked to leave, and with what code.
-func (r *REPL) runScript(name string, src []byte, args []string) (int, bool) {
+func (r *session) runScript(name string, src []byte, args []string) (int, bool) {
 	err := r.rt.Run(name, src, args...)
 	if code, exit := exitOf(err); exit {
 		return code, true
