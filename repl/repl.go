@@ -48,6 +48,7 @@ type session struct {
 	gate *gate
 	out  io.Writer // direct to the terminal
 	errw io.Writer
+	sigs chan os.Signal
 }
 
 // Run runs an interactive session on the terminal, in the runtime's main
@@ -64,51 +65,11 @@ func Run(rt *lua.Runtime, o Options) int {
 	rt.SetOutput(g.writer(os.Stdout), g.writer(os.Stderr))
 	r.L = rt.State()
 	r.setup()
+	ed := newEditor(r, o.History)
+	defer ed.close()
+	quit := r.watchSignals()
+	defer signal.Stop(r.sigs)
 
-	// Keep the terminal's own mode for the time between prompts, so that
-	// io.read and child processes see a normal terminal.
-	origMode, origErr := liner.TerminalMode()
-	ln := liner.NewLiner()
-	defer ln.Close()
-	lineMode, lineErr := liner.TerminalMode()
-	normal := func() {
-		if origErr == nil {
-			origMode.ApplyMode()
-		}
-	}
-	editing := func() {
-		if lineErr == nil {
-			lineMode.ApplyMode()
-		}
-	}
-	defer normal()
-	ln.SetCtrlCAborts(true)
-	// One row: background output is written above the prompt (gate),
-	// and a single-row redraw never reaches up into it.
-	ln.SetMultiLineMode(false)
-	ln.SetTabCompletionStyle(liner.TabPrints)
-	ln.SetWordCompleter(func(line string, pos int) (string, []string, string) {
-		return complete(r.L, line, pos)
-	})
-	history := openHistory(ln, o.History)
-	if history != nil {
-		defer history.Close()
-	}
-
-	sigs := make(chan os.Signal, 4)
-	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
-	defer signal.Stop(sigs)
-	quit := make(chan struct{}, 1)
-	go func() {
-		for sig := range sigs {
-			if sig == syscall.SIGTERM {
-				quit <- struct{}{}
-			}
-			r.interrupt()
-		}
-	}()
-
-	normal()
 	fmt.Fprint(r.out, banner)
 	if o.Init != "" {
 		if code, exit := r.runInit(o.Init); exit {
@@ -120,39 +81,119 @@ func Run(rt *lua.Runtime, o Options) int {
 			return r.leave(code)
 		}
 	}
-
-	var chunk strings.Builder
 	for {
 		select {
 		case <-quit:
 			return r.leave(143)
 		default:
 		}
+		src, code, exit := ed.chunk()
+		if exit {
+			return r.leave(code)
+		}
+		if code, exit := r.eval(src); exit {
+			return r.leave(code)
+		}
+	}
+}
+
+// watchSignals interrupts the evaluation running on SIGINT and SIGTERM;
+// SIGTERM also ends the session, through the channel returned.
+func (r *session) watchSignals() <-chan struct{} {
+	r.sigs = make(chan os.Signal, 4)
+	signal.Notify(r.sigs, os.Interrupt, syscall.SIGTERM)
+	quit := make(chan struct{}, 1)
+	go func() {
+		for sig := range r.sigs {
+			if sig == syscall.SIGTERM {
+				quit <- struct{}{}
+			}
+			r.interrupt()
+		}
+	}()
+	return quit
+}
+
+// An editor is the line editor with its history, and the two terminal
+// modes it switches between: its own while a line is edited, and the
+// terminal's normal mode between prompts, so that io.read and child
+// processes see a normal terminal.
+type editor struct {
+	r       *session
+	ln      *liner.State
+	history *os.File // appended to; nil when there is none
+	normal  func()
+	editing func()
+}
+
+func newEditor(r *session, historyPath string) *editor {
+	origMode, origErr := liner.TerminalMode()
+	ln := liner.NewLiner()
+	lineMode, lineErr := liner.TerminalMode()
+	ed := &editor{r: r, ln: ln,
+		normal: func() {
+			if origErr == nil {
+				origMode.ApplyMode()
+			}
+		},
+		editing: func() {
+			if lineErr == nil {
+				lineMode.ApplyMode()
+			}
+		},
+	}
+	ln.SetCtrlCAborts(true)
+	// One row: background output is written above the prompt (gate),
+	// and a single-row redraw never reaches up into it.
+	ln.SetMultiLineMode(false)
+	ln.SetTabCompletionStyle(liner.TabPrints)
+	ln.SetWordCompleter(func(line string, pos int) (string, []string, string) {
+		return complete(r.L, line, pos)
+	})
+	ed.history = openHistory(ln, historyPath)
+	ed.normal()
+	return ed
+}
+
+func (ed *editor) close() {
+	if ed.history != nil {
+		ed.history.Close()
+	}
+	ed.ln.Close()
+	ed.normal()
+}
+
+// chunk reads lines until they make a complete chunk, which it returns
+// and keeps in the history. Ctrl-C drops the chunk being typed; exit is
+// true (with the status) when the session should end: Ctrl-D on an
+// empty line, or the terminal failing.
+func (ed *editor) chunk() (src string, code int, exit bool) {
+	var chunk strings.Builder
+	for {
 		p := prompt
 		if chunk.Len() > 0 {
 			p = contPrompt
 		}
-		g.hold(p)
-		editing()
-		line, err := ln.Prompt(p)
-		normal()
-		g.release()
+		ed.r.gate.hold(p)
+		ed.editing()
+		line, err := ed.ln.Prompt(p)
+		ed.normal()
+		ed.r.gate.release()
 		switch {
 		case errors.Is(err, liner.ErrPromptAborted):
 			// Ctrl-C clears the line, and a chunk being continued.
 			chunk.Reset()
 			continue
 		case errors.Is(err, io.EOF):
+			fmt.Fprintln(ed.r.out)
 			if chunk.Len() > 0 {
 				chunk.Reset()
-				fmt.Fprintln(r.out)
 				continue
 			}
-			fmt.Fprintln(r.out)
-			return r.leave(0)
+			return "", 0, true
 		case err != nil:
-			fmt.Fprintf(r.errw, "wirelab: %v\n", err)
-			return r.leave(1)
+			fmt.Fprintf(ed.r.errw, "wirelab: %v\n", err)
+			return "", 1, true
 		}
 		if chunk.Len() > 0 {
 			chunk.WriteByte('\n')
@@ -166,14 +207,11 @@ func Run(rt *lua.Runtime, o Options) int {
 		if incomplete(src) {
 			continue
 		}
-		chunk.Reset()
-		ln.AppendHistory(src)
-		if history != nil {
-			fmt.Fprintln(history, strings.ReplaceAll(src, "\n", " "))
+		ed.ln.AppendHistory(src)
+		if ed.history != nil {
+			fmt.Fprintln(ed.history, strings.ReplaceAll(src, "\n", " "))
 		}
-		if code, exit := r.eval(src); exit {
-			return r.leave(code)
-		}
+		return src, 0, false
 	}
 }
 
