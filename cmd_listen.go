@@ -135,53 +135,66 @@ func cmdListen(args []string, stdin *os.File, stdout, stderr io.Writer) int {
 		}
 		return 0
 	}
-	// --keep-open: every connection served at once; without --exec what
-	// they send goes to stdout and stdin goes to all of them.
+	// --keep-open: every connection served at once, through the engine's
+	// accept loop, which backs off when accept fails (out of descriptors)
+	// and serves again once they free up. Without --exec what they send
+	// goes to stdout and stdin goes to all of them.
 	var mu sync.Mutex
 	live := map[*engine.Conn]bool{}
 	if f.exec == "" {
 		go broadcast(stdin, &mu, live)
 	}
-	var wg sync.WaitGroup
-	defer wg.Wait()
-	for {
-		c, err := accept()
-		if err != nil {
-			if ctx.Err() != nil {
-				return 130
-			}
-			fmt.Fprintf(stderr, "wirelab: %v\n", err)
-			continue
+	o := engine.ServerOptions{IdleTimeout: -1, Grace: -1, Report: acceptReporter(stderr)}
+	srv := engine.Serve(ctx, ln, o, func(ctx context.Context, c *engine.Conn) {
+		if tr != nil {
+			c.SetTracer(tr)
 		}
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			defer c.Close()
-			if f.exec != "" {
-				if err := execOn(ctx, c, f.exec, stderr); err != nil && ctx.Err() == nil {
-					fmt.Fprintf(stderr, "wirelab: %s: %v\n", c.RemoteAddr(), err)
-				}
-				return
+		if f.exec != "" {
+			if err := execOn(ctx, c, f.exec, stderr); err != nil && ctx.Err() == nil {
+				fmt.Fprintf(stderr, "wirelab: %s: %v\n", c.RemoteAddr(), err)
 			}
-			mu.Lock()
-			live[c] = true
-			mu.Unlock()
-			buf := make([]byte, 32<<10)
-			for {
-				n, err := c.Read(buf)
-				if n > 0 {
-					mu.Lock()
-					stdout.Write(buf[:n])
-					mu.Unlock()
-				}
-				if err != nil {
-					break
-				}
+			return
+		}
+		mu.Lock()
+		live[c] = true
+		mu.Unlock()
+		for {
+			b, err := c.Recv(ctx, 32<<10) // ends with ctx: Ctrl-C
+			if len(b) > 0 {
+				mu.Lock()
+				stdout.Write(b)
+				mu.Unlock()
 			}
-			mu.Lock()
-			delete(live, c)
-			mu.Unlock()
-		}()
+			if err != nil {
+				break
+			}
+		}
+		mu.Lock()
+		delete(live, c)
+		mu.Unlock()
+	})
+	<-srv.Done()
+	return 130
+}
+
+// acceptReporter writes the accept errors a --keep-open listener
+// survives, the same one at most once every 5 s with the count of those
+// left out, so that running out of descriptors is said, not shouted.
+func acceptReporter(stderr io.Writer) func(error) {
+	var last string
+	var at time.Time
+	quiet := 0
+	return func(err error) {
+		msg := err.Error()
+		if msg == last && time.Since(at) < 5*time.Second {
+			quiet++
+			return
+		}
+		if quiet > 0 {
+			fmt.Fprintf(stderr, "wirelab: (%d more accept errors)\n", quiet)
+		}
+		fmt.Fprintf(stderr, "wirelab: %v (still listening)\n", err)
+		last, at, quiet = msg, time.Now(), 0
 	}
 }
 
