@@ -96,8 +96,8 @@ func serverTLS(L *glua.LState, n int, fname string, opts *glua.LTable) *tls.Conf
 	return nil
 }
 
-// listenArgs opens the listener of socket.listen and socket.serve, plain
-// or TLS.
+// listenOn opens the listener of socket.listen and socket.serve: TLS with
+// cfg when it is set, plain otherwise.
 func listenOn(L *glua.LState, host string, port int, backlog int64, cfg *tls.Config) (*engine.Listener, error) {
 	if cfg != nil {
 		return engine.ListenTLS(ctxOf(L), host, port, int(backlog), cfg)
