@@ -446,59 +446,40 @@ func (c *Conn) RecvUntilAny(ctx context.Context, delims [][]byte, limit int, kee
 	which := -1
 	err := c.read(ctx, "recv", func() error {
 		for {
-			var chunk []byte
-			fromPend := len(c.pend) > 0
-			if fromPend {
-				chunk = c.pend
-			} else {
-				if c.r.Buffered() == 0 {
-					if _, err := c.r.Peek(1); err != nil {
-						c.unread(acc)
-						return err
-					}
-				}
-				chunk, _ = c.r.Peek(c.r.Buffered())
+			chunk, fromPend, err := c.chunk()
+			if err != nil {
+				c.unread(acc)
+				return err
 			}
-			consume := func(n int) {
-				if fromPend {
-					c.consumePend(n)
-				} else {
-					c.r.Discard(n)
-				}
-			}
+			// Nothing straddles while acc is empty: the chunk is searched
+			// in place and only the result copied.
 			old := len(acc)
 			var end int
 			if old == 0 {
-				// Nothing straddles: search the chunk in place and copy
-				// only the result.
 				end, which = firstDelim(chunk, 0, delims)
-				if which >= 0 {
-					if end-len(delims[which]) > limit {
-						// Nothing taken; the caller sees what is there.
-						acc = append([]byte(nil), chunk[:end]...)
-						return ErrTooLong
-					}
-					acc = append([]byte(nil), chunk[:end]...)
-					consume(end)
-					break
-				}
-				acc = append(acc, chunk...)
 			} else {
 				acc = append(acc, chunk...)
 				end, which = firstDelim(acc, old, delims)
-				if which >= 0 {
-					if end-len(delims[which]) > limit {
-						// Only the bytes before this chunk were taken.
-						c.unread(acc[:old])
-						acc = acc[:end]
-						return ErrTooLong
-					}
-					consume(end - old)
-					acc = acc[:end]
-					break
-				}
 			}
-			consume(len(chunk))
+			if which >= 0 {
+				if old == 0 {
+					acc = append([]byte(nil), chunk[:end]...)
+				} else {
+					acc = acc[:end]
+				}
+				if end-len(delims[which]) > limit {
+					// Only the bytes before this chunk were taken: they
+					// go back, and the caller sees what is there.
+					c.unread(acc[:old])
+					return ErrTooLong
+				}
+				c.consumeChunk(fromPend, end-old)
+				break
+			}
+			if old == 0 {
+				acc = append(acc, chunk...)
+			}
+			c.consumeChunk(fromPend, len(chunk))
 			if len(acc) > limit+longest-1 {
 				// No delimiter can end now without more than limit bytes
 				// before it.
@@ -515,6 +496,32 @@ func (c *Conn) RecvUntilAny(ctx context.Context, delims [][]byte, limit int, kee
 		which = -1
 	}
 	return acc, which, err
+}
+
+// chunk returns the bytes a read can take without waiting for more than
+// one socket read: the pending bytes put back by a failed receive, or else
+// what the read buffer holds, filled first when empty; fromPend says which.
+// The bytes stay where they are until consumeChunk.
+func (c *Conn) chunk() (b []byte, fromPend bool, err error) {
+	if len(c.pend) > 0 {
+		return c.pend, true, nil
+	}
+	if c.r.Buffered() == 0 {
+		if _, err := c.r.Peek(1); err != nil {
+			return nil, false, err
+		}
+	}
+	b, _ = c.r.Peek(c.r.Buffered())
+	return b, false, nil
+}
+
+// consumeChunk takes the first n bytes of what chunk returned.
+func (c *Conn) consumeChunk(fromPend bool, n int) {
+	if fromPend {
+		c.consumePend(n)
+	} else {
+		c.r.Discard(n)
+	}
 }
 
 // firstDelim finds, in b, the delimiter that ends first among those that
