@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"os/exec"
@@ -44,6 +45,16 @@ type Spawn struct {
 	// MaxStderr bounds the standard error held for Stderr (0:
 	// DefaultMaxStderr); past it, bytes are dropped and counted.
 	MaxStderr int
+	// PTY makes the process's stdin and stdout a pseudo-terminal in raw
+	// mode (no echo, no CR/LF translation), and its stderr too with
+	// StderrMerge (StderrPipe keeps a pipe), as pwntools' stdout=PTY: a
+	// program that buffers its output by blocks on a pipe sees a terminal
+	// and writes line by line. The process leads a session of its own,
+	// with the terminal as its controlling terminal. Conn().CloseWrite
+	// hangs the terminal up (see ptyConn.CloseWrite).
+	// Where there are no pseudo-terminals StartProcess fails with an
+	// error that says so.
+	PTY bool
 }
 
 // A Process is a running program whose standard input and output are a
@@ -86,16 +97,31 @@ func StartProcess(ctx context.Context, s Spawn) (*Process, error) {
 			pipes.closeAll()
 		}
 	}()
-	inR, inW, err := pipes.input()
-	if err != nil {
-		return nil, &OpError{Op: "spawn", Err: err}
+	var nc net.Conn
+	if s.PTY {
+		master, tty, err := openPTY()
+		if err != nil {
+			return nil, &OpError{Op: "spawn", Err: err}
+		}
+		pipes.all = append(pipes.all, master, tty)
+		pipes.child = append(pipes.child, tty)
+		cmd.Stdin, cmd.Stdout, cmd.Stderr = tty, tty, tty
+		cmd.SysProcAttr = ptyAttr()
+		nc = &ptyConn{f: master}
+	} else {
+		inR, inW, err := pipes.input()
+		if err != nil {
+			return nil, &OpError{Op: "spawn", Err: err}
+		}
+		outR, outW, err := pipes.output()
+		if err != nil {
+			return nil, &OpError{Op: "spawn", Err: err}
+		}
+		cmd.Stdin, cmd.Stdout, cmd.Stderr = inR, outW, outW
+		nc = &pipeConn{r: outR, w: inW}
 	}
-	outR, outW, err := pipes.output()
-	if err != nil {
-		return nil, &OpError{Op: "spawn", Err: err}
-	}
-	cmd.Stdin, cmd.Stdout, cmd.Stderr = inR, outW, outW
 	var errR *os.File
+	var err error
 	if s.Stderr == StderrPipe {
 		var errW *os.File
 		if errR, errW, err = pipes.output(); err != nil {
@@ -113,7 +139,13 @@ func StartProcess(ctx context.Context, s Spawn) (*Process, error) {
 	if p.maxErr <= 0 {
 		p.maxErr = DefaultMaxStderr
 	}
-	p.conn = NewConn(&pipeConn{r: outR, w: inW, addr: procAddr(p.pid)})
+	switch c := nc.(type) {
+	case *pipeConn:
+		c.addr = procAddr(p.pid)
+	case *ptyConn:
+		c.addr = procAddr(p.pid)
+	}
+	p.conn = NewConn(nc)
 	if errR != nil {
 		p.errDone = make(chan struct{})
 		go p.drainStderr(errR)
@@ -302,4 +334,57 @@ func (a procAddr) Network() string { return "process" }
 // String implements net.Addr.
 func (a procAddr) String() string { return fmt.Sprintf("pid %d", int(a)) }
 
-var _ net.Conn = (*pipeConn)(nil)
+// ptyConn is the master side of a process's pseudo-terminal seen as a
+// net.Conn: what is written is the program's input, what is read its
+// output. The master is pollable, so deadlines work as on pipes.
+type ptyConn struct {
+	f    *os.File
+	addr procAddr
+}
+
+// Read reads the program's output. Once every process has closed the
+// terminal, the master reads EIO (Linux): that is the end of the stream.
+func (pc *ptyConn) Read(b []byte) (int, error) {
+	n, err := pc.f.Read(b)
+	if errors.Is(err, syscall.EIO) {
+		err = io.EOF
+	}
+	return n, err
+}
+
+// Write sends to the program's input.
+func (pc *ptyConn) Write(b []byte) (int, error) {
+	n, err := pc.f.Write(b)
+	if errors.Is(err, syscall.EIO) {
+		err = syscall.EPIPE
+	}
+	return n, err
+}
+
+// Close closes the master: the program's terminal is hung up. Closing
+// twice (after CloseWrite) is harmless.
+func (pc *ptyConn) Close() error {
+	if err := pc.f.Close(); !errors.Is(err, os.ErrClosed) {
+		return err
+	}
+	return nil
+}
+
+// CloseWrite hangs the terminal up, since a terminal in raw mode has no
+// end of file: the master is closed, as when a terminal window closes.
+// The program gets SIGHUP (it leads the terminal's session), a read it
+// is blocked in fails with EIO and later ones read end of file. Output
+// not received yet is lost; later sends and receives fail with
+// os.ErrClosed.
+func (pc *ptyConn) CloseWrite() error { return pc.Close() }
+
+func (pc *ptyConn) LocalAddr() net.Addr                { return pc.addr }
+func (pc *ptyConn) RemoteAddr() net.Addr               { return pc.addr }
+func (pc *ptyConn) SetReadDeadline(t time.Time) error  { return pc.f.SetReadDeadline(t) }
+func (pc *ptyConn) SetWriteDeadline(t time.Time) error { return pc.f.SetWriteDeadline(t) }
+func (pc *ptyConn) SetDeadline(t time.Time) error      { return pc.f.SetDeadline(t) }
+
+var (
+	_ net.Conn = (*pipeConn)(nil)
+	_ net.Conn = (*ptyConn)(nil)
+)
