@@ -50,10 +50,11 @@ type Spawn struct {
 	// StderrMerge (StderrPipe keeps a pipe), as pwntools' stdout=PTY: a
 	// program that buffers its output by blocks on a pipe sees a terminal
 	// and writes line by line. The process leads a session of its own,
-	// with the terminal as its controlling terminal. Conn().CloseWrite
-	// hangs the terminal up (see ptyConn.CloseWrite).
-	// Where there are no pseudo-terminals StartProcess fails with an
-	// error that says so.
+	// with the terminal as its controlling terminal; when it ends, its
+	// group is killed and (on Linux) the rest of its session, where a
+	// job-control shell puts its jobs. Conn().CloseWrite hangs the
+	// terminal up (see ptyConn.CloseWrite). Where there are no
+	// pseudo-terminals StartProcess fails with an error that says so.
 	PTY bool
 }
 
@@ -67,6 +68,7 @@ type Process struct {
 	conn *Conn
 	cmd  *exec.Cmd
 	pid  int
+	pty  bool          // the process leads a session on a pseudo-terminal
 	done chan struct{} // closed once the leader is reaped
 	stop func() bool   // unregisters the kill on ctx's cancellation
 
@@ -135,7 +137,7 @@ func StartProcess(ctx context.Context, s Spawn) (*Process, error) {
 	ok = true
 	pipes.closeChildEnds()
 
-	p := &Process{cmd: cmd, pid: cmd.Process.Pid, done: make(chan struct{}), maxErr: s.MaxStderr}
+	p := &Process{cmd: cmd, pid: cmd.Process.Pid, pty: s.PTY, done: make(chan struct{}), maxErr: s.MaxStderr}
 	if p.maxErr <= 0 {
 		p.maxErr = DefaultMaxStderr
 	}
@@ -155,11 +157,16 @@ func StartProcess(ctx context.Context, s Spawn) (*Process, error) {
 	return p, nil
 }
 
-// reap waits for the leader, then kills what it left in its group.
+// reap waits for the leader, then kills what it left in its group, and
+// with a pty in its session (where a job-control shell puts its jobs in
+// groups of their own).
 func (p *Process) reap() {
 	p.cmd.Wait()
 	p.mu.Lock()
 	syscall.Kill(-p.pid, syscall.SIGKILL)
+	if p.pty {
+		killSession(p.pid)
+	}
 	p.state, p.reaped = p.cmd.ProcessState, true
 	p.mu.Unlock()
 	close(p.done)

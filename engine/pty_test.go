@@ -7,6 +7,7 @@ import (
 	"errors"
 	"os"
 	"os/exec"
+	"runtime"
 	"strconv"
 	"strings"
 	"syscall"
@@ -186,4 +187,30 @@ func waitGone(t *testing.T, pid int) {
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
+}
+
+// TestSpawnPTYKillsSession: an interactive shell on the pty (job control
+// on) runs a background job in a process group of its own; closing the
+// process kills it too, as the rest of the shell's session.
+func TestSpawnPTYKillsSession(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("the session is killed on Linux only")
+	}
+	p := startPTY(t, Spawn{Argv: []string{"sh", "-i"}})
+	c := p.Conn()
+	ctx := context.Background()
+	c.Send(ctx, []byte("sleep 30 & echo pid=$!\n"))
+	if _, err := c.RecvUntil(ctx, []byte("pid="), 1<<16); err != nil {
+		t.Fatal(err)
+	}
+	child, err := strconv.Atoi(strings.TrimSpace(recvLine(t, c)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if pg, _ := syscall.Getpgid(child); pg == p.Pid() {
+		t.Fatalf("the job is in the shell's group %d: the test shows nothing", pg)
+	}
+	p.Close()
+	<-p.Done()
+	waitGone(t, child)
 }
