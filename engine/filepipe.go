@@ -154,12 +154,15 @@ func (c *Conn) sendfile(ctx context.Context, f *os.File, size int64, progress fu
 				// After any push of ours, so that it sticks.
 				c.nc.SetWriteDeadline(aLongTimeAgo)
 				return
-			case now := <-tick.C:
+			case <-tick.C:
 				off, err := f.Seek(0, io.SeekCurrent)
 				if err != nil || off == last {
 					continue
 				}
 				last = off
+				// Now, not the tick's time: a tick that came late on a
+				// busy machine would set a deadline already partly spent.
+				now := time.Now()
 				c.lastOp.Store(int64(now.Sub(epoch)))
 				if t > 0 {
 					c.nc.SetWriteDeadline(now.Add(t))

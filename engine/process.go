@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"os/exec"
@@ -44,6 +45,17 @@ type Spawn struct {
 	// MaxStderr bounds the standard error held for Stderr (0:
 	// DefaultMaxStderr); past it, bytes are dropped and counted.
 	MaxStderr int
+	// PTY makes the process's stdin and stdout a pseudo-terminal in raw
+	// mode (no echo, no CR/LF translation), and its stderr too with
+	// StderrMerge (StderrPipe keeps a pipe), as pwntools' stdout=PTY: a
+	// program that buffers its output by blocks on a pipe sees a terminal
+	// and writes line by line. The process leads a session of its own,
+	// with the terminal as its controlling terminal; when it ends, its
+	// group is killed and (on Linux) the rest of its session, where a
+	// job-control shell puts its jobs. Conn().CloseWrite hangs the
+	// terminal up (see ptyConn.CloseWrite). Where there are no
+	// pseudo-terminals StartProcess fails with an error that says so.
+	PTY bool
 }
 
 // A Process is a running program whose standard input and output are a
@@ -56,6 +68,7 @@ type Process struct {
 	conn *Conn
 	cmd  *exec.Cmd
 	pid  int
+	pty  bool          // the process leads a session on a pseudo-terminal
 	done chan struct{} // closed once the leader is reaped
 	stop func() bool   // unregisters the kill on ctx's cancellation
 
@@ -86,16 +99,31 @@ func StartProcess(ctx context.Context, s Spawn) (*Process, error) {
 			pipes.closeAll()
 		}
 	}()
-	inR, inW, err := pipes.input()
-	if err != nil {
-		return nil, &OpError{Op: "spawn", Err: err}
+	var nc net.Conn
+	if s.PTY {
+		master, tty, err := openPTY()
+		if err != nil {
+			return nil, &OpError{Op: "spawn", Err: err}
+		}
+		pipes.all = append(pipes.all, master, tty)
+		pipes.child = append(pipes.child, tty)
+		cmd.Stdin, cmd.Stdout, cmd.Stderr = tty, tty, tty
+		cmd.SysProcAttr = ptyAttr()
+		nc = &ptyConn{f: master}
+	} else {
+		inR, inW, err := pipes.input()
+		if err != nil {
+			return nil, &OpError{Op: "spawn", Err: err}
+		}
+		outR, outW, err := pipes.output()
+		if err != nil {
+			return nil, &OpError{Op: "spawn", Err: err}
+		}
+		cmd.Stdin, cmd.Stdout, cmd.Stderr = inR, outW, outW
+		nc = &pipeConn{r: outR, w: inW}
 	}
-	outR, outW, err := pipes.output()
-	if err != nil {
-		return nil, &OpError{Op: "spawn", Err: err}
-	}
-	cmd.Stdin, cmd.Stdout, cmd.Stderr = inR, outW, outW
 	var errR *os.File
+	var err error
 	if s.Stderr == StderrPipe {
 		var errW *os.File
 		if errR, errW, err = pipes.output(); err != nil {
@@ -109,11 +137,17 @@ func StartProcess(ctx context.Context, s Spawn) (*Process, error) {
 	ok = true
 	pipes.closeChildEnds()
 
-	p := &Process{cmd: cmd, pid: cmd.Process.Pid, done: make(chan struct{}), maxErr: s.MaxStderr}
+	p := &Process{cmd: cmd, pid: cmd.Process.Pid, pty: s.PTY, done: make(chan struct{}), maxErr: s.MaxStderr}
 	if p.maxErr <= 0 {
 		p.maxErr = DefaultMaxStderr
 	}
-	p.conn = NewConn(&pipeConn{r: outR, w: inW, addr: procAddr(p.pid)})
+	switch c := nc.(type) {
+	case *pipeConn:
+		c.addr = procAddr(p.pid)
+	case *ptyConn:
+		c.addr = procAddr(p.pid)
+	}
+	p.conn = NewConn(nc)
 	if errR != nil {
 		p.errDone = make(chan struct{})
 		go p.drainStderr(errR)
@@ -123,11 +157,16 @@ func StartProcess(ctx context.Context, s Spawn) (*Process, error) {
 	return p, nil
 }
 
-// reap waits for the leader, then kills what it left in its group.
+// reap waits for the leader, then kills what it left in its group, and
+// with a pty in its session (where a job-control shell puts its jobs in
+// groups of their own).
 func (p *Process) reap() {
 	p.cmd.Wait()
 	p.mu.Lock()
 	syscall.Kill(-p.pid, syscall.SIGKILL)
+	if p.pty {
+		killSession(p.pid)
+	}
 	p.state, p.reaped = p.cmd.ProcessState, true
 	p.mu.Unlock()
 	close(p.done)
@@ -302,4 +341,57 @@ func (a procAddr) Network() string { return "process" }
 // String implements net.Addr.
 func (a procAddr) String() string { return fmt.Sprintf("pid %d", int(a)) }
 
-var _ net.Conn = (*pipeConn)(nil)
+// ptyConn is the master side of a process's pseudo-terminal seen as a
+// net.Conn: what is written is the program's input, what is read its
+// output. The master is pollable, so deadlines work as on pipes.
+type ptyConn struct {
+	f    *os.File
+	addr procAddr
+}
+
+// Read reads the program's output. Once every process has closed the
+// terminal, the master reads EIO (Linux): that is the end of the stream.
+func (pc *ptyConn) Read(b []byte) (int, error) {
+	n, err := pc.f.Read(b)
+	if errors.Is(err, syscall.EIO) {
+		err = io.EOF
+	}
+	return n, err
+}
+
+// Write sends to the program's input.
+func (pc *ptyConn) Write(b []byte) (int, error) {
+	n, err := pc.f.Write(b)
+	if errors.Is(err, syscall.EIO) {
+		err = syscall.EPIPE
+	}
+	return n, err
+}
+
+// Close closes the master: the program's terminal is hung up. Closing
+// twice (after CloseWrite) is harmless.
+func (pc *ptyConn) Close() error {
+	if err := pc.f.Close(); !errors.Is(err, os.ErrClosed) {
+		return err
+	}
+	return nil
+}
+
+// CloseWrite hangs the terminal up, since a terminal in raw mode has no
+// end of file: the master is closed, as when a terminal window closes.
+// The program gets SIGHUP (it leads the terminal's session), a read it
+// is blocked in fails with EIO and later ones read end of file. Output
+// not received yet is lost; later sends and receives fail with
+// os.ErrClosed.
+func (pc *ptyConn) CloseWrite() error { return pc.Close() }
+
+func (pc *ptyConn) LocalAddr() net.Addr                { return pc.addr }
+func (pc *ptyConn) RemoteAddr() net.Addr               { return pc.addr }
+func (pc *ptyConn) SetReadDeadline(t time.Time) error  { return pc.f.SetReadDeadline(t) }
+func (pc *ptyConn) SetWriteDeadline(t time.Time) error { return pc.f.SetWriteDeadline(t) }
+func (pc *ptyConn) SetDeadline(t time.Time) error      { return pc.f.SetDeadline(t) }
+
+var (
+	_ net.Conn = (*pipeConn)(nil)
+	_ net.Conn = (*ptyConn)(nil)
+)

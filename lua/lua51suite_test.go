@@ -16,6 +16,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -182,8 +183,23 @@ var suiteAllowed = map[string]suiteDeviation{
 // assert may be what should end a loop.
 const maxRepeats = 1000
 
-// suiteTimeout bounds one file.
-const suiteTimeout = 20 * time.Second
+// suiteCPU bounds one file by the CPU time the test process spends
+// without progress, an assert: a file caught in a loop spends it and makes
+// none. CPU time, not wall time, so that a loaded machine (the time that
+// other processes take) does not stop a file that works; the race
+// detector multiplies the CPU time itself, so it gets more. After the
+// stop, a file still running after suiteStuckCPU more is left behind,
+// stuck in Go code.
+var suiteCPU, suiteStuckCPU = 20 * time.Second * raceFactor, 5 * time.Second * raceFactor
+
+// cpuTime returns the CPU time the process has used, user and system.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
 
 // suiteRun is the record of one file's run.
 type suiteRun struct {
@@ -198,7 +214,7 @@ type suiteRun struct {
 	watch           bool              // whether to note the places that pass
 	repeats         map[string]int    // failures by place
 	pcall, xpcall   glua.LValue
-	elapsed         time.Duration
+	elapsed, cpu    time.Duration
 }
 
 func TestLua51Suite(t *testing.T) {
@@ -250,8 +266,8 @@ func TestLua51Suite(t *testing.T) {
 				check(where, "passes, where lua5.1 fails: "+suiteFails51[where])
 			}
 		}
-		t.Logf("%-15s %6d asserts, %6d passed, %3d deviations, %3d allowed (%d raised under pcall) %v",
-			r.file, r.asserts, r.passed, failed, allowed, r.inPcall, r.elapsed.Round(time.Millisecond))
+		t.Logf("%-15s %6d asserts, %6d passed, %3d deviations, %3d allowed (%d raised under pcall) %v, %v CPU",
+			r.file, r.asserts, r.passed, failed, allowed, r.inPcall, r.elapsed.Round(time.Millisecond), r.cpu.Round(time.Millisecond))
 		total[0] += r.asserts
 		total[1] += r.passed
 		total[2] += failed
@@ -375,7 +391,7 @@ func runSuiteFile(t *testing.T, file string, prelude []byte) *suiteRun {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), suiteTimeout)
+	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	rt := NewRuntime(ctx, Options{Stdout: io.Discard, Stderr: io.Discard})
 	defer rt.Close()
@@ -386,29 +402,57 @@ func runSuiteFile(t *testing.T, file string, prelude []byte) *suiteRun {
 	if err := Run(L, "prelude.lua", prelude, nil); err != nil {
 		t.Fatalf("prelude: %v", err)
 	}
-	start := time.Now()
+	start, startCPU := time.Now(), cpuTime()
 	done := make(chan error, 1)
 	go func() {
 		done <- Run(L, file, src, nil)
 		L.Close()
 	}()
-	select {
-	case err = <-done:
-	case <-time.After(suiteTimeout + 5*time.Second):
-		err = errors.New("stuck in Go code")
-	}
+	err = r.bound(done, cancel)
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.over = true
-	r.elapsed = time.Since(start)
+	r.elapsed, r.cpu = time.Since(start), cpuTime()-startCPU
 	if err != nil {
 		msg, _, _ := strings.Cut(err.Error(), "\n")
 		if ctx.Err() != nil {
-			msg = "timed out after " + suiteTimeout.String() + ": " + msg
+			msg = fmt.Sprintf("stopped after %v of CPU time without an assert: %s", suiteCPU, msg)
 		}
 		r.failed[errorPlace(file, err.Error())] = "error: " + msg
 	}
 	return r
+}
+
+// bound waits for the file's run to end (its error on done), cancelling
+// it when the process has spent suiteCPU of CPU time since the last
+// assert, and giving up on it suiteStuckCPU later. It samples the CPU
+// clock and the assert count every 50 ms of wall time, which only sets
+// how soon a stop comes, not whether.
+func (r *suiteRun) bound(done <-chan error, cancel func()) error {
+	tick := time.NewTicker(50 * time.Millisecond)
+	defer tick.Stop()
+	seen, mark, limit, stopped := -1, cpuTime(), suiteCPU, false
+	for {
+		select {
+		case err := <-done:
+			return err
+		case <-tick.C:
+		}
+		r.mu.Lock()
+		n := r.asserts
+		r.mu.Unlock()
+		now := cpuTime()
+		switch {
+		case n != seen && !stopped:
+			seen, mark = n, now
+		case now-mark < limit:
+		case !stopped:
+			cancel()
+			stopped, mark, limit = true, now, suiteStuckCPU
+		default:
+			return errors.New("stuck in Go code")
+		}
+	}
 }
 
 // assert is the soft assert. Under a pcall it raises as Lua's does, since
@@ -539,4 +583,31 @@ func sortedKeys[V any](m map[string]V) []string {
 	}
 	sort.Strings(keys)
 	return keys
+}
+
+// TestSuiteBound: a suite file that loops without asserting is stopped
+// once it has spent suiteCPU of CPU time, while one that goes on
+// asserting for longer than that runs to its end.
+func TestSuiteBound(t *testing.T) {
+	old := suiteCPU
+	suiteCPU = 300 * time.Millisecond
+	t.Cleanup(func() { suiteCPU = old })
+	t.Chdir(t.TempDir())
+	files := map[string]string{
+		"loops.lua":    "while true do end",
+		"progress.lua": "local t0 = os.clock() while os.clock() - t0 < 1 do assert(true) end",
+	}
+	for name, src := range files {
+		if err := os.WriteFile(name, []byte(src), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	r := runSuiteFile(t, "loops.lua", nil)
+	if msg := r.failed["loops.lua:?"]; !strings.Contains(msg, "stopped after 300ms of CPU time without an assert") {
+		t.Fatalf("loops.lua: %v", r.failed)
+	}
+	r = runSuiteFile(t, "progress.lua", nil)
+	if len(r.failed) != 0 || r.passed == 0 || r.cpu < time.Second {
+		t.Fatalf("progress.lua: %v, %d passed in %v of CPU", r.failed, r.passed, r.cpu)
+	}
 }

@@ -14,7 +14,7 @@ import (
 // and stdout with the methods of a conn (pwntools' process()).
 
 // spawnFunc is exec.spawn, registered with the exec module (exec.go).
-var spawnFunc = fn{"spawn", execSpawn, "exec.spawn(cmd [, {cwd=dir, env={...}, stderr=\"merge\"|\"pipe\", max_stderr=n}]) -> process | nil, err -- start cmd (a shell string or an argv table) and talk to it over its stdin and stdout, with the methods of a conn"}
+var spawnFunc = fn{"spawn", execSpawn, "exec.spawn(cmd [, {cwd=dir, env={...}, stderr=\"merge\"|\"pipe\", max_stderr=n, pty=bool}]) -> process | nil, err -- start cmd (a shell string or an argv table) and talk to it over its stdin and stdout, with the methods of a conn; pty=true makes them a raw pseudo-terminal, so that programs that buffer their output on a pipe answer line by line"}
 
 // argvOrShell reads argument n of exec.run and exec.spawn: a shell string
 // or an argv table.
@@ -43,7 +43,7 @@ func argvOrShell(L *glua.LState, n int) (shell string, argv []string) {
 func execSpawn(L *glua.LState) int {
 	var s engine.Spawn
 	s.Shell, s.Argv = argvOrShell(L, 1)
-	opts := optTable(L, 2, "cwd", "env", "stderr", "max_stderr")
+	opts := optTable(L, 2, "cwd", "env", "stderr", "max_stderr", "pty")
 	s.Dir = optString(L, opts, "cwd", "")
 	switch mode := optString(L, opts, "stderr", "merge"); mode {
 	case "merge":
@@ -58,6 +58,7 @@ func execSpawn(L *glua.LState) int {
 		L.ArgError(2, "option max_stderr must be from 1 to 2^30")
 	}
 	s.MaxStderr = int(maxErr)
+	s.PTY = optBool(L, opts, "pty", false)
 	if env, ok := optField(opts, "env").(*glua.LTable); ok {
 		s.Env = map[string]string{}
 		env.ForEach(func(k, v glua.LValue) {
@@ -118,7 +119,7 @@ func processMethods() []fn {
 	}
 	return append(out,
 		fn{"stderr", processStderr, "p:stderr() -> data, dropped -- the standard error collected since the last call (stderr=\"pipe\"), never waiting; dropped counts bytes lost past max_stderr"},
-		fn{"close_stdin", processCloseStdin, "p:close_stdin() -- close the process's stdin: it reads end of file"},
+		fn{"close_stdin", processCloseStdin, "p:close_stdin() -- close the process's stdin: it reads end of file; with pty=true the terminal is hung up instead (SIGHUP, and what was not received is lost)"},
 		fn{"wait", processWait, "p:wait([timeout]) -> code, signal | nil, err -- wait for the process to end (timeout 0: only look); code is -1 when a signal ended it"},
 		fn{"kill", processKill, "p:kill([sig]) -> true | nil, err -- send sig (default \"KILL\"; \"TERM\", \"INT\", \"HUP\", ... or a number) to the process and its group"},
 		fn{"pid", processPid, "p:pid() -> n -- the process id, also its process group"},

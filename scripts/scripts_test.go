@@ -436,9 +436,14 @@ func TestLogin(t *testing.T) {
 	if out != "success\n" {
 		t.Fatalf("hashed entry: %q", out)
 	}
-	out, _, _ = runClient(t, dir, "login_client", "nobody\n123\n", "--port", port)
-	if out != "fail\n" {
-		t.Fatalf("unknown user: %q", out)
+	// a refused login exits 1 and says so on stderr
+	out, errs, code = runClient(t, dir, "login_client", "nobody\n123\n", "--port", port)
+	if out != "fail\n" || code != 1 || errs != "login refused: the server answered fail\n" {
+		t.Fatalf("unknown user: exit %d stdout %q stderr %q", code, out, errs)
+	}
+	out, errs, code = runClient(t, dir, "login_client", "", "--port", port)
+	if out != "" || code != 1 || !strings.Contains(errs, "no login") {
+		t.Fatalf("no input: exit %d stdout %q stderr %q", code, out, errs)
 	}
 	// an account added while the server runs counts at once
 	cmd = exec.Command(wirelab, "passwd", accounts, "nobody")
@@ -478,9 +483,9 @@ func TestLogin(t *testing.T) {
 	if got := ask([]byte("chen|123")); !strings.HasPrefix(got, "closed") {
 		t.Fatalf("after 5 failures the connection should be closed, got %q", got)
 	}
-	out, _, _ = runClient(t, dir, "login_client", strings.Repeat("chen\nx\n", 6), "--port", port)
-	if out != strings.Repeat("fail\n", 5) {
-		t.Fatalf("client after lock-out: %q", out)
+	out, errs, code = runClient(t, dir, "login_client", strings.Repeat("chen\nx\n", 6), "--port", port)
+	if out != strings.Repeat("fail\n", 5) || code != 1 || errs == "" {
+		t.Fatalf("client after lock-out: exit %d stdout %q stderr %q", code, out, errs)
 	}
 }
 

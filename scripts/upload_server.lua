@@ -131,11 +131,20 @@ if ... == "upload_server" then return M end -- loaded with require
 
 local o = flags.parse(arg, M.defaults, {help = M.help})
 local dir = io.open(o.dir)
-if not dir then
-  io.stderr:write("no directory ", o.dir, "\n")
-  os.exit(1)
+if dir then
+  dir:close()
+else
+  -- A store that does not exist yet is made, readable by this user only:
+  -- uploads are not everyone's to read. Its parent must exist, and a path
+  -- that exists but cannot be opened is an error, not "created".
+  local made, merr = exec.run({"mkdir", "-m", "700", "--", o.dir})
+  if not made or made.code ~= 0 then
+    local why = made and made.stderr:match(": ([^:\n]*)\n?$") or merr
+    io.stderr:write("cannot create directory ", o.dir, ": ", tostring(why), "\n")
+    os.exit(1)
+  end
+  io.stderr:write("created directory ", o.dir, "\n")
 end
-dir:close()
 -- What a killed server left half-received goes; transfers under way stay.
 local cleaned = assert(socket.clean_partial(o.dir))
 if cleaned > 0 then io.stderr:write("removed ", cleaned, " partial upload(s) left in ", o.dir, "\n") end

@@ -385,3 +385,33 @@ func TestUploadClientWithDocumentServer(t *testing.T) {
 		t.Fatalf("exit %d stderr %q", code, errs)
 	}
 }
+
+// TestUploadServerCreatesDir: `upload_server --dir ./store` with ./store
+// absent creates it, mode 0700, says so and serves into it; a directory
+// it cannot create is an error that says why, with exit status 1.
+func TestUploadServerCreatesDir(t *testing.T) {
+	work := t.TempDir()
+	s := startServer(t, work, "upload_server", "--dir", "./store")
+	s.stderr.waitFor(t, "created directory ./store\n")
+	fi, err := os.Stat(filepath.Join(work, "store"))
+	if err != nil || !fi.IsDir() || fi.Mode().Perm() != 0o700 {
+		t.Fatalf("store: %v %v", fi, err)
+	}
+	c := dial(t, s.port)
+	docUpload(c, map[string]any{"opt": "upload", "filename": "x.txt", "filesize": 5, "md5": "5d41402abc4b2a76b9719d911017c592"}, []byte("hello"))
+	if reply := readReply(t, c); reply["ok"] != true {
+		t.Fatalf("upload into the created store: %v", reply)
+	}
+	if data, err := os.ReadFile(filepath.Join(work, "store", "x.txt")); string(data) != "hello" {
+		t.Fatalf("stored %q %v", data, err)
+	}
+	// Started again, the store exists: nothing is created.
+	s2 := startServer(t, work, "upload_server", "--dir", "./store")
+	if strings.Contains(s2.stderr.String(), "created") {
+		t.Fatalf("second start: %q", s2.stderr.String())
+	}
+	_, errs, code := runClient(t, work, "upload_server", "", "--port", "0", "--dir", "./missing/store")
+	if code != 1 || !strings.Contains(errs, "cannot create directory ./missing/store: No such file or directory") {
+		t.Fatalf("exit %d stderr %q", code, errs)
+	}
+}

@@ -89,11 +89,36 @@ local e = assert(exec.spawn({"sh", "-c", "pwd; echo $WL_X"}, {cwd = dir, env = {
 local out = e:recv_all()
 assert(out:find("x1", 1, true) and out:find(dir:match("[^/]+$"), 1, true), out)
 
+-- pty = true: stdin and stdout are a raw terminal: nothing echoed, "\r"
+-- and "\n" untranslated, stderr merged into it; a background child dies
+-- with the program
+local t = assert(exec.spawn("test -t 0 && test -t 1 && echo tty; sleep 30 & echo $!; exec cat", {pty = true}))
+assert(t:recvline() == "tty")
+local tchild2 = tonumber(t:recvline())
+t:send("a\r\nb\n")
+assert(t:recv_exact(5) == "a\r\nb\n")
+t:sendline("c")
+assert(t:recvline() == "c")
+-- close_stdin hangs the terminal up: the program gets SIGHUP
+t:close_stdin()
+assert(select(2, t:wait()) == "hangup")
+local ts, tse = t:sendline("late")
+assert(ts == nil and tse == "closed", tse)
+deadline = task.now() + 5
+while alive(tchild2) and task.now() < deadline do task.sleep(0.01) end
+assert(not alive(tchild2), "a pty program's background child outlived it")
+-- stderr = "pipe" keeps standard error off the terminal
+local tp = assert(exec.spawn("test -t 2 || echo pipe >&2; echo out", {pty = true, stderr = "pipe"}))
+assert(tp:recv_all() == "out\n")
+assert(tp:wait() == 0 and tp:stderr() == "pipe\n")
+
 -- a program that cannot start, bad options
 local np, ne = exec.spawn({"/nonexistent/program"})
 assert(np == nil and type(ne) == "string", ne)
 local bok, bmsg = pcall(exec.spawn, "true", {stderr = "both"})
 assert(not bok and bmsg:find('option stderr must be "merge" or "pipe"', 1, true), bmsg)
+bok, bmsg = pcall(exec.spawn, "true", {pty = "yes"})
+assert(not bok and bmsg:find("option pty: boolean expected, got string", 1, true), bmsg)
 bok, bmsg = pcall(exec.spawn, "true", {cdw = "/"})
 assert(not bok and bmsg:find("unknown option 'cdw'; did you mean 'cwd'?", 1, true), bmsg)
 bok, bmsg = pcall(function() return e:peer() end)
