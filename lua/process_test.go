@@ -29,25 +29,3 @@ func TestSpawnPTYPython(t *testing.T) {
 		t.Fatalf("%v; stdout %q", err, out)
 	}
 }
-
-// TestReadmeSpawnExample runs the exec.spawn example of README's exec
-// section as it stands there: a shell driven line by line, which must not
-// hang on dash's read-ahead.
-func TestReadmeSpawnExample(t *testing.T) {
-	rt, out, _ := newTestRuntime(t, Options{})
-	err := rt.Run("readme_spawn", []byte(`
-local q = assert(exec.spawn("sh"))
-q:sendline("echo $((6 * 7))")
-assert(q:recvline() == "42")
--- sh reads its commands ahead of read: send the data once the command
--- runs, which its prompt says
-q:sendline("printf 'name? '; read x; echo got $x; printf 'more? '")
-q:sendlineafter("name? ", "wire")
-assert(q:recvline() == "got wire")
-q:sendlineafter("more? ", "exit 3")
-print(q:wait())                             -- 3
-`))
-	if err != nil || out.String() != "3\n" {
-		t.Fatalf("%v; stdout %q", err, out)
-	}
-}
