@@ -61,6 +61,12 @@ type watch struct {
 	stop     func() bool
 	deadline int64       // the deadline last set, on lastOp's clock; 0: none
 	poisoned atomic.Bool // set when a cancellation moved the deadline
+	// mu orders a cancellation's callback, which runs on a goroutine of
+	// its own and may come late, against arm taking up another context:
+	// gen counts the contexts followed, and a callback whose context is no
+	// longer followed does nothing.
+	mu  sync.Mutex
+	gen uint64
 }
 
 // NewConn wraps nc. The caller gives up nc: Conn.Close closes it.
@@ -157,10 +163,10 @@ func (c *Conn) CloseWrite() error {
 // sixteenth of the timeout behind, so a busy loop does not reset a timer
 // on every call; a timeout may thus fire up to that much early.
 //
-// A cancellation that fires just as another task's operation takes over
-// the direction can cut that operation short once; it then returns
-// "timeout", and the next call works. Only connections shared between
-// tasks can see it.
+// A cancellation comes on a goroutine of its own and may come late, after
+// its operation returned and the next one, under another context, began:
+// the watch's generation makes such a late one do nothing, so it never
+// cuts the next operation short.
 func (c *Conn) arm(ctx context.Context, w *watch, set func(time.Time) error) {
 	t := c.Timeout()
 	if oc, ok := ctx.(*opCtx); ok {
@@ -169,16 +175,25 @@ func (c *Conn) arm(ctx context.Context, w *watch, set func(time.Time) error) {
 		ctx, t = oc.Context, oc.timeout
 	}
 	if ctx != w.ctx {
+		w.mu.Lock()
 		if w.stop != nil {
 			w.stop()
 		}
+		w.gen++
 		w.ctx, w.stop = ctx, nil
 		if ctx.Done() != nil {
+			gen := w.gen
 			w.stop = context.AfterFunc(ctx, func() {
+				w.mu.Lock()
+				defer w.mu.Unlock()
+				if w.gen != gen {
+					return // a finished operation's context, cancelled late
+				}
 				w.poisoned.Store(true)
 				set(aLongTimeAgo)
 			})
 		}
+		w.mu.Unlock()
 	}
 	since := int64(sinceEpoch())
 	if since-c.lastOp.Load() >= int64(lastOpGrain) {
