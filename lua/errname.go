@@ -75,6 +75,12 @@ func nameError(L *glua.LState, v glua.LValue, level int) (out glua.LValue) {
 	}
 	f, ok := luaFrameAt(L, level)
 	if !ok {
+		// Raised by a Go function: its caller's call may make it a method.
+		if f, ok := luaFrameAt(L, level+1); ok && isGoFrame(L, level) {
+			if m, ok := f.methodArgError(string(s)); ok {
+				return glua.LString(m)
+			}
+		}
 		return v
 	}
 	defer func() {

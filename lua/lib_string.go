@@ -142,8 +142,10 @@ func writeNumbers(L *glua.LState, write glua.LValue, first int) *glua.LFunction 
 				L.Replace(i, glua.LString(numberText(float64(v))))
 			case glua.LString:
 			default:
-				// Lua 5.1 counts a method's arguments after self.
-				typeError(L, i, i-first+1, "string")
+				// Numbered as the stack has them, self included: a method
+				// call's numbering (self not counted, as in Lua 5.1) is
+				// made where the error is named (errargs.go).
+				typeError(L, i, i, "string")
 			}
 		}
 		L.Insert(write, 1)
