@@ -198,3 +198,50 @@ func TestLocalsMarkersAgree(t *testing.T) {
 	}
 	t.Logf("%d blocks agree", blocks)
 }
+
+// TestLocalsMismatchLeftAlone gives repairLocals the tree of another
+// chunk, as a walk that went wrong would see it: the prototype must keep
+// gopher-lua's debug information, which cleanLocals distrusts, rather than
+// get ends that belong elsewhere.
+func TestLocalsMismatchLeftAlone(t *testing.T) {
+	compileRaw := func(src string) ([]ast.Stmt, *glua.FunctionProto) {
+		chunk, err := parse.Parse(strings.NewReader(src), "c")
+		if err != nil {
+			t.Fatal(err)
+		}
+		p, err := glua.Compile(chunk, "c")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return chunk, p
+	}
+	const src = "do local a end\nlocal x\nx.y = 1\n"
+	for _, other := range []string{
+		"do local b end\nlocal x\nx.y = 1\n",         // another name
+		"local x\ndo local a end\nx.y = 1\n",         // other order
+		"local a\nlocal x\nx.y = 1\n",                // other blocks
+		"do local a end\nlocal x = function() end\n", // a function more
+	} {
+		_, p := compileRaw(src)
+		chunk, _ := compileRaw(other)
+		var before []glua.DbgLocalInfo
+		for _, l := range p.DbgLocals {
+			before = append(before, *l)
+		}
+		repairLocals(chunk, p, "c")
+		for i, l := range p.DbgLocals {
+			if *l != before[i] {
+				t.Errorf("%q: entry %d changed from %+v to %+v", other, i, before[i], *l)
+			}
+		}
+		if cleanLocals(p) {
+			t.Errorf("%q: gopher-lua's locals trusted", other)
+		}
+	}
+	// and its own tree repairs it
+	chunk, p := compileRaw(src)
+	repairLocals(chunk, p, "c")
+	if !cleanLocals(p) || p.DbgLocals[1].EndPc != len(p.Code)-1 {
+		t.Errorf("not repaired by its own tree: %+v %+v", *p.DbgLocals[0], *p.DbgLocals[1])
+	}
+}
