@@ -60,6 +60,12 @@ import (
 // repairLocals repairs the DbgLocals of proto, compiled from chunk (after
 // adjust) under name, and of the functions inside it.
 func repairLocals(chunk []ast.Stmt, proto *glua.FunctionProto, name string) {
+	defer func() {
+		// A tree the walk or the second compile did not foresee leaves
+		// the chunk as gopher-lua compiled it (nothing is written before
+		// repair, which cannot fail).
+		_ = recover()
+	}()
 	w := &localsWalker{}
 	main := &ast.FunctionExpr{ParList: &ast.ParList{HasVargs: true}, Stmts: chunk}
 	top := w.function(main, false, true, &chunk)
