@@ -341,9 +341,10 @@ func (f *luaFrame) objName(r, pc, depth int) (string, string) {
 }
 
 // localName is the name of the local in register r at instruction pc.
-// gopher-lua's DbgLocals hold, in StartPc, the first instruction where
-// the local is live, and in EndPc the last (its own LocalName is off by
-// one for this use).
+// DbgLocals hold, in StartPc, the first instruction where the local is
+// live, and in EndPc the last (gopher-lua's own LocalName is off by one
+// for this use); repairLocals (locals.go) sets EndPc to -1 for a local
+// that is never live.
 func (f *luaFrame) localName(r, pc int) (string, bool) {
 	if !cleanLocals(f.proto) {
 		return "", false
@@ -369,9 +370,12 @@ func (f *luaFrame) localName(r, pc int) (string, bool) {
 // right only until a block with locals has ended and another local is
 // declared, after which entries and registers no longer line up. The last
 // entry then never gets an end (EndPc 0), which is how this tells.
+// wirelab's compile repairs the ends (repairLocals), giving every entry
+// one (-1 for a local never live); a function it could not repair keeps
+// gopher-lua's and is told here as before.
 func cleanLocals(p *glua.FunctionProto) bool {
 	n := len(p.DbgLocals)
-	return n == 0 || p.DbgLocals[n-1].EndPc > 0 || p.DbgLocals[n-1].StartPc == 0
+	return n == 0 || p.DbgLocals[n-1].EndPc != 0 || p.DbgLocals[n-1].StartPc == 0
 }
 
 func (f *luaFrame) constString(i int) (string, bool) {

@@ -86,6 +86,9 @@ func compileFrom(L *glua.LState, src io.Reader, name string) (*glua.LFunction, e
 		}
 		return nil, &glua.ApiError{Type: glua.ApiErrorSyntax, Object: glua.LString(msg), Cause: err}
 	}
+	// Errors name locals, globals and fields from the locals' debug
+	// information, which gopher-lua leaves wrong after a block (locals.go).
+	repairLocals(chunk, proto, name)
 	// The chunk sees the globals of the thread that loads it, as lua_load
 	// gives it (setfenv(0, t) changes them), not its caller's environment.
 	fn := L.NewFunctionFromProto(proto)
