@@ -122,8 +122,7 @@ type funcLocals struct {
 }
 
 type localsWalker struct {
-	fn      *funcLocals
-	markers int
+	fn *funcLocals
 }
 
 // function walks a function as compileFunctionExpr compiles it. list is
