@@ -3,17 +3,46 @@ package lua
 import (
 	"math"
 
-	glua "github.com/yuin/gopher-lua"
-
 	"github.com/wirelab/wirelab/engine"
 	"github.com/wirelab/wirelab/netproto"
+	glua "github.com/yuin/gopher-lua"
 )
 
-// The conversation methods of conn and process, after pwntools' tubes:
-// lines, delimiters, send-after-prompt, everything until the end, and
-// putting bytes back. Every receive takes {timeout = s} for that call
-// alone; a receive that fails returns nil, the reason and the bytes that
-// did arrive, which also stay buffered for the next receive.
+// Receiving on a conn: c:recv, c:recv_exact, c:recvline, c:recv_until,
+// c:recv_all and c:unrecv.
+//
+// The conversation methods of conn and process (here and in
+// socket_send.go), after pwntools' tubes: lines, delimiters,
+// send-after-prompt, everything until the end, and putting bytes back.
+// Every receive takes {timeout = s} for that call alone; a receive that
+// fails returns nil, the reason and the bytes that did arrive, which also
+// stay buffered for the next receive.
+
+func connRecv(L *glua.LState) int {
+	c, max, opts := checkConn(L, 1), L.CheckInt(2), optTable(L, 3, "timeout")
+	if max < 1 {
+		L.ArgError(2, "max must be at least 1")
+	}
+	b, err := c.Recv(opContext(L, opts), max)
+	if err != nil {
+		return fail(L, err)
+	}
+	L.Push(lstring(b))
+	return 1
+}
+
+func connRecvExact(L *glua.LState) int {
+	c, n, opts := checkConn(L, 1), L.CheckInt(2), optTable(L, 3, "timeout")
+	if n < 0 {
+		L.ArgError(2, "negative length")
+	}
+	b, err := c.RecvExact(opContext(L, opts), n)
+	if err != nil {
+		return failPartial(L, err, b)
+	}
+	L.Push(lstring(b))
+	return 1
+}
 
 // DefaultMaxLine is the default limit of recv_until and recvline: the
 // bytes before the delimiter.
@@ -105,63 +134,6 @@ func connRecvAll(L *glua.LState) int {
 	L.Push(lstring(b))
 	return 1
 }
-
-// sendData sends argument n (a string, a blob or a list of them, as send
-// takes), followed by a newline when line is set.
-func sendData(L *glua.LState, c *engine.Conn, n int, line bool) (int64, error) {
-	ctx := ctxOf(L)
-	var tail []engine.Part
-	if line {
-		tail = []engine.Part{newline}
-	}
-	if data, ok := L.Get(n).(glua.LString); ok {
-		if !line {
-			k, err := c.Send(ctx, sbytes(string(data)))
-			return int64(k), err
-		}
-		// One write, so that a short line leaves in one segment.
-		if err := c.SendParts(ctx, sbytes(string(data)), tail); err != nil {
-			return 0, err
-		}
-		return int64(len(data)) + 1, nil
-	}
-	parts, size := payload(L, n)
-	if err := c.SendParts(ctx, nil, append(parts, tail...)); err != nil {
-		return 0, err
-	}
-	return size + int64(len(tail)), nil
-}
-
-func connSendLine(L *glua.LState) int {
-	n, err := sendData(L, checkConn(L, 1), 2, true)
-	if err != nil {
-		return fail(L, err)
-	}
-	L.Push(glua.LNumber(n))
-	return 1
-}
-
-// sendAfter waits for the delimiter at argument 2, then sends argument 3.
-func sendAfter(L *glua.LState, line bool) int {
-	c := checkConn(L, 1)
-	delims, _ := delimiters(L, 2)
-	if L.Get(3) == glua.LNil {
-		L.ArgError(3, "data expected, got nil")
-	}
-	opts := optTable(L, 4, "max", "timeout")
-	got, _, err := c.RecvUntilAny(opContext(L, opts), delims, optLimit(L, opts, DefaultMaxLine), true)
-	if err != nil {
-		return failPartial(L, err, got)
-	}
-	if _, err := sendData(L, c, 3, line); err != nil {
-		return failPartial(L, err, got)
-	}
-	L.Push(lstring(got))
-	return 1
-}
-
-func connSendAfter(L *glua.LState) int     { return sendAfter(L, false) }
-func connSendLineAfter(L *glua.LState) int { return sendAfter(L, true) }
 
 func connUnrecv(L *glua.LState) int {
 	c, data := checkConn(L, 1), L.CheckString(2)
