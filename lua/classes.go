@@ -1,68 +1,56 @@
 package lua
 
 import (
+	"reflect"
 	"sync"
 
 	glua "github.com/yuin/gopher-lua"
-
-	"github.com/wirelab/wirelab/engine"
 )
 
-// A class is a Go type that scripts see as userdata with methods.
+// A class is a Go type that scripts see as userdata with methods. Each is
+// declared once, in the file of its module: its name, its Go type, its
+// methods and how its objects pass to another task; classList names them
+// all.
 type class struct {
 	name     string
 	doc      string
+	goType   reflect.Type // the Go type of its objects
 	methods  []fn
 	tostring func(v any) string
+	// share is how its objects pass to another task (transfer_rules.go);
+	// copy makes the receiver's copy when share is shareCopy.
+	share share
+	copy  func(v any) (any, error)
 }
 
-// classes are the classes by name, set in init so that the methods, which
-// make objects of classes, can refer to them.
-var classes map[string]*class
+// classList is every class, the one list of them (as gopher-lua's
+// linit.go lists its libraries); each is declared in the file of its
+// module.
+var classList = []*class{connClass, listenerClass, serverClass, udpClass, processClass,
+	taskClass, channelClass, dictClass, penaltiesClass, blobClass, hasherClass, accountsClass, nullClass}
+
+// classes are the classes by name, and classByType by their Go type.
+var (
+	classes     = map[string]*class{}
+	classByType = map[reflect.Type]*class{}
+)
 
 func init() {
-	classes = map[string]*class{}
-	for _, c := range []*class{connClass, listenerClass, serverClass, udpClass, taskClass, channelClass, dictClass, penaltiesClass, blobClass, hasherClass, accountsClass, nullClass, processClass} {
+	for _, c := range classList {
+		if c.goType == nil || classes[c.name] != nil || classByType[c.goType] != nil {
+			panic("lua: class " + c.name + " declared without a Go type, or twice")
+		}
+		if c.share == shareCopy && c.copy == nil {
+			panic("lua: class " + c.name + " is copied between tasks without a copy function")
+		}
 		classes[c.name] = c
+		classByType[c.goType] = c
 	}
 }
 
 // classOf returns the class of a Go object that may live in a userdata,
 // or nil for values wirelab does not own.
-func classOf(v any) *class {
-	var name string
-	switch v.(type) {
-	case *engine.Conn:
-		name = "conn"
-	case *engine.Listener:
-		name = "listener"
-	case *Server:
-		name = "server"
-	case *engine.UDP:
-		name = "udp"
-	case *Task:
-		name = "task"
-	case *engine.Chan:
-		name = "channel"
-	case *engine.Dict:
-		name = "dict"
-	case *engine.Penalties:
-		name = "penalties"
-	case *engine.Blob:
-		name = "blob"
-	case *hasher:
-		name = "hasher"
-	case *engine.Accounts:
-		name = "accounts"
-	case *engine.Process:
-		name = "process"
-	case jsonNull:
-		name = "json.null"
-	default:
-		return nil
-	}
-	return classes[name]
-}
+func classOf(v any) *class { return classByType[reflect.TypeOf(v)] }
 
 // classMetas are the metatables of every class, built once and shared
 // by all states: a server holds a state per connection, and a metatable

@@ -2,6 +2,7 @@ package lua
 
 import (
 	"fmt"
+	"reflect"
 	"strings"
 	"syscall"
 
@@ -131,8 +132,12 @@ func processMethods() []fn {
 // processClass: a process moves between tasks by reference, as a conn
 // does, and belongs to the task that spawned it, which kills it on ending.
 var processClass = &class{
-	name: "process",
-	doc:  "a running program, driven over its stdin and stdout",
+	name:   "process",
+	goType: reflect.TypeFor[*engine.Process](),
+	// A process is a connection to a program: any task may talk to it; it
+	// dies with the task that spawned it.
+	share: shareRef,
+	doc:   "a running program, driven over its stdin and stdout",
 	tostring: func(v any) string {
 		return fmt.Sprintf("<process %s>", v.(*engine.Process))
 	},

@@ -4,6 +4,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"hash"
+	"reflect"
 
 	glua "github.com/yuin/gopher-lua"
 
@@ -72,8 +73,13 @@ func hashFile(L *glua.LState) int {
 }
 
 var hasherClass = &class{
-	name: "hasher",
-	doc:  "a streaming digest",
+	name:   "hasher",
+	goType: reflect.TypeFor[*hasher](),
+	// A running digest is not safe from two goroutines: the receiver goes
+	// on from a copy of its state, as Python's h.copy().
+	share: shareCopy,
+	copy:  copyHasher,
+	doc:   "a streaming digest",
 	tostring: func(v any) string {
 		return fmt.Sprintf("<hasher %s>", v.(*hasher).algo)
 	},
@@ -115,8 +121,11 @@ func hashAccounts(L *glua.LState) int {
 }
 
 var accountsClass = &class{
-	name: "accounts",
-	doc:  "an accounts file",
+	name:   "accounts",
+	goType: reflect.TypeFor[*engine.Accounts](),
+	// Read-only once made.
+	share: shareRef,
+	doc:   "an accounts file",
 	tostring: func(v any) string {
 		a := v.(*engine.Accounts)
 		return fmt.Sprintf("<accounts %d users, %d plaintext>", a.Len(), a.Plaintext())

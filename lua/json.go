@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"reflect"
 	"sort"
 	"strconv"
 	"unicode/utf8"
@@ -35,7 +36,10 @@ func init() {
 type jsonNull struct{}
 
 var nullClass = &class{
-	name:     "json.null",
+	name:   "json.null",
+	goType: reflect.TypeFor[jsonNull](),
+	// Read-only once made.
+	share:    shareRef,
 	doc:      "JSON null",
 	tostring: func(any) string { return "null" },
 }

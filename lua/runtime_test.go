@@ -9,6 +9,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"sync"
 	"testing"
@@ -479,23 +480,17 @@ func TestCloseBounded(t *testing.T) {
 // TestShareRules: every class states how its objects pass between tasks,
 // every rule is a class's, and a refused class is refused by name.
 func TestShareRules(t *testing.T) {
-	for name := range classes {
-		rule, ok := shareRules[name]
-		if !ok {
-			t.Errorf("class %s states no sharing rule in shareRules (share.go)", name)
-		}
-		if rule.share == shareCopy && rule.copy == nil {
+	for name, c := range classes {
+		if c.share == shareCopy && c.copy == nil {
 			t.Errorf("class %s is copied without a copy function", name)
 		}
-	}
-	for name := range shareRules {
-		if classes[name] == nil {
-			t.Errorf("shareRules names %s, which is no class", name)
+		if classOf(reflect.New(c.goType).Elem().Interface()) != c {
+			t.Errorf("class %s is not found by its Go type %v", name, c.goType)
 		}
 	}
-	saved := shareRules["dict"]
-	shareRules["dict"] = shareRule{share: shareRefuse}
-	defer func() { shareRules["dict"] = saved }()
+	saved := dictClass.share
+	dictClass.share = shareRefuse
+	defer func() { dictClass.share = saved }()
 	rt, _, _ := newTestRuntime(t, Options{})
 	err := rt.Run("refused", []byte(`local d = task.shared("x"); task.spawn(function() return d end)`))
 	if err == nil || !strings.Contains(err.Error(), "task.spawn: cannot pass a dict to another task") {

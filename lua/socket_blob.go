@@ -2,6 +2,7 @@ package lua
 
 import (
 	"fmt"
+	"reflect"
 
 	glua "github.com/yuin/gopher-lua"
 
@@ -14,8 +15,11 @@ import (
 // strings, and the bytes never become a Lua string.
 
 var blobClass = &class{
-	name: "blob",
-	doc:  "bytes held outside Lua (in memory, or on disk when large)",
+	name:   "blob",
+	goType: reflect.TypeFor[*engine.Blob](),
+	// Read-only once made.
+	share: shareRef,
+	doc:   "bytes held outside Lua (in memory, or on disk when large)",
 	tostring: func(v any) string {
 		b := v.(*engine.Blob)
 		where := "in memory"

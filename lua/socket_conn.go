@@ -3,6 +3,7 @@ package lua
 import (
 	"fmt"
 	"net"
+	"reflect"
 
 	"github.com/wirelab/wirelab/engine"
 	glua "github.com/yuin/gopher-lua"
@@ -11,8 +12,12 @@ import (
 // The conn class: a TCP, TLS or Unix connection, its state and its ends.
 
 var connClass = &class{
-	name: "conn",
-	doc:  "a TCP connection",
+	name:   "conn",
+	goType: reflect.TypeFor[*engine.Conn](),
+	// Connections, listeners and UDP sockets pass by reference: one task may
+	// send while another receives, as on any Go net.Conn; close from anywhere.
+	share: shareRef,
+	doc:   "a TCP connection",
 	tostring: func(v any) string {
 		c := v.(*engine.Conn)
 		return fmt.Sprintf("<conn %s -> %s %s>", addrString(c.LocalAddr()), addrString(c.RemoteAddr()), openClosed(c.Closed()))

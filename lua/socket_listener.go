@@ -2,6 +2,7 @@ package lua
 
 import (
 	"fmt"
+	"reflect"
 
 	"github.com/wirelab/wirelab/engine"
 	glua "github.com/yuin/gopher-lua"
@@ -10,8 +11,10 @@ import (
 // The listener class: socket.listen's, whose accept gives conns.
 
 var listenerClass = &class{
-	name: "listener",
-	doc:  "a TCP listener",
+	name:   "listener",
+	goType: reflect.TypeFor[*engine.Listener](),
+	share:  shareRef,
+	doc:    "a TCP listener",
 	tostring: func(v any) string {
 		l := v.(*engine.Listener)
 		return fmt.Sprintf("<listener %s %s>", l.Addr(), openClosed(l.Closed()))

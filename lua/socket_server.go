@@ -3,6 +3,7 @@ package lua
 import (
 	"context"
 	"fmt"
+	"reflect"
 	"time"
 
 	glua "github.com/yuin/gopher-lua"
@@ -95,8 +96,11 @@ func socketServe(L *glua.LState) int {
 }
 
 var serverClass = &class{
-	name: "server",
-	doc:  "a TCP server running a handler per connection",
+	name:   "server",
+	goType: reflect.TypeFor[*Server](),
+	// A handle whose state is behind locks and channels.
+	share: shareRef,
+	doc:   "a TCP server running a handler per connection",
 	tostring: func(v any) string {
 		s := v.(*Server)
 		n, _, _ := s.Stats()

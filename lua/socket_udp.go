@@ -2,6 +2,7 @@ package lua
 
 import (
 	"fmt"
+	"reflect"
 
 	"github.com/wirelab/wirelab/engine"
 	glua "github.com/yuin/gopher-lua"
@@ -10,8 +11,10 @@ import (
 // The udp class: socket.udp's datagram socket.
 
 var udpClass = &class{
-	name: "udp",
-	doc:  "a UDP socket",
+	name:   "udp",
+	goType: reflect.TypeFor[*engine.UDP](),
+	share:  shareRef,
+	doc:    "a UDP socket",
 	tostring: func(v any) string {
 		u := v.(*engine.UDP)
 		return fmt.Sprintf("<udp %s %s>", u.LocalAddr(), openClosed(u.Closed()))

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"reflect"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -215,8 +216,11 @@ func taskSleep(L *glua.LState) int {
 }
 
 var taskClass = &class{
-	name: "task",
-	doc:  "a running function",
+	name:   "task",
+	goType: reflect.TypeFor[*Task](),
+	// A handle whose state is behind locks and channels.
+	share: shareRef,
+	doc:   "a running function",
 	tostring: func(v any) string {
 		t := v.(*Task)
 		return fmt.Sprintf("<task %p %s>", t, t.state())

@@ -2,6 +2,7 @@ package lua
 
 import (
 	"fmt"
+	"reflect"
 	"time"
 
 	"github.com/wirelab/wirelab/engine"
@@ -26,8 +27,11 @@ func taskChannel(L *glua.LState) int {
 }
 
 var channelClass = &class{
-	name: "channel",
-	doc:  "a channel between tasks",
+	name:   "channel",
+	goType: reflect.TypeFor[*engine.Chan](),
+	// What tasks share on purpose.
+	share: shareRef,
+	doc:   "a channel between tasks",
 	tostring: func(v any) string {
 		return fmt.Sprintf("<channel %p, %d waiting>", v, v.(*engine.Chan).Len())
 	},

@@ -2,6 +2,7 @@ package lua
 
 import (
 	"fmt"
+	"reflect"
 
 	"github.com/wirelab/wirelab/engine"
 	glua "github.com/yuin/gopher-lua"
@@ -15,8 +16,11 @@ func taskShared(L *glua.LState) int {
 }
 
 var dictClass = &class{
-	name: "dict",
-	doc:  "a dictionary shared by all tasks",
+	name:   "dict",
+	goType: reflect.TypeFor[*engine.Dict](),
+	// What tasks share on purpose.
+	share: shareRef,
+	doc:   "a dictionary shared by all tasks",
 	tostring: func(v any) string {
 		return fmt.Sprintf("<dict %p, %d keys>", v, len(v.(*engine.Dict).Keys()))
 	},

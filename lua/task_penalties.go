@@ -2,6 +2,7 @@ package lua
 
 import (
 	"fmt"
+	"reflect"
 	"time"
 
 	"github.com/wirelab/wirelab/engine"
@@ -30,8 +31,11 @@ func taskPenalties(L *glua.LState) int {
 }
 
 var penaltiesClass = &class{
-	name: "penalties",
-	doc:  "penalties per source address, for failed logins",
+	name:   "penalties",
+	goType: reflect.TypeFor[*engine.Penalties](),
+	// What tasks share on purpose.
+	share: shareRef,
+	doc:   "penalties per source address, for failed logins",
 	tostring: func(v any) string {
 		return fmt.Sprintf("<penalties %p>", v)
 	},

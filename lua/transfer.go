@@ -16,8 +16,8 @@ import (
 //
 // Both walk with a work list instead of recursion, so a linked list of a
 // million nodes copies like any other table. How each Go object type
-// moves (by reference, as a copy, or not at all) is stated in one table,
-// shareRules (share.go).
+// moves (by reference, as a copy, or not at all) its class states where
+// it is declared (classes.go; transfer_rules.go reads it).
 
 // fTable is a frozen table: its pairs and its metatable.
 type fTable struct {

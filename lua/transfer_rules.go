@@ -9,7 +9,10 @@ import (
 
 // share is how the objects of a class pass to another task: as a task's
 // function's upvalues and arguments, in channel messages and shared
-// dictionaries, as a task's results.
+// dictionaries, as a task's results. Each class states its own where it
+// is declared (classes.go); transfer.go is the one place that reads it,
+// through freezeObject below. Userdata of other libraries (an open file
+// of io) are refused.
 type share int
 
 const (
@@ -25,52 +28,6 @@ const (
 	// state no two goroutines may change at once.
 	shareCopy
 )
-
-// A shareRule is a class's policy, and its copy function for shareCopy.
-type shareRule struct {
-	share share
-	copy  func(v any) (any, error)
-}
-
-// shareRules states, for every class (classes.go), how its objects pass
-// between tasks: this table is the one place that decides, and
-// transfer.go the one place that reads it. A class missing here is
-// refused (and TestShareRules fails). Userdata of other libraries (an
-// open file of io) are refused too.
-var shareRules = map[string]shareRule{
-	// Connections, listeners and UDP sockets: one task may send while
-	// another receives, as on any Go net.Conn; close from anywhere.
-	"conn":     {share: shareRef},
-	"listener": {share: shareRef},
-	"udp":      {share: shareRef},
-	// A process (exec.spawn) is a connection to a program: any task may
-	// talk to it; it dies with the task that spawned it.
-	"process": {share: shareRef},
-	// A server, a task: handles whose state is behind locks and channels.
-	"server": {share: shareRef},
-	"task":   {share: shareRef},
-	// What tasks share on purpose: channels, dictionaries, penalty boxes.
-	"channel":   {share: shareRef},
-	"dict":      {share: shareRef},
-	"penalties": {share: shareRef},
-	// Read-only once made: a blob's bytes, an accounts file, json.null.
-	"blob":      {share: shareRef},
-	"accounts":  {share: shareRef},
-	"json.null": {share: shareRef},
-	// A running digest is not safe from two goroutines: the receiver goes
-	// on from a copy of its state, as Python's h.copy().
-	"hasher": {share: shareCopy, copy: copyHasher},
-}
-
-// shareRuleOf returns the policy for a Go object in a userdata, with its
-// class name ("" for a userdata of another library).
-func shareRuleOf(v any) (shareRule, string) {
-	c := classOf(v)
-	if c == nil {
-		return shareRule{}, ""
-	}
-	return shareRules[c.name], c.name
-}
 
 // copyHasher copies a digest through its binary form, which md5, sha1
 // and sha256 all have.
@@ -100,18 +57,18 @@ func copyHasher(v any) (any, error) {
 
 // freezeObject freezes the Go object of a userdata by its class's rule.
 func freezeObject(v any) (any, error) {
-	rule, name := shareRuleOf(v)
+	c := classOf(v)
 	switch {
-	case name == "":
+	case c == nil:
 		return nil, &TransferError{What: "a userdata of another library"}
-	case rule.share == shareRef:
+	case c.share == shareRef:
 		return fRef{v: v}, nil
-	case rule.share == shareCopy:
-		snap, err := rule.copy(v)
+	case c.share == shareCopy:
+		snap, err := c.copy(v)
 		if err != nil {
-			return nil, &TransferError{What: "a " + name + " (" + err.Error() + ")"}
+			return nil, &TransferError{What: "a " + c.name + " (" + err.Error() + ")"}
 		}
-		return &fCopy{v: snap, copy: rule.copy}, nil
+		return &fCopy{v: snap, copy: c.copy}, nil
 	}
-	return nil, &TransferError{What: "a " + name}
+	return nil, &TransferError{What: "a " + c.name}
 }

@@ -85,7 +85,7 @@ assert(okp and count == 2, tostring(count))
 WRITE = io.write
 local okw, same = task.spawn(function() return WRITE == io.write and pairs ~= ipairs end):wait()
 assert(okw and same)
--- A hasher passes as a copy of its state (shareRules, share.go): each
+-- A hasher passes as a copy of its state (its class says so: hash.go): each
 -- side goes on alone, by task argument, upvalue and channel alike. Within
 -- one transfer it stays one object, as a table does.
 local h = hash.new("sha256"):update("ab")
