@@ -8,15 +8,14 @@ import (
 	"github.com/wirelab/wirelab/engine"
 )
 
-func init() {
-	register(&module{
-		name: "exec",
-		doc:  "run commands",
-		funcs: []fn{
-			{"run", execRun, "exec.run(cmd [, {timeout=s, cwd=dir, env={...}, stdin=s, max_output=n, spool=n|true}]) -> {stdout=, stderr=, code=, timed_out=, truncated=, signal=, held=} | nil, err -- cmd is a shell string or an argv table"},
-			spawnFunc,
-		},
-	})
+// execModule is the exec module.
+var execModule = &module{
+	name: "exec",
+	doc:  "run commands",
+	funcs: []fn{
+		{"run", execRun, "exec.run(cmd [, {timeout=s, cwd=dir, env={...}, stdin=s, max_output=n, spool=n|true}]) -> {stdout=, stderr=, code=, timed_out=, truncated=, signal=, held=} | nil, err -- cmd is a shell string or an argv table"},
+		spawnFunc,
+	},
 }
 
 // DefaultSpool is what spool = true keeps in memory per stream: 64 KiB.

@@ -12,14 +12,13 @@ import (
 	glua "github.com/yuin/gopher-lua"
 )
 
-func init() {
-	register(&module{
-		name: "flags",
-		doc:  "command-line flags from a table of defaults",
-		funcs: []fn{
-			{"parse", flagsParse, "flags.parse(arg, defaults [, {usage=s, help={name=s}}]) -> table -- --name value flags typed by their defaults; the rest in t[1..n]; --help prints usage"},
-		},
-	})
+// flagsModule is the flags module.
+var flagsModule = &module{
+	name: "flags",
+	doc:  "command-line flags from a table of defaults",
+	funcs: []fn{
+		{"parse", flagsParse, "flags.parse(arg, defaults [, {usage=s, help={name=s}}]) -> table -- --name value flags typed by their defaults; the rest in t[1..n]; --help prints usage"},
+	},
 }
 
 // numberFlag is a flag whose value is a Lua number.

@@ -11,19 +11,18 @@ import (
 	"github.com/wirelab/wirelab/engine"
 )
 
-func init() {
-	register(&module{
-		name: "hash",
-		doc:  "digests: md5, sha1, sha256, streaming or whole files",
-		funcs: []fn{
-			{"md5", hashMD5, "hash.md5(s) -> hex -- MD5 of s, lowercase hex"},
-			{"sha256", hashSHA256, "hash.sha256(s) -> hex -- SHA-256 of s, lowercase hex"},
-			{"new", hashNew, "hash.new(\"md5\"|\"sha1\"|\"sha256\") -> h -- a streaming digest: h:update(s), h:hexdigest()"},
-			{"file", hashFile, "hash.file(algo, path [, {dir=d}]) -> hex, size | nil, err -- digest and size of a file, streamed"},
-			{"password", hashPassword, "hash.password(pw) -> hash -- a bcrypt hash for an accounts file"},
-			{"accounts", hashAccounts, "hash.accounts(path) -> accounts | nil, err -- read a user:password file (plaintext, bcrypt or argon2id entries)"},
-		},
-	})
+// hashModule is the hash module.
+var hashModule = &module{
+	name: "hash",
+	doc:  "digests: md5, sha1, sha256, streaming or whole files",
+	funcs: []fn{
+		{"md5", hashMD5, "hash.md5(s) -> hex -- MD5 of s, lowercase hex"},
+		{"sha256", hashSHA256, "hash.sha256(s) -> hex -- SHA-256 of s, lowercase hex"},
+		{"new", hashNew, "hash.new(\"md5\"|\"sha1\"|\"sha256\") -> h -- a streaming digest: h:update(s), h:hexdigest()"},
+		{"file", hashFile, "hash.file(algo, path [, {dir=d}]) -> hex, size | nil, err -- digest and size of a file, streamed"},
+		{"password", hashPassword, "hash.password(pw) -> hash -- a bcrypt hash for an accounts file"},
+		{"accounts", hashAccounts, "hash.accounts(path) -> accounts | nil, err -- read a user:password file (plaintext, bcrypt or argon2id entries)"},
+	},
 }
 
 // hasher is a streaming digest.

@@ -14,21 +14,20 @@ import (
 	glua "github.com/yuin/gopher-lua"
 )
 
-func init() {
-	register(&module{
-		name: "json",
-		doc:  "JSON: encode, decode, null",
-		funcs: []fn{
-			{"encode", jsonEncode, "json.encode(v [, {python=true}]) -> string | nil, err -- compact JSON, or spaced and ASCII-only as Python's json.dumps writes it"},
-			{"decode", jsonDecode, "json.decode(s) -> value | nil, err -- JSON null becomes json.null"},
-		},
-		setup: func(L *glua.LState, mod *glua.LTable) {
-			ud := L.NewUserData()
-			ud.Value = jsonNull{}
-			ud.Metatable = classMeta(L, nullClass)
-			mod.RawSetString("null", ud)
-		},
-	})
+// jsonModule is the json module.
+var jsonModule = &module{
+	name: "json",
+	doc:  "JSON: encode, decode, null",
+	funcs: []fn{
+		{"encode", jsonEncode, "json.encode(v [, {python=true}]) -> string | nil, err -- compact JSON, or spaced and ASCII-only as Python's json.dumps writes it"},
+		{"decode", jsonDecode, "json.decode(s) -> value | nil, err -- JSON null becomes json.null"},
+	},
+	setup: func(L *glua.LState, mod *glua.LTable) {
+		ud := L.NewUserData()
+		ud.Value = jsonNull{}
+		ud.Metatable = classMeta(L, nullClass)
+		mod.RawSetString("null", ud)
+	},
 }
 
 // jsonNull is the value of json.null: JSON's null where Lua's nil would

@@ -14,57 +14,6 @@ import (
 // before it and whose loadlib raised instead of failing as a 5.1 built
 // without dynamic libraries does.
 
-func init() {
-	patchLib("_G", func(L *glua.LState, g *glua.LTable) {
-		it := &iterators{pairs: firstResult(L, g.RawGetString("pairs")), ipairs: firstResult(L, g.RawGetString("ipairs"))}
-		for name, f := range map[string]glua.LGFunction{
-			"next":           baseNext,
-			"pairs":          it.pairsFn,
-			"ipairs":         it.ipairsFn,
-			"setmetatable":   baseSetmetatable,
-			"newproxy":       baseNewproxy,
-			"select":         baseSelect,
-			"unpack":         baseUnpack,
-			"getfenv":        baseGetfenv,
-			"setfenv":        baseSetfenv,
-			"collectgarbage": baseCollectgarbage,
-			"getmetatable":   baseGetmetatable,
-			"rawget":         rawgetView,
-			"rawset":         rawsetView,
-			"gcinfo":         baseGcinfo,
-		} {
-			g.RawSetString(name, L.NewFunction(f))
-		}
-	})
-	patchLib(glua.LoadLibName, func(L *glua.LState, pkg *glua.LTable) {
-		loaded, ok1 := pkg.RawGetString("loaded").(*glua.LTable)
-		preload, ok2 := pkg.RawGetString("preload").(*glua.LTable)
-		if !ok1 || !ok2 {
-			return
-		}
-		loaded.RawSetString(glua.LoadLibName, pkg)
-		pkg.RawSetString("loadlib", L.NewFunction(loadlib))
-		names := []string{"_G", glua.StringLibName, glua.TabLibName}
-		for name := range gopherLibs {
-			names = append(names, name)
-		}
-		for _, name := range names {
-			if name == glua.LoadLibName || stateOf(L).rt.omit[name] {
-				continue
-			}
-			if lib, ok := L.G.Global.RawGetString(name).(*glua.LTable); ok {
-				loaded.RawSetString(name, lib)
-				continue
-			}
-			// Not opened yet: naming the global opens it.
-			preload.RawSetString(name, L.NewFunction(func(L *glua.LState) int {
-				L.Push(L.GetGlobal(name))
-				return 1
-			}))
-		}
-	})
-}
-
 // numArg is luaL_checknumber: argument n as a number, from a number or
 // a numeric string. Unlike gopher-lua's CheckNumber, it tells a missing
 // argument ("got no value") from a nil.
@@ -384,4 +333,71 @@ func heapBytes() uint64 {
 		return 0
 	}
 	return s[0].Value.Uint64()
+}
+
+// baseFuncs are wirelab's functions of the base library, Lua 5.1's where
+// gopher-lua's differ: here, in load.go (loading chunks), pcall.go
+// (protected calls and errors), lib_string.go (tostring, tonumber) and
+// libviews.go (rawget, rawset on the shared libraries).
+var baseFuncs = map[string]glua.LGFunction{
+	"next":           baseNext,
+	"setmetatable":   baseSetmetatable,
+	"newproxy":       baseNewproxy,
+	"select":         baseSelect,
+	"unpack":         baseUnpack,
+	"getfenv":        baseGetfenv,
+	"setfenv":        baseSetfenv,
+	"collectgarbage": baseCollectgarbage,
+	"getmetatable":   baseGetmetatable,
+	"rawget":         rawgetView,
+	"rawset":         rawsetView,
+	"gcinfo":         baseGcinfo,
+	"tostring":       baseTostring,
+	"tonumber":       baseTonumber,
+	"loadstring":     baseLoadstring,
+	"load":           baseLoad,
+	"loadfile":       baseLoadfile,
+	"dofile":         baseDofile,
+	"pcall":          basePcall,
+	"xpcall":         baseXpcall,
+	"error":          baseError,
+	"assert":         baseAssert,
+}
+
+// patchBase sets pairs and ipairs, which call gopher-lua's own for plain
+// tables.
+func patchBase(L *glua.LState, g *glua.LTable) {
+	it := &iterators{pairs: firstResult(L, g.RawGetString("pairs")), ipairs: firstResult(L, g.RawGetString("ipairs"))}
+	g.RawSetString("pairs", L.NewFunction(it.pairsFn))
+	g.RawSetString("ipairs", L.NewFunction(it.ipairsFn))
+}
+
+// patchPackage makes require find every library, opened or not, and adds
+// Lua 5.1's package.loadlib.
+func patchPackage(L *glua.LState, pkg *glua.LTable) {
+	loaded, ok1 := pkg.RawGetString("loaded").(*glua.LTable)
+	preload, ok2 := pkg.RawGetString("preload").(*glua.LTable)
+	if !ok1 || !ok2 {
+		return
+	}
+	loaded.RawSetString(glua.LoadLibName, pkg)
+	pkg.RawSetString("loadlib", L.NewFunction(loadlib))
+	names := []string{"_G", glua.StringLibName, glua.TabLibName}
+	for name := range gopherLibs {
+		names = append(names, name)
+	}
+	for _, name := range names {
+		if name == glua.LoadLibName || stateOf(L).rt.omit[name] {
+			continue
+		}
+		if lib, ok := L.G.Global.RawGetString(name).(*glua.LTable); ok {
+			loaded.RawSetString(name, lib)
+			continue
+		}
+		// Not opened yet: naming the global opens it.
+		preload.RawSetString(name, L.NewFunction(func(L *glua.LState) int {
+			L.Push(L.GetGlobal(name))
+			return 1
+		}))
+	}
 }

@@ -15,44 +15,6 @@ import (
 // closed file", write returns true, and options are checked with 5.1's
 // messages.
 
-func init() {
-	patchLib(glua.IoLibName, func(L *glua.LState, lib *glua.LTable) {
-		mt, ok := L.GetTypeMetatable("FILE*").(*glua.LTable)
-		if !ok {
-			return
-		}
-		x := &ioFix{lib: lib, mt: mt, std: map[glua.LValue]bool{}, lineBuf: map[glua.LValue]bool{}}
-		for _, name := range []string{"stdin", "stdout", "stderr"} {
-			x.std[lib.RawGetString(name)] = true
-		}
-		x.orig = func(t *glua.LTable, name string) glua.LValue { return t.RawGetString(name) }
-		isType := x.orig(lib, "type")
-		x.closed = func(L *glua.LState, f glua.LValue) bool {
-			L.Push(isType)
-			L.Push(f)
-			L.Call(1, 1)
-			s := L.Get(-1)
-			L.Pop(1)
-			return s == glua.LString("closed file")
-		}
-		x.wrap(L, lib, "open", x.open)
-		x.wrap(L, lib, "close", x.ioClose)
-		x.wrap(L, lib, "lines", x.lines)
-		x.wrap(L, lib, "write", x.ioWrite)
-		for _, m := range []string{"lines", "flush"} {
-			x.wrap(L, mt, m, x.open0)
-		}
-		x.wrap(L, mt, "read", x.read)
-		x.wrap(L, lib, "read", x.read)
-		x.wrap(L, mt, "close", x.fileClose)
-		x.wrap(L, mt, "write", x.fileWrite)
-		x.wrap(L, mt, "seek", x.seek)
-		x.wrap(L, mt, "setvbuf", x.setvbuf)
-		mt.RawSetString("__tostring", L.NewFunction(x.tostring))
-		mt.RawSetString("__gc", L.NewFunction(x.gc))
-	})
-}
-
 // ioFix holds what the wrappers of one state's io library share.
 type ioFix struct {
 	lib, mt *glua.LTable
@@ -311,4 +273,46 @@ func errnoOf(msg string) (syscall.Errno, bool) {
 		}
 	}
 	return 0, false
+}
+
+// patchIo wraps gopher-lua's io functions and file methods with Lua 5.1's
+// behaviour: a closed file's errors, write's result and number format,
+// read's formats, seek and setvbuf's options, line buffering.
+func patchIo(L *glua.LState, lib *glua.LTable) {
+	mt, ok := L.GetTypeMetatable("FILE*").(*glua.LTable)
+	if !ok {
+		return
+	}
+	x := &ioFix{lib: lib, mt: mt, std: map[glua.LValue]bool{}, lineBuf: map[glua.LValue]bool{}}
+	for _, name := range []string{"stdin", "stdout", "stderr"} {
+		x.std[lib.RawGetString(name)] = true
+	}
+	x.orig = func(t *glua.LTable, name string) glua.LValue { return t.RawGetString(name) }
+	isType := x.orig(lib, "type")
+	x.closed = func(L *glua.LState, f glua.LValue) bool {
+		L.Push(isType)
+		L.Push(f)
+		L.Call(1, 1)
+		s := L.Get(-1)
+		L.Pop(1)
+		return s == glua.LString("closed file")
+	}
+	x.wrap(L, lib, "open", x.open)
+	x.wrap(L, lib, "close", x.ioClose)
+	x.wrap(L, lib, "lines", x.lines)
+	x.wrap(L, lib, "write", x.ioWrite)
+	for _, m := range []string{"lines", "flush"} {
+		x.wrap(L, mt, m, x.open0)
+	}
+	x.wrap(L, mt, "read", x.read)
+	x.wrap(L, lib, "read", x.read)
+	x.wrap(L, mt, "close", x.fileClose)
+	x.wrap(L, mt, "write", x.fileWrite)
+	x.wrap(L, mt, "seek", x.seek)
+	x.wrap(L, mt, "setvbuf", x.setvbuf)
+	// write takes numbers in Lua 5.1's format (lib_string.go)
+	lib.RawSetString("write", writeNumbers(L, lib.RawGetString("write"), 1))
+	mt.RawSetString("write", writeNumbers(L, mt.RawGetString("write"), 2))
+	mt.RawSetString("__tostring", L.NewFunction(x.tostring))
+	mt.RawSetString("__gc", L.NewFunction(x.gc))
 }

@@ -13,27 +13,6 @@ import (
 // since Go 1.24), and the functions that differed from C's take and
 // return what Lua 5.1's do.
 
-func init() {
-	patchLib(glua.MathLibName, func(L *glua.LState, m *glua.LTable) {
-		// A fresh state starts from an unpredictable seed, so that the
-		// tasks of a script do not all draw the same numbers.
-		r := &mathRand{rand.New(rand.NewPCG(rand.Uint64(), rand.Uint64()))}
-		for name, f := range map[string]glua.LGFunction{
-			"random":     r.random,
-			"randomseed": r.randomseed,
-			"fmod":       mathFmod,
-			"mod":        mathFmod,
-			"modf":       mathModf,
-			"ldexp":      mathLdexp,
-			"max":        mathMax,
-			"min":        mathMin,
-		} {
-			m.RawSetString(name, L.NewFunction(f))
-		}
-		m.RawSetString("huge", glua.LNumber(math.Inf(1)))
-	})
-}
-
 // mathRand is the generator of one state.
 type mathRand struct{ r *rand.Rand }
 
@@ -118,4 +97,25 @@ func mathMin(L *glua.LState) int {
 	}
 	L.Push(min)
 	return 1
+}
+
+// patchMath sets Lua 5.1's math functions where gopher-lua's differ, and
+// a random generator of the state's own.
+func patchMath(L *glua.LState, m *glua.LTable) {
+	// A fresh state starts from an unpredictable seed, so that the
+	// tasks of a script do not all draw the same numbers.
+	r := &mathRand{rand.New(rand.NewPCG(rand.Uint64(), rand.Uint64()))}
+	for name, f := range map[string]glua.LGFunction{
+		"random":     r.random,
+		"randomseed": r.randomseed,
+		"fmod":       mathFmod,
+		"mod":        mathFmod,
+		"modf":       mathModf,
+		"ldexp":      mathLdexp,
+		"max":        mathMax,
+		"min":        mathMin,
+	} {
+		m.RawSetString(name, L.NewFunction(f))
+	}
+	m.RawSetString("huge", glua.LNumber(math.Inf(1)))
 }

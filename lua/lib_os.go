@@ -20,21 +20,6 @@ import (
 // variable from a missing one; and the file functions fail as 5.1's do,
 // with nil, "name: message" and errno.
 
-func init() {
-	setFuncs(glua.OsLibName, map[string]glua.LGFunction{
-		"date":      osDate,
-		"time":      osTime,
-		"clock":     osClock,
-		"difftime":  osDifftime,
-		"tmpname":   osTmpname,
-		"remove":    osRemove,
-		"rename":    osRename,
-		"setlocale": osSetlocale,
-		"execute":   osExecute,
-		"getenv":    osGetenv,
-	})
-}
-
 // osDate is os.date([format [, time]]). A format starting with "!" is in
 // UTC; "*t" returns a table.
 func osDate(L *glua.LState) int {
@@ -434,4 +419,18 @@ func osSetlocale(L *glua.LState) int {
 		L.Push(glua.LNil)
 	}
 	return 1
+}
+
+// osFuncs are Lua 5.1's os functions where gopher-lua's differ.
+var osFuncs = map[string]glua.LGFunction{
+	"date":      osDate,
+	"time":      osTime,
+	"clock":     osClock,
+	"difftime":  osDifftime,
+	"tmpname":   osTmpname,
+	"remove":    osRemove,
+	"rename":    osRename,
+	"setlocale": osSetlocale,
+	"execute":   osExecute,
+	"getenv":    osGetenv,
 }

@@ -20,25 +20,6 @@ import (
 	glua "github.com/yuin/gopher-lua"
 )
 
-func init() {
-	setFuncs("_G", map[string]glua.LGFunction{"tostring": baseTostring, "tonumber": baseTonumber})
-	patchLib("string", func(L *glua.LState, lib *glua.LTable) {
-		for name, f := range map[string]glua.LGFunction{
-			"upper": strUpper, "lower": strLower, "rep": strRep, "format": strFormat,
-			"find": strFind, "match": strMatch, "gmatch": strGmatch, "gsub": strGsub,
-		} {
-			lib.RawSetString(name, L.NewFunction(f))
-		}
-		lib.RawSetString("gfind", lib.RawGetString("gmatch"))
-	})
-	patchLib("io", func(L *glua.LState, lib *glua.LTable) {
-		lib.RawSetString("write", writeNumbers(L, lib.RawGetString("write"), 1))
-		if mt, ok := L.GetTypeMetatable("FILE*").(*glua.LTable); ok {
-			mt.RawSetString("write", writeNumbers(L, mt.RawGetString("write"), 2))
-		}
-	})
-}
-
 // numberText formats f as Lua 5.1 does, with C's "%.14g".
 func numberText(f float64) string {
 	if f == math.Trunc(f) && math.Abs(f) < 1e14 && (f != 0 || !math.Signbit(f)) {
@@ -740,4 +721,16 @@ func appendQuoted(b []byte, s string) []byte {
 		}
 	}
 	return append(b, '"')
+}
+
+// stringFuncs are Lua 5.1's string functions where gopher-lua's differ
+// (the patterns are lib_pattern.go's).
+var stringFuncs = map[string]glua.LGFunction{
+	"upper": strUpper, "lower": strLower, "rep": strRep, "format": strFormat,
+	"find": strFind, "match": strMatch, "gmatch": strGmatch, "gsub": strGsub,
+}
+
+// patchString keeps Lua 5.0's gfind as gmatch.
+func patchString(L *glua.LState, lib *glua.LTable) {
+	lib.RawSetString("gfind", lib.RawGetString("gmatch"))
 }

@@ -12,20 +12,6 @@ import (
 // inconsistent order function fails the same way; and the 5.1
 // compatibility functions foreach, foreachi and setn are there.
 
-func init() {
-	setFuncs(glua.TabLibName, map[string]glua.LGFunction{
-		"concat":   tableConcat,
-		"insert":   tableInsert,
-		"remove":   tableRemove,
-		"sort":     tableSort,
-		"maxn":     tableMaxn,
-		"getn":     tableGetn,
-		"setn":     tableSetn,
-		"foreach":  tableForeach,
-		"foreachi": tableForeachi,
-	})
-}
-
 // tableConcat is table.concat(t [, sep [, i [, j]]]).
 func tableConcat(L *glua.LState) int {
 	sep := ""
@@ -294,3 +280,16 @@ func rawGeti(t *glua.LTable, i int) glua.LValue {
 
 // rawSeti sets t[i], raw.
 func rawSeti(t *glua.LTable, i int, v glua.LValue) { t.RawSet(glua.LNumber(i), v) }
+
+// tableFuncs are Lua 5.1's table functions where gopher-lua's differ.
+var tableFuncs = map[string]glua.LGFunction{
+	"concat":   tableConcat,
+	"insert":   tableInsert,
+	"remove":   tableRemove,
+	"sort":     tableSort,
+	"maxn":     tableMaxn,
+	"getn":     tableGetn,
+	"setn":     tableSetn,
+	"foreach":  tableForeach,
+	"foreachi": tableForeachi,
+}

@@ -70,11 +70,10 @@ func buildShared() *sharedSet {
 	ud := owner.NewUserData()
 	ud.Value = &state{L: owner}
 	owner.G.Registry.RawSetInt(1, ud)
-	for _, lib := range []struct {
-		name string
-		open glua.LGFunction
-	}{{glua.BaseLibName, glua.OpenBase}, {glua.StringLibName, glua.OpenString}, {glua.TabLibName, glua.OpenTable}} {
-		openLib(owner, lib.name, lib.open)
+	for _, lib := range libOrder {
+		if lib.shared {
+			openLib(owner, lib.name)
+		}
 	}
 	g := owner.G.Global
 	sh := &sharedSet{
@@ -365,16 +364,6 @@ func debugSetupvalue(L *glua.LState) int {
 		return 1
 	}
 	return 0
-}
-
-func init() {
-	setFuncs(glua.DebugLibName, map[string]glua.LGFunction{
-		"getmetatable": debugGetmetatable,
-		"setmetatable": debugSetmetatable,
-		"getfenv":      debugGetfenv,
-		"setfenv":      debugSetfenv,
-		"setupvalue":   debugSetupvalue,
-	})
 }
 
 // RawField returns t[k] without metamethods, as rawget does: a library's

@@ -19,15 +19,6 @@ import (
 // library's versions are replaced with. Between parsing and compiling, the
 // syntax tree is adjusted where gopher-lua's compiler differs from Lua 5.1.
 
-func init() {
-	setFuncs("_G", map[string]glua.LGFunction{
-		"loadstring": baseLoadstring,
-		"load":       baseLoad,
-		"loadfile":   baseLoadfile,
-		"dofile":     baseDofile,
-	})
-}
-
 // Load compiles src as a chunk called name in L. A first line starting
 // with # (a shebang) is skipped, as lua.c skips it, keeping line numbers.
 func Load(L *glua.LState, src []byte, name string) (*glua.LFunction, error) {

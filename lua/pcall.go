@@ -31,25 +31,6 @@ import (
 // pcall or coroutine.wrap would end in a fatal Go stack overflow.
 const maxNesting = 200
 
-func init() {
-	setFuncs("_G", map[string]glua.LGFunction{
-		"pcall":  basePcall,
-		"xpcall": baseXpcall,
-		"error":  baseError,
-		"assert": baseAssert,
-	})
-	setFuncs("debug", map[string]glua.LGFunction{
-		"traceback": debugTraceback,
-		"getinfo":   debugGetinfo,
-	})
-	patchLib("coroutine", func(L *glua.LState, co *glua.LTable) {
-		resume, wrap := co.RawGetString("resume"), co.RawGetString("wrap")
-		co.RawSetString("resume", L.NewClosure(coResume, resume))
-		co.RawSetString("wrap", L.NewClosure(coWrap, wrap))
-		co.RawSetString("running", L.NewFunction(coRunning))
-	})
-}
-
 // coResume is coroutine.resume, counted as a nesting level; its upvalue
 // is gopher-lua's resume.
 func coResume(L *glua.LState) int {
@@ -608,4 +589,13 @@ func frameLine(L *glua.LState, dbg *glua.Debug, bottom bool) string {
 		return fmt.Sprintf("%s in function <%s:%d>", where, dbg.Source, dbg.LineDefined)
 	}
 	return where + " in function '" + name + "'"
+}
+
+// patchCoroutine wraps resume and wrap, so that a coroutine's error is
+// worded as Lua 5.1 words it, and adds running.
+func patchCoroutine(L *glua.LState, co *glua.LTable) {
+	resume, wrap := co.RawGetString("resume"), co.RawGetString("wrap")
+	co.RawSetString("resume", L.NewClosure(coResume, resume))
+	co.RawSetString("wrap", L.NewClosure(coWrap, wrap))
+	co.RawSetString("running", L.NewFunction(coRunning))
 }

@@ -65,61 +65,6 @@ type fn struct {
 	doc  string // "signature -- what it does"
 }
 
-// modules are wirelab's own, set as globals on first use and preloaded for
-// require.
-var modules = map[string]*module{}
-
-// register adds a module; each module file calls it from init.
-func register(m *module) { modules[m.name] = m }
-
-// gopherLibs are gopher-lua's libraries loaded on first use of their global.
-var gopherLibs = map[string]glua.LGFunction{
-	glua.MathLibName:      glua.OpenMath,
-	glua.OsLibName:        glua.OpenOs,
-	glua.IoLibName:        glua.OpenIo,
-	glua.CoroutineLibName: glua.OpenCoroutine,
-	glua.DebugLibName:     glua.OpenDebug,
-	glua.LoadLibName:      glua.OpenPackage,
-}
-
-// libPatches are wirelab's corrections to gopher-lua's libraries, applied
-// right after a library opens: each replaces or adds fields of the library's
-// table (the globals table for the base library, keyed "_G") so that
-// wirelab's Lua behaves as Lua 5.1 does. Files register them from init.
-var libPatches = map[string][]func(L *glua.LState, lib *glua.LTable){}
-
-// patchLib registers a correction for the library name ("_G" for base).
-func patchLib(name string, patch func(L *glua.LState, lib *glua.LTable)) {
-	libPatches[name] = append(libPatches[name], patch)
-}
-
-// setFuncs registers a patch that sets funcs in the library name.
-func setFuncs(name string, funcs map[string]glua.LGFunction) {
-	patchLib(name, func(L *glua.LState, lib *glua.LTable) {
-		for k, f := range funcs {
-			lib.RawSetString(k, L.NewFunction(f))
-		}
-	})
-}
-
-// openLib opens one of gopher-lua's libraries in L and applies wirelab's
-// patches to it.
-func openLib(L *glua.LState, name string, open glua.LGFunction) {
-	L.Push(L.NewFunction(open))
-	L.Push(glua.LString(name))
-	L.Call(1, 0)
-	key, tbl := name, L.G.Global
-	if name == glua.BaseLibName {
-		key = "_G"
-	} else if t, ok := L.G.Global.RawGetString(name).(*glua.LTable); ok {
-		tbl = t
-	}
-	for _, patch := range libPatches[key] {
-		patch(L, tbl)
-	}
-	stateOf(L).rt.restrict(L, key, tbl)
-}
-
 // lazyGlobals maps each global that is loaded on first use to its library.
 var lazyGlobals = map[string]string{"module": glua.LoadLibName}
 
@@ -390,12 +335,12 @@ func loadLib(L *glua.LState, name string) glua.LValue {
 	if l, ok := lazyGlobals[name]; ok {
 		lib = l
 	}
-	open, ok := gopherLibs[lib]
+	_, ok := gopherLibs[lib]
 	if !ok || s.rt.omit[lib] {
 		return glua.LNil
 	}
 	if L.G.Global.RawGetString(lib) == glua.LNil {
-		openLib(L, lib, open)
+		openLib(L, lib)
 		s.libs, s.builtins = append(s.libs, lib), nil
 		if lib == glua.LoadLibName {
 			preloadModules(L)

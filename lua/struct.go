@@ -6,16 +6,15 @@ import (
 	"github.com/wirelab/wirelab/netproto"
 )
 
-func init() {
-	register(&module{
-		name: "struct",
-		doc:  "Python's struct: pack and unpack binary data (byte order @ = < > !, codes x c b B ? h H i I l L q Q n N e f d s p)",
-		funcs: []fn{
-			{"pack", structPack, "struct.pack(fmt, ...) -> bytes -- as Python's struct.pack"},
-			{"unpack", structUnpack, "struct.unpack(fmt, data [, pos]) -> values..., next_pos -- as Python's struct.unpack, from byte pos (default 1)"},
-			{"calcsize", structCalcsize, "struct.calcsize(fmt) -> n -- the size fmt packs to"},
-		},
-	})
+// structModule is the struct module.
+var structModule = &module{
+	name: "struct",
+	doc:  "Python's struct: pack and unpack binary data (byte order @ = < > !, codes x c b B ? h H i I l L q Q n N e f d s p)",
+	funcs: []fn{
+		{"pack", structPack, "struct.pack(fmt, ...) -> bytes -- as Python's struct.pack"},
+		{"unpack", structUnpack, "struct.unpack(fmt, data [, pos]) -> values..., next_pos -- as Python's struct.unpack, from byte pos (default 1)"},
+		{"calcsize", structCalcsize, "struct.calcsize(fmt) -> n -- the size fmt packs to"},
+	},
 }
 
 // compileFormat returns the compiled format of argument n, raising on a

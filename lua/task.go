@@ -15,19 +15,18 @@ import (
 	"github.com/wirelab/wirelab/engine"
 )
 
-func init() {
-	register(&module{
-		name: "task",
-		doc:  "concurrent tasks, each with a Lua state of its own: spawn, sleep, channel, shared",
-		funcs: []fn{
-			{"spawn", taskSpawn, "task.spawn(fn, ...) -> task -- run fn(...) concurrently; upvalues, arguments and globals are copied in, Go objects shared"},
-			{"sleep", taskSleep, "task.sleep(s) -- wait s seconds"},
-			{"now", taskNow, "task.now() -> s -- seconds on a monotonic clock (since wirelab started, fractions included), for measuring durations: t1 - t0"},
-			{"channel", taskChannel, "task.channel([size]) -> channel -- carries values between tasks, holding up to size unreceived"},
-			{"shared", taskShared, "task.shared(name) -> dict -- the dictionary called name, shared by all tasks"},
-			{"penalties", taskPenalties, "task.penalties(name [, {per=s, grace=s, max=s}]) -> penalties -- the per-source penalty box called name, shared by all tasks (sshd's PerSourcePenalties)"},
-		},
-	})
+// taskModule is the task module.
+var taskModule = &module{
+	name: "task",
+	doc:  "concurrent tasks, each with a Lua state of its own: spawn, sleep, channel, shared",
+	funcs: []fn{
+		{"spawn", taskSpawn, "task.spawn(fn, ...) -> task -- run fn(...) concurrently; upvalues, arguments and globals are copied in, Go objects shared"},
+		{"sleep", taskSleep, "task.sleep(s) -- wait s seconds"},
+		{"now", taskNow, "task.now() -> s -- seconds on a monotonic clock (since wirelab started, fractions included), for measuring durations: t1 - t0"},
+		{"channel", taskChannel, "task.channel([size]) -> channel -- carries values between tasks, holding up to size unreceived"},
+		{"shared", taskShared, "task.shared(name) -> dict -- the dictionary called name, shared by all tasks"},
+		{"penalties", taskPenalties, "task.penalties(name [, {per=s, grace=s, max=s}]) -> penalties -- the per-source penalty box called name, shared by all tasks (sshd's PerSourcePenalties)"},
+	},
 }
 
 // A Task is a function running in a state and goroutine of its own.

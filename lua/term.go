@@ -16,17 +16,16 @@ import (
 	"github.com/wirelab/wirelab/engine"
 )
 
-func init() {
-	register(&module{
-		name: "term",
-		doc:  "the terminal: line input with prompts only on a terminal, passwords without echo",
-		funcs: []fn{
-			{"isatty", termIsatty, "term.isatty([\"stdin\"|\"stdout\"|\"stderr\"]) -> bool -- whether the stream is a terminal"},
-			{"readline", termReadline, "term.readline([prompt]) -> line | nil, err -- one line of stdin, without its newline; the prompt is shown only on a terminal"},
-			{"readpass", termReadpass, "term.readpass([prompt]) -> line | nil, err -- as readline, without echo on a terminal"},
-			{"lines", termLines, "term.lines([prompt]) -> iterator -- for line in term.lines(\">> \") do ... end: readline until the input ends"},
-		},
-	})
+// termModule is the term module.
+var termModule = &module{
+	name: "term",
+	doc:  "the terminal: line input with prompts only on a terminal, passwords without echo",
+	funcs: []fn{
+		{"isatty", termIsatty, "term.isatty([\"stdin\"|\"stdout\"|\"stderr\"]) -> bool -- whether the stream is a terminal"},
+		{"readline", termReadline, "term.readline([prompt]) -> line | nil, err -- one line of stdin, without its newline; the prompt is shown only on a terminal"},
+		{"readpass", termReadpass, "term.readpass([prompt]) -> line | nil, err -- as readline, without echo on a terminal"},
+		{"lines", termLines, "term.lines([prompt]) -> iterator -- for line in term.lines(\">> \") do ... end: readline until the input ends"},
+	},
 }
 
 func streamFD(L *glua.LState, n int) int {

@@ -14,17 +14,16 @@ import (
 	"golang.org/x/text/encoding/unicode"
 )
 
-func init() {
-	register(&module{
-		name: "text",
-		doc:  "text encodings (golang.org/x/text): Windows peers answer in GBK",
-		funcs: []fn{
-			{"decode", textDecode, "text.decode(bytes, enc) -> utf8 | nil, err -- from gbk, gb18030, big5, shift_jis, utf-16le, latin1, ... to UTF-8"},
-			{"encode", textEncode, "text.encode(s, enc) -> bytes | nil, err -- from UTF-8 to enc"},
-			{"valid", textValid, "text.valid(s) -> bool -- whether s is valid UTF-8"},
-			{"hexdump", textHexdump, "text.hexdump(s) -> string -- s in the layout of hexdump -C: offset, 16 bytes in hex, the printable ones as text, * for repeated lines"},
-		},
-	})
+// textModule is the text module.
+var textModule = &module{
+	name: "text",
+	doc:  "text encodings (golang.org/x/text): Windows peers answer in GBK",
+	funcs: []fn{
+		{"decode", textDecode, "text.decode(bytes, enc) -> utf8 | nil, err -- from gbk, gb18030, big5, shift_jis, utf-16le, latin1, ... to UTF-8"},
+		{"encode", textEncode, "text.encode(s, enc) -> bytes | nil, err -- from UTF-8 to enc"},
+		{"valid", textValid, "text.valid(s) -> bool -- whether s is valid UTF-8"},
+		{"hexdump", textHexdump, "text.hexdump(s) -> string -- s in the layout of hexdump -C: offset, 16 bytes in hex, the printable ones as text, * for repeated lines"},
+	},
 }
 
 // lookupEncoding finds an encoding by its WHATWG or IANA name.
