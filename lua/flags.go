@@ -40,13 +40,6 @@ func (n numberFlag) Set(s string) error {
 	return nil
 }
 
-// ExitError is raised by a script that asks to end the run with a code,
-// as flags.parse does after printing --help.
-type ExitError struct{ Code int }
-
-// Error implements error.
-func (e *ExitError) Error() string { return fmt.Sprintf("exit %d", e.Code) }
-
 func flagsParse(L *glua.LState) int {
 	argt, defaults, opts := L.OptTable(1, L.NewTable()), L.CheckTable(2), optTable(L, 3, "usage", "help")
 	var args []string

@@ -6,12 +6,6 @@ import (
 	glua "github.com/yuin/gopher-lua"
 )
 
-// ScriptError is a script's failure: its message and traceback.
-type ScriptError struct{ Msg string }
-
-// Error implements error.
-func (e *ScriptError) Error() string { return e.Msg }
-
 // Prepare sets up src as the main chunk of L, named name (arg[0] and the
 // name in tracebacks), with args as arg[1..n], and returns the compiled
 // chunk and the values to call it with (args, as the chunk's "..."). The

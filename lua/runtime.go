@@ -323,18 +323,6 @@ func (rt *Runtime) Scripts() []Script {
 	return out
 }
 
-// ScriptNotFoundError says that RunFile or ReadScript found neither a file
-// nor a script of that name. It matches fs.ErrNotExist.
-type ScriptNotFoundError struct{ Name string }
-
-// Error implements error.
-func (e *ScriptNotFoundError) Error() string {
-	return fmt.Sprintf("no script file or bundled script called %q", e.Name)
-}
-
-// Unwrap returns fs.ErrNotExist.
-func (e *ScriptNotFoundError) Unwrap() error { return fs.ErrNotExist }
-
 // ReadScript returns the source of the script file at name, or, when no
 // such file exists and name is a plain name (no slash, no dot), of the
 // script name.lua of Options.Scripts. A plain name found in neither gives a

@@ -146,14 +146,6 @@ func newFreezer(L *glua.LState) *freezer {
 	return &freezer{s: stateOf(L), memo: map[glua.LValue]any{}, uvs: map[*glua.Upvalue]*fUpval{}}
 }
 
-// TransferError says a value cannot move to another state.
-type TransferError struct{ What string }
-
-// Error implements error.
-func (e *TransferError) Error() string {
-	return "cannot pass " + e.What + " to another task"
-}
-
 // root freezes v and everything it reaches. On failure the values frozen
 // on the way are forgotten, so that nothing half-built is shared later.
 func (fz *freezer) root(v glua.LValue) (any, error) {
