@@ -4,6 +4,8 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/wirelab/wirelab/lua/internal/lua51"
+
 	glua "github.com/yuin/gopher-lua"
 )
 
@@ -267,7 +269,7 @@ func isNumeric(v glua.LValue) bool {
 	case glua.LNumber:
 		return true
 	case glua.LString:
-		_, ok := str2number(string(v))
+		_, ok := lua51.ParseNumber(string(v))
 		return ok
 	}
 	return false

@@ -5,6 +5,8 @@ import (
 	"runtime"
 	"runtime/metrics"
 
+	"github.com/wirelab/wirelab/lua/internal/lua51"
+
 	glua "github.com/yuin/gopher-lua"
 )
 
@@ -13,16 +15,6 @@ import (
 // package library, whose package.loaded misses the libraries opened
 // before it and whose loadlib raised instead of failing as a 5.1 built
 // without dynamic libraries does.
-
-// numArg is luaL_checknumber: argument n as a number, from a number or
-// a numeric string. Unlike gopher-lua's CheckNumber, it tells a missing
-// argument ("got no value") from a nil.
-func numArg(L *glua.LState, n int) glua.LNumber {
-	if n > L.GetTop() {
-		L.ArgError(n, "number expected, got no value")
-	}
-	return L.CheckNumber(n)
-}
 
 // loadlib is package.loadlib(path, name): wirelab loads no C libraries,
 // so it fails as a Lua 5.1 built without them does.
@@ -35,26 +27,6 @@ func loadlib(L *glua.LState) int {
 	return 3
 }
 
-// intArg is luaL_checkint: argument n as an int, truncated.
-func intArg(L *glua.LState, n int) int { return int(numArg(L, n)) }
-
-// tableArg is luaL_checktype(L, n, LUA_TTABLE): argument n as a table.
-func tableArg(L *glua.LState, n int) *glua.LTable {
-	if n > L.GetTop() {
-		L.ArgError(n, "table expected, got no value")
-	}
-	return L.CheckTable(n)
-}
-
-// optIntArg is luaL_optint: argument n as an int, or d when it is nil or
-// absent.
-func optIntArg(L *glua.LState, n, d int) int {
-	if L.Get(n) == glua.LNil {
-		return d
-	}
-	return intArg(L, n)
-}
-
 // baseSelect is select: select("#", ...) counts (any string starting
 // with "#" does), select(n, ...) returns from the nth on, counting from
 // the end when n is negative.
@@ -64,7 +36,7 @@ func baseSelect(L *glua.LState) int {
 		L.Push(glua.LNumber(n - 1))
 		return 1
 	}
-	i := intArg(L, 1)
+	i := lua51.IntArg(L, 1)
 	if i < 0 {
 		i = n + i
 	} else if i > n {
@@ -82,9 +54,9 @@ const maxResults = 8000
 
 // baseUnpack is unpack(t [, i [, j]]): t[i], ..., t[j], raw.
 func baseUnpack(L *glua.LState) int {
-	t := tableArg(L, 1)
-	i := optIntArg(L, 2, 1)
-	j := optIntArg(L, 3, t.Len())
+	t := lua51.TableArg(L, 1)
+	i := lua51.OptIntArg(L, 2, 1)
+	j := lua51.OptIntArg(L, 3, t.Len())
 	if i > j {
 		return 0
 	}
@@ -93,7 +65,7 @@ func baseUnpack(L *glua.LState) int {
 		L.RaiseError("too many results to unpack")
 	}
 	for ; i <= j; i++ {
-		L.Push(rawGeti(t, i))
+		L.Push(lua51.RawGeti(t, i))
 	}
 	return n
 }
@@ -108,9 +80,9 @@ func fenvTarget(L *glua.LState, opt bool) *glua.LFunction {
 	}
 	level := 1
 	if opt {
-		level = optIntArg(L, 1, 1)
+		level = lua51.OptIntArg(L, 1, 1)
 	} else {
-		level = intArg(L, 1)
+		level = lua51.IntArg(L, 1)
 	}
 	if level < 0 {
 		L.ArgError(1, "level must be non-negative")
@@ -145,7 +117,7 @@ func baseGetfenv(L *glua.LState) int {
 // baseSetfenv is setfenv(f, t): it sets the environment of a Lua function,
 // or of the thread for level 0, and returns the function.
 func baseSetfenv(L *glua.LState) int {
-	env := tableArg(L, 2)
+	env := lua51.TableArg(L, 2)
 	fn := fenvTarget(L, false)
 	if fn == nil {
 		L.Env = env
@@ -175,7 +147,7 @@ type iterators struct{ pairs, ipairs glua.LValue }
 
 // baseNext is next(t [, k]): the pair after k in t, raw.
 func baseNext(L *glua.LState) int {
-	t := tableArg(L, 1)
+	t := lua51.TableArg(L, 1)
 	materialize(L, t)
 	k, v := t.Next(L.Get(2))
 	if k == glua.LNil {
@@ -189,7 +161,7 @@ func baseNext(L *glua.LState) int {
 
 // pairsFn is pairs(t): next, t, nil.
 func (it *iterators) pairsFn(L *glua.LState) int {
-	t := tableArg(L, 1)
+	t := lua51.TableArg(L, 1)
 	materialize(L, t)
 	L.Push(it.pairs)
 	L.Push(t)
@@ -200,7 +172,7 @@ func (it *iterators) pairsFn(L *glua.LState) int {
 // ipairsFn is ipairs(t): an iterator over t[1], t[2], ... up to the first
 // nil, t, 0.
 func (it *iterators) ipairsFn(L *glua.LState) int {
-	t := tableArg(L, 1)
+	t := lua51.TableArg(L, 1)
 	L.Push(it.ipairs)
 	L.Push(t)
 	L.Push(glua.LNumber(0))
@@ -211,7 +183,7 @@ func (it *iterators) ipairsFn(L *glua.LState) int {
 // the metatable of all numbers for setmetatable(1, mt)), and mt must be
 // given, nil or a table.
 func baseSetmetatable(L *glua.LState) int {
-	t := tableArg(L, 1)
+	t := lua51.TableArg(L, 1)
 	materialize(L, t)
 	mt := L.Get(2)
 	if L.GetTop() < 2 || mt.Type() != glua.LTNil && mt.Type() != glua.LTTable {
@@ -269,7 +241,7 @@ func baseCollectgarbage(L *glua.LState) int {
 }
 
 // baseGetmetatable is getmetatable(v): its __metatable field when it has
-// one, else the metatable. The libraries' views (shared.go) show the
+// one, else the metatable. The libraries' views (libviews.go) show the
 // libraries' own.
 func baseGetmetatable(L *glua.LState) int {
 	v := L.CheckAny(1)
@@ -294,7 +266,7 @@ func (gc *gcState) collectgarbage(L *glua.LState) int {
 	if !gcOptions[opt] {
 		L.ArgError(1, fmt.Sprintf("invalid option '%s'", opt))
 	}
-	arg := optIntArg(L, 2, 0)
+	arg := lua51.OptIntArg(L, 2, 0)
 	switch opt {
 	case "collect":
 		runtime.GC()
@@ -337,7 +309,7 @@ func heapBytes() uint64 {
 
 // baseFuncs are wirelab's functions of the base library, Lua 5.1's where
 // gopher-lua's differ: here, in load.go (loading chunks), pcall.go
-// (protected calls and errors), lib_string.go (tostring, tonumber) and
+// (protected calls and errors), internal/lua51 (tostring, tonumber) and
 // libviews.go (rawget, rawset on the shared libraries).
 var baseFuncs = map[string]glua.LGFunction{
 	"next":           baseNext,
@@ -352,8 +324,8 @@ var baseFuncs = map[string]glua.LGFunction{
 	"rawget":         rawgetView,
 	"rawset":         rawsetView,
 	"gcinfo":         baseGcinfo,
-	"tostring":       baseTostring,
-	"tonumber":       baseTonumber,
+	"tostring":       lua51.Tostring,
+	"tonumber":       lua51.Tonumber,
 	"loadstring":     baseLoadstring,
 	"load":           baseLoad,
 	"loadfile":       baseLoadfile,

@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/wirelab/wirelab/lua/internal/lua51"
+
 	glua "github.com/yuin/gopher-lua"
 )
 
@@ -30,8 +32,8 @@ func TestNumberText(t *testing.T) {
 		{5e-324, "4.9406564584125e-324"}, {math.Inf(1), "inf"}, {math.Inf(-1), "-inf"},
 		{math.NaN(), "nan"}, {math.Copysign(math.NaN(), -1), "-nan"},
 	} {
-		if got := numberText(c.f); got != c.want {
-			t.Errorf("numberText(%v) = %q, want %q", c.f, got, c.want)
+		if got := lua51.NumberText(c.f); got != c.want {
+			t.Errorf("lua51.NumberText(%v) = %q, want %q", c.f, got, c.want)
 		}
 	}
 }

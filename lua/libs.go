@@ -1,6 +1,9 @@
 package lua
 
-import glua "github.com/yuin/gopher-lua"
+import (
+	"github.com/wirelab/wirelab/lua/internal/lua51"
+	glua "github.com/yuin/gopher-lua"
+)
 
 // The libraries and modules of a wirelab state, listed once, as
 // gopher-lua's linit.go lists its own.
@@ -21,15 +24,15 @@ type library struct {
 
 // libraries are gopher-lua's libraries, in the order they open.
 var libraries = []*library{
-	{name: "_G", open: glua.OpenBase, shared: true, funcs: baseFuncs, patch: patchBase},                     // lib_base.go
-	{name: glua.StringLibName, open: glua.OpenString, shared: true, funcs: stringFuncs, patch: patchString}, // lib_string.go
-	{name: glua.TabLibName, open: glua.OpenTable, shared: true, funcs: tableFuncs},                          // lib_table.go
-	{name: glua.MathLibName, open: glua.OpenMath, patch: patchMath},                                         // lib_math.go
-	{name: glua.OsLibName, open: glua.OpenOs, funcs: osFuncs},                                               // lib_os.go
-	{name: glua.IoLibName, open: glua.OpenIo, patch: patchIo},                                               // lib_io.go
-	{name: glua.CoroutineLibName, open: glua.OpenCoroutine, patch: patchCoroutine},                          // pcall.go
-	{name: glua.DebugLibName, open: glua.OpenDebug, funcs: debugFuncs},                                      // lib_debug.go
-	{name: glua.LoadLibName, open: glua.OpenPackage, patch: patchPackage},                                   // lib_base.go
+	{name: "_G", open: glua.OpenBase, shared: true, funcs: baseFuncs, patch: patchBase},                                 // lib_base.go
+	{name: glua.StringLibName, open: glua.OpenString, shared: true, funcs: lua51.StringFuncs, patch: lua51.PatchString}, // internal/lua51/string.go
+	{name: glua.TabLibName, open: glua.OpenTable, shared: true, funcs: lua51.TableFuncs},                                // internal/lua51/table.go
+	{name: glua.MathLibName, open: glua.OpenMath, patch: lua51.PatchMath},                                               // internal/lua51/math.go
+	{name: glua.OsLibName, open: glua.OpenOs, funcs: lua51.OsFuncs},                                                     // internal/lua51/os.go
+	{name: glua.IoLibName, open: glua.OpenIo, patch: lua51.PatchIo},                                                     // internal/lua51/io.go
+	{name: glua.CoroutineLibName, open: glua.OpenCoroutine, patch: patchCoroutine},                                      // pcall.go
+	{name: glua.DebugLibName, open: glua.OpenDebug, funcs: debugFuncs},                                                  // lib_debug.go
+	{name: glua.LoadLibName, open: glua.OpenPackage, patch: patchPackage},                                               // lib_base.go
 }
 
 // moduleList is wirelab's own modules, set as globals on first use and

@@ -3,6 +3,8 @@ package lua
 import (
 	"sync"
 
+	"github.com/wirelab/wirelab/lua/internal/lua51"
+
 	glua "github.com/yuin/gopher-lua"
 )
 
@@ -274,7 +276,7 @@ func basePrint(L *glua.LState) int { return stateOf(L).print(L) }
 
 // rawgetView is rawget(t, k).
 func rawgetView(L *glua.LState) int {
-	t := tableArg(L, 1)
+	t := lua51.TableArg(L, 1)
 	L.CheckAny(2)
 	L.Push(rawField(L, t, L.Get(2)))
 	return 1
@@ -283,7 +285,7 @@ func rawgetView(L *glua.LState) int {
 // rawsetView is rawset(t, k, v); nil over a library's field materializes
 // a view first.
 func rawsetView(L *glua.LState) int {
-	t := tableArg(L, 1)
+	t := lua51.TableArg(L, 1)
 	L.CheckAny(2)
 	L.CheckAny(3)
 	if L.Get(3) == glua.LNil {
@@ -341,7 +343,7 @@ func debugGetfenv(L *glua.LState) int {
 // and upvalues belong to every state, so they cannot be changed.
 func debugSetfenv(L *glua.LState) int {
 	v := L.CheckAny(1)
-	t := tableArg(L, 2)
+	t := lua51.TableArg(L, 2)
 	if fn, ok := v.(*glua.LFunction); ok && isShared(fn) {
 		L.RaiseError("'setfenv' cannot change environment of given object")
 	}

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"syscall"
 
+	"github.com/wirelab/wirelab/lua/internal/lua51"
+
 	glua "github.com/yuin/gopher-lua"
 	"github.com/yuin/gopher-lua/ast"
 	"github.com/yuin/gopher-lua/parse"
@@ -346,7 +348,7 @@ func (r *chunkReader) Read(p []byte) (int, error) {
 		case glua.LString:
 			r.buf, r.done = []byte(v), v == ""
 		case glua.LNumber:
-			r.buf = []byte(numberText(float64(v)))
+			r.buf = []byte(lua51.NumberText(float64(v)))
 		default:
 			errv = glua.LString("reader function must return a string")
 		}
@@ -383,7 +385,7 @@ func loadFile(L *glua.LState, path string) (*glua.LFunction, error) {
 		if pe, ok := err.(*os.PathError); ok {
 			msg = pe.Err.Error()
 			if errno, ok := pe.Err.(syscall.Errno); ok {
-				msg = strerror(errno)
+				msg = lua51.Strerror(errno)
 			}
 		}
 		return nil, fmt.Errorf("cannot %s %s: %s", what, name, msg)

@@ -1,13 +1,3 @@
-// Package lua binds wirelab's engine to gopher-lua. Every task, connection
-// handler and the main script runs in a state of its own, on a goroutine of
-// its own; values move between states by copy (transfer.go), Go objects as
-// their class's rule says (share.go). Modules are registered the way
-// gopher-lua registers its own libraries, one file per module.
-//
-// A Go program embeds wirelab with NewRuntime (runtime.go): Options choose
-// the libraries left out (a sandbox without exec), add the program's own
-// modules, and give the standard files, a script filesystem and a context;
-// Run or RunFile runs a script, Close ends it all.
 package lua
 
 import (
@@ -21,6 +11,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/wirelab/wirelab/lua/internal/lua51"
 
 	glua "github.com/yuin/gopher-lua"
 
@@ -124,7 +116,7 @@ func ctxOf(L *glua.LState) context.Context {
 }
 
 // newState returns a fresh state whose blocking calls honour ctx. Its
-// globals and libraries are views of the shared ones (shared.go); the
+// globals and libraries are views of the shared ones (libviews.go); the
 // other libraries, and wirelab's modules, load when a script first names
 // them.
 func (rt *Runtime) newState(ctx context.Context) *glua.LState {
@@ -354,7 +346,7 @@ func loadLib(L *glua.LState, name string) glua.LValue {
 // module.
 func preloadModules(L *glua.LState) {
 	// L.PreloadModule finds package through the running function's
-	// environment, which for a shared function is not L's (shared.go).
+	// environment, which for a shared function is not L's (libviews.go).
 	pkg, _ := L.G.Global.RawGetString(glua.LoadLibName).(*glua.LTable)
 	preload, ok := L.GetField(pkg, "preload").(*glua.LTable)
 	if pkg == nil || !ok {
@@ -442,7 +434,7 @@ func (s *state) print(L *glua.LState) int {
 		if i > 1 {
 			b.WriteByte('\t')
 		}
-		b.WriteString(tostringValue(L, L.Get(i)))
+		b.WriteString(lua51.TostringValue(L, L.Get(i)))
 	}
 	b.WriteByte('\n')
 	s.rt.writeOut(b.String())
@@ -470,7 +462,7 @@ type Runtime struct {
 	procs   map[*engine.Process]struct{} // spawned and not reaped yet
 	// unwaited are the failed tasks nobody has waited for yet.
 	unwaited unwaited
-	traces   traceSinks // wire-trace destinations (trace.go)
+	traces   traceSinks // wire-trace destinations (socket_trace.go)
 
 	// What the Options chose: the libraries left out, the program's own
 	// modules, where scripts are found, what os.exit does, the standard

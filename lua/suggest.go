@@ -105,7 +105,7 @@ func missingField(module string) glua.LGFunction {
 			t.ForEach(add)
 		}
 		// The table indexed is the shared library; the script's own
-		// additions are in its view (shared.go).
+		// additions are in its view (libviews.go).
 		if view, ok := L.G.Global.RawGetString(module).(*glua.LTable); ok && view != L.Get(1) {
 			view.ForEach(add)
 		}

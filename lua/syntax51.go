@@ -3,6 +3,8 @@ package lua
 import (
 	"fmt"
 	"strings"
+
+	"github.com/wirelab/wirelab/lua/internal/lua51"
 )
 
 // Syntax errors in Lua 5.1's words.
@@ -302,7 +304,7 @@ func (c *checker51) readNumeral() {
 	for lxAlpha(c.cur()) || lxDigit(c.cur()) {
 		c.saveNext()
 	}
-	if _, ok := str2number(string(c.buf)); !ok {
+	if _, ok := lua51.ParseNumber(string(c.buf)); !ok {
 		c.lexError("malformed number", tkNumber)
 	}
 }

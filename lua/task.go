@@ -175,7 +175,7 @@ func (rt *Runtime) spawn(c *frozenCall) *Task {
 		t.mu.Unlock()
 		close(t.done)
 		// Nobody may ever ask: say so, unless someone waits already or
-		// the task was cancelled on purpose (unwaited.go).
+		// the task was cancelled on purpose (task_unwaited.go).
 		if err != nil && !t.waited.Load() && t.err != "interrupted" {
 			rt.unwaited.failed(rt, t)
 		}

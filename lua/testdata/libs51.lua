@@ -1,5 +1,5 @@
 -- The base, table, math and os functions that wirelab corrects to behave
--- as Lua 5.1's (lib_base.go, lib_table.go, lib_math.go, lib_os.go). Every
+-- as Lua 5.1's (lib_base.go, internal/lua51: table.go, math.go, os.go). Every
 -- expected value is what lua5.1 gives; the file passes under lua5.1 too.
 -- Error messages are matched by their tail, since where an error names
 -- its position and function is not this file's business.

@@ -1,5 +1,5 @@
 -- The libraries are shared between states and seen through views
--- (shared.go). Nothing a script can do tells a view from the library of
+-- (libviews.go). Nothing a script can do tells a view from the library of
 -- Lua 5.1: these checks pass the same under lua5.1.
 
 -- Globals: the base functions are fields of _G.

@@ -1,4 +1,4 @@
-package lua
+package lua51
 
 import (
 	"math"
@@ -24,13 +24,13 @@ func (r *mathRand) random(L *glua.LState) int {
 	case 0:
 		L.Push(glua.LNumber(f))
 	case 1:
-		u := intArg(L, 1)
+		u := IntArg(L, 1)
 		if u < 1 {
 			L.ArgError(1, "interval is empty")
 		}
 		L.Push(glua.LNumber(math.Floor(f*float64(u)) + 1))
 	case 2:
-		l, u := intArg(L, 1), intArg(L, 2)
+		l, u := IntArg(L, 1), IntArg(L, 2)
 		if l > u {
 			L.ArgError(2, "interval is empty")
 		}
@@ -44,21 +44,21 @@ func (r *mathRand) random(L *glua.LState) int {
 // randomseed is math.randomseed(x): the numbers that follow depend only
 // on x (truncated to an integer, as 5.1's srand takes it).
 func (r *mathRand) randomseed(L *glua.LState) int {
-	seed := uint64(intArg(L, 1))
+	seed := uint64(IntArg(L, 1))
 	r.r = rand.New(rand.NewPCG(seed, seed))
 	return 0
 }
 
 // mathFmod is math.fmod(x, y), C's fmod; math.mod is its 5.1 alias.
 func mathFmod(L *glua.LState) int {
-	L.Push(glua.LNumber(math.Mod(float64(numArg(L, 1)), float64(numArg(L, 2)))))
+	L.Push(glua.LNumber(math.Mod(float64(NumArg(L, 1)), float64(NumArg(L, 2)))))
 	return 1
 }
 
 // mathModf is math.modf(x): the integral and fractional parts, as C's
 // modf, whose fraction of an infinity is 0, not NaN.
 func mathModf(L *glua.LState) int {
-	x := float64(numArg(L, 1))
+	x := float64(NumArg(L, 1))
 	i, frac := math.Modf(x)
 	if math.IsInf(x, 0) {
 		frac = math.Copysign(0, x)
@@ -70,14 +70,14 @@ func mathModf(L *glua.LState) int {
 
 // mathLdexp is math.ldexp(m, e): m * 2^e, e truncated to an integer.
 func mathLdexp(L *glua.LState) int {
-	L.Push(glua.LNumber(math.Ldexp(float64(numArg(L, 1)), intArg(L, 2))))
+	L.Push(glua.LNumber(math.Ldexp(float64(NumArg(L, 1)), IntArg(L, 2))))
 	return 1
 }
 
 // mathMax is math.max(x, ...); a missing first argument is an argument
 // error, as in 5.1.
 func mathMax(L *glua.LState) int {
-	max := numArg(L, 1)
+	max := NumArg(L, 1)
 	for i := 2; i <= L.GetTop(); i++ {
 		if v := L.CheckNumber(i); v > max {
 			max = v
@@ -89,7 +89,7 @@ func mathMax(L *glua.LState) int {
 
 // mathMin is math.min(x, ...).
 func mathMin(L *glua.LState) int {
-	min := numArg(L, 1)
+	min := NumArg(L, 1)
 	for i := 2; i <= L.GetTop(); i++ {
 		if v := L.CheckNumber(i); v < min {
 			min = v
@@ -99,9 +99,9 @@ func mathMin(L *glua.LState) int {
 	return 1
 }
 
-// patchMath sets Lua 5.1's math functions where gopher-lua's differ, and
+// PatchMath sets Lua 5.1's math functions where gopher-lua's differ, and
 // a random generator of the state's own.
-func patchMath(L *glua.LState, m *glua.LTable) {
+func PatchMath(L *glua.LState, m *glua.LTable) {
 	// A fresh state starts from an unpredictable seed, so that the
 	// tasks of a script do not all draw the same numbers.
 	r := &mathRand{rand.New(rand.NewPCG(rand.Uint64(), rand.Uint64()))}

@@ -1,4 +1,4 @@
-package lua
+package lua51
 
 import (
 	"strings"
@@ -18,17 +18,17 @@ func tableConcat(L *glua.LState) int {
 	if L.Get(2) != glua.LNil {
 		sep = L.CheckString(2)
 	}
-	t := tableArg(L, 1)
-	i := optIntArg(L, 3, 1)
-	last := optIntArg(L, 4, t.Len())
+	t := TableArg(L, 1)
+	i := OptIntArg(L, 3, 1)
+	last := OptIntArg(L, 4, t.Len())
 	if i > last {
 		L.Push(glua.LString(""))
 		return 1
 	}
 	parts := make([]string, 0, min(last-i+1, 1<<16))
-	size, limit := int64(0), maxString(L)
+	size, limit := int64(0), host.MaxString(L)
 	for ; ; i++ {
-		v := rawGeti(t, i)
+		v := RawGeti(t, i)
 		switch v.(type) {
 		case glua.LString, glua.LNumber:
 		default:
@@ -63,19 +63,19 @@ func tableConcat(L *glua.LState) int {
 // tableInsert is table.insert(t, [pos,] v): without pos it appends; with
 // it, it moves t[pos..] up one, growing t to pos when pos is past its end.
 func tableInsert(L *glua.LState) int {
-	t := tableArg(L, 1)
+	t := TableArg(L, 1)
 	e := t.Len() + 1
 	var pos int
 	switch L.GetTop() {
 	case 2:
 		pos = e
 	case 3:
-		pos = intArg(L, 2)
+		pos = IntArg(L, 2)
 		if pos > e {
 			e = pos
 		}
 		for i := e; i > pos; i-- {
-			rawSeti(t, i, rawGeti(t, i-1))
+			rawSeti(t, i, RawGeti(t, i-1))
 		}
 	default:
 		L.RaiseError("wrong number of arguments to 'insert'")
@@ -88,15 +88,15 @@ func tableInsert(L *glua.LState) int {
 // (default the last element), moving the ones after it down; a position
 // outside 1..#t removes nothing and returns nothing.
 func tableRemove(L *glua.LState) int {
-	t := tableArg(L, 1)
+	t := TableArg(L, 1)
 	e := t.Len()
-	pos := optIntArg(L, 2, e)
+	pos := OptIntArg(L, 2, e)
 	if pos < 1 || pos > e {
 		return 0
 	}
-	L.Push(rawGeti(t, pos))
+	L.Push(RawGeti(t, pos))
 	for ; pos < e; pos++ {
-		rawSeti(t, pos, rawGeti(t, pos+1))
+		rawSeti(t, pos, RawGeti(t, pos+1))
 	}
 	rawSeti(t, e, glua.LNil)
 	return 1
@@ -104,7 +104,7 @@ func tableRemove(L *glua.LState) int {
 
 // tableMaxn is table.maxn(t): the largest positive numeric key, or 0.
 func tableMaxn(L *glua.LState) int {
-	t := tableArg(L, 1)
+	t := TableArg(L, 1)
 	max := glua.LNumber(0)
 	for k, _ := t.Next(glua.LNil); k != glua.LNil; k, _ = t.Next(k) {
 		if n, ok := k.(glua.LNumber); ok && n > max {
@@ -117,13 +117,13 @@ func tableMaxn(L *glua.LState) int {
 
 // tableGetn is table.getn(t): #t.
 func tableGetn(L *glua.LState) int {
-	L.Push(glua.LNumber(tableArg(L, 1).Len()))
+	L.Push(glua.LNumber(TableArg(L, 1).Len()))
 	return 1
 }
 
 // tableSetn is table.setn, which Lua 5.1 keeps only to say it is gone.
 func tableSetn(L *glua.LState) int {
-	tableArg(L, 1)
+	TableArg(L, 1)
 	L.RaiseError("'setn' is obsolete")
 	return 0
 }
@@ -131,9 +131,9 @@ func tableSetn(L *glua.LState) int {
 // tableForeach is table.foreach(t, f): f(k, v) for each pair until f
 // returns a value other than nil, which it returns.
 func tableForeach(L *glua.LState) int {
-	t := tableArg(L, 1)
+	t := TableArg(L, 1)
 	f := L.CheckFunction(2)
-	materialize(L, t)
+	host.Materialize(L, t)
 	for k, v := t.Next(glua.LNil); k != glua.LNil; k, v = t.Next(k) {
 		L.Push(f)
 		L.Push(k)
@@ -150,13 +150,13 @@ func tableForeach(L *glua.LState) int {
 // tableForeachi is table.foreachi(t, f): f(i, t[i]) for i = 1, #t until f
 // returns a value other than nil, which it returns.
 func tableForeachi(L *glua.LState) int {
-	t := tableArg(L, 1)
+	t := TableArg(L, 1)
 	n := t.Len()
 	f := L.CheckFunction(2)
 	for i := 1; i <= n; i++ {
 		L.Push(f)
 		L.Push(glua.LNumber(i))
-		L.Push(rawGeti(t, i))
+		L.Push(RawGeti(t, i))
 		L.Call(2, 1)
 		if L.Get(-1) != glua.LNil {
 			return 1
@@ -168,7 +168,7 @@ func tableForeachi(L *glua.LState) int {
 
 // tableSort is table.sort(t [, lt]).
 func tableSort(L *glua.LState) int {
-	t := tableArg(L, 1)
+	t := TableArg(L, 1)
 	n := t.Len()
 	s := sorter{L: L, t: t}
 	if L.Get(2) != glua.LNil {
@@ -200,7 +200,7 @@ func (s *sorter) less(a, b glua.LValue) bool {
 	return r
 }
 
-func (s *sorter) get(i int) glua.LValue { return rawGeti(s.t, i) }
+func (s *sorter) get(i int) glua.LValue { return RawGeti(s.t, i) }
 
 func (s *sorter) set(i int, v glua.LValue) { rawSeti(s.t, i, v) }
 
@@ -269,9 +269,9 @@ func (s *sorter) sort(l, u int) {
 	}
 }
 
-// rawGeti is t[i], raw. gopher-lua's RawGetInt sees only the array part,
+// RawGeti is t[i], raw. gopher-lua's RawGetInt sees only the array part,
 // missing t[0] and negative keys.
-func rawGeti(t *glua.LTable, i int) glua.LValue {
+func RawGeti(t *glua.LTable, i int) glua.LValue {
 	if v := t.RawGetInt(i); v != glua.LNil {
 		return v
 	}
@@ -281,8 +281,8 @@ func rawGeti(t *glua.LTable, i int) glua.LValue {
 // rawSeti sets t[i], raw.
 func rawSeti(t *glua.LTable, i int, v glua.LValue) { t.RawSet(glua.LNumber(i), v) }
 
-// tableFuncs are Lua 5.1's table functions where gopher-lua's differ.
-var tableFuncs = map[string]glua.LGFunction{
+// TableFuncs are Lua 5.1's table functions where gopher-lua's differ.
+var TableFuncs = map[string]glua.LGFunction{
 	"concat":   tableConcat,
 	"insert":   tableInsert,
 	"remove":   tableRemove,

@@ -1,4 +1,4 @@
-package lua
+package lua51
 
 // Lua 5.1 patterns (reference manual §5.4.1) and the string functions that
 // use them: find, match, gmatch and gsub. A pattern is matched by
@@ -590,7 +590,7 @@ func (m *matcher) appendValue(b []byte, s, e int, repl glua.LValue) []byte {
 	case glua.LString:
 		return m.appendRepl(b, s, e, string(r))
 	case glua.LNumber:
-		return m.appendRepl(b, s, e, numberText(float64(r)))
+		return m.appendRepl(b, s, e, NumberText(float64(r)))
 	case *glua.LFunction:
 		L.Push(r)
 		L.Call(m.pushCaptures(s, e, true), 1)
@@ -603,7 +603,7 @@ func (m *matcher) appendValue(b []byte, s, e int, repl glua.LValue) []byte {
 	case glua.LString:
 		return append(b, v...)
 	case glua.LNumber:
-		return append(b, numberText(float64(v))...)
+		return append(b, NumberText(float64(v))...)
 	}
 	if glua.LVAsBool(v) {
 		luaError(L, "invalid replacement value (a %s)", v.Type().String())
@@ -637,7 +637,7 @@ func (m *matcher) appendRepl(b []byte, s, e int, r string) []byte {
 			case glua.LString:
 				b = append(b, v...)
 			case glua.LNumber:
-				b = append(b, numberText(float64(v))...)
+				b = append(b, NumberText(float64(v))...)
 			}
 		default:
 			b = append(b, c)

@@ -1,4 +1,4 @@
-package lua
+package lua51
 
 import (
 	"errors"
@@ -29,7 +29,7 @@ func osDate(L *glua.LState) int {
 	}
 	t := time.Now()
 	if L.Get(2) != glua.LNil {
-		t = time.Unix(int64(numArg(L, 2)), 0)
+		t = time.Unix(int64(NumArg(L, 2)), 0)
 	}
 	utc := strings.HasPrefix(format, "!")
 	if utc {
@@ -193,7 +193,7 @@ func osTime(L *glua.LState) int {
 		L.Push(glua.LNumber(time.Now().Unix()))
 		return 1
 	}
-	tbl := tableArg(L, 1)
+	tbl := TableArg(L, 1)
 	field := func(k string, d int) int {
 		v := L.GetField(tbl, k)
 		if n, ok := v.(glua.LNumber); ok {
@@ -304,9 +304,9 @@ func strNumber(s string) (float64, bool) {
 // osDifftime is os.difftime(t2 [, t1]): t2 - t1 in seconds, both taken as
 // whole seconds as C's time_t.
 func osDifftime(L *glua.LState) int {
-	t2, t1 := int64(numArg(L, 1)), int64(0)
+	t2, t1 := int64(NumArg(L, 1)), int64(0)
 	if L.Get(2) != glua.LNil {
-		t1 = int64(numArg(L, 2))
+		t1 = int64(NumArg(L, 2))
 	}
 	L.Push(glua.LNumber(float64(t2 - t1)))
 	return 1
@@ -337,7 +337,7 @@ func osRename(L *glua.LState) int {
 }
 
 // fileResult pushes what 5.1's os functions return for err: true, or nil,
-// "name: strerror" and the errno.
+// "name: Strerror" and the errno.
 func fileResult(L *glua.LState, err error, name string) int {
 	if err == nil {
 		L.Push(glua.LTrue)
@@ -350,13 +350,13 @@ func fileResult(L *glua.LState, err error, name string) int {
 		return 2
 	}
 	L.Push(glua.LNil)
-	L.Push(glua.LString(name + ": " + strerror(errno)))
+	L.Push(glua.LString(name + ": " + Strerror(errno)))
 	L.Push(glua.LNumber(errno))
 	return 3
 }
 
-// strerror is C's message for errno: Go's, capitalized as glibc's are.
-func strerror(errno syscall.Errno) string {
+// Strerror is C's message for errno: Go's, capitalized as glibc's are.
+func Strerror(errno syscall.Errno) string {
 	s := errno.Error()
 	if s != "" && 'a' <= s[0] && s[0] <= 'z' {
 		s = string(s[0]-'a'+'A') + s[1:]
@@ -373,9 +373,8 @@ func osExecute(L *glua.LState) int {
 		L.Push(glua.LNumber(1))
 		return 1
 	}
-	cmd := exec.CommandContext(ctxOf(L), "/bin/sh", "-c", L.CheckString(1))
-	rt := stateOf(L).rt
-	cmd.Stdin, cmd.Stdout, cmd.Stderr = rt.stdin, rt.procOut, rt.procErr
+	cmd := exec.CommandContext(host.Context(L), "/bin/sh", "-c", L.CheckString(1))
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = host.Stdio(L)
 	cmd.Run() // the wait status tells how it went
 	if ps := cmd.ProcessState; ps != nil {
 		if ws, ok := ps.Sys().(syscall.WaitStatus); ok {
@@ -421,8 +420,8 @@ func osSetlocale(L *glua.LState) int {
 	return 1
 }
 
-// osFuncs are Lua 5.1's os functions where gopher-lua's differ.
-var osFuncs = map[string]glua.LGFunction{
+// OsFuncs are Lua 5.1's os functions where gopher-lua's differ.
+var OsFuncs = map[string]glua.LGFunction{
 	"date":      osDate,
 	"time":      osTime,
 	"clock":     osClock,

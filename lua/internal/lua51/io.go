@@ -1,4 +1,4 @@
-package lua
+package lua51
 
 import (
 	"fmt"
@@ -257,10 +257,10 @@ func (x *ioFix) lines(L *glua.LState, next glua.LValue) int {
 	return callNext(L, next)
 }
 
-// errnoResult pushes nil, "name: strerror" and errno.
+// errnoResult pushes nil, "name: Strerror" and errno.
 func errnoResult(L *glua.LState, name string, errno syscall.Errno) int {
 	L.Push(glua.LNil)
-	L.Push(glua.LString(name + ": " + strerror(errno)))
+	L.Push(glua.LString(name + ": " + Strerror(errno)))
 	L.Push(glua.LNumber(errno))
 	return 3
 }
@@ -275,10 +275,10 @@ func errnoOf(msg string) (syscall.Errno, bool) {
 	return 0, false
 }
 
-// patchIo wraps gopher-lua's io functions and file methods with Lua 5.1's
+// PatchIo wraps gopher-lua's io functions and file methods with Lua 5.1's
 // behaviour: a closed file's errors, write's result and number format,
 // read's formats, seek and setvbuf's options, line buffering.
-func patchIo(L *glua.LState, lib *glua.LTable) {
+func PatchIo(L *glua.LState, lib *glua.LTable) {
 	mt, ok := L.GetTypeMetatable("FILE*").(*glua.LTable)
 	if !ok {
 		return
@@ -310,7 +310,7 @@ func patchIo(L *glua.LState, lib *glua.LTable) {
 	x.wrap(L, mt, "write", x.fileWrite)
 	x.wrap(L, mt, "seek", x.seek)
 	x.wrap(L, mt, "setvbuf", x.setvbuf)
-	// write takes numbers in Lua 5.1's format (lib_string.go)
+	// write takes numbers in Lua 5.1's format (string.go)
 	lib.RawSetString("write", writeNumbers(L, lib.RawGetString("write"), 1))
 	mt.RawSetString("write", writeNumbers(L, mt.RawGetString("write"), 2))
 	mt.RawSetString("__tostring", L.NewFunction(x.tostring))

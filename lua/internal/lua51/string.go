@@ -1,9 +1,9 @@
-package lua
+package lua51
 
 // Lua 5.1's string library, numbers as text and tonumber, where gopher-lua
 // differs: byte-wise case mapping, C printf formatting, "%.14g" numbers,
 // strtod/strtoul parsing and a size limit on the strings a script builds.
-// The patterns are in lib_pattern.go.
+// The patterns are in pattern.go.
 //
 // The VM's own number-to-string conversions (the .. operator, and library
 // functions not patched here, such as table.concat and string.sub on a
@@ -20,8 +20,8 @@ import (
 	glua "github.com/yuin/gopher-lua"
 )
 
-// numberText formats f as Lua 5.1 does, with C's "%.14g".
-func numberText(f float64) string {
+// NumberText formats f as Lua 5.1 does, with C's "%.14g".
+func NumberText(f float64) string {
 	if f == math.Trunc(f) && math.Abs(f) < 1e14 && (f != 0 || !math.Signbit(f)) {
 		return strconv.FormatInt(int64(f), 10)
 	}
@@ -38,14 +38,14 @@ func numberText(f float64) string {
 	return strconv.FormatFloat(f, 'g', 14, 64)
 }
 
-// tostringValue returns v as print shows it: its __tostring's result, or
-// its text, numbers as numberText.
-func tostringValue(L *glua.LState, v glua.LValue) string {
+// TostringValue returns v as print shows it: its __tostring's result, or
+// its text, numbers as NumberText.
+func TostringValue(L *glua.LState, v glua.LValue) string {
 	switch r := tostringMeta(L, v).(type) {
 	case glua.LString:
 		return string(r)
 	case glua.LNumber:
-		return numberText(float64(r))
+		return NumberText(float64(r))
 	}
 	luaError(L, "'tostring' must return a string to 'print'")
 	return ""
@@ -66,13 +66,13 @@ func tostringMeta(L *glua.LState, v glua.LValue) glua.LValue {
 	case glua.LString:
 		return v
 	case glua.LNumber:
-		return glua.LString(numberText(float64(v)))
+		return glua.LString(NumberText(float64(v)))
 	}
 	return glua.LString(v.String())
 }
 
-// baseTostring is tostring.
-func baseTostring(L *glua.LState) int {
+// Tostring is tostring.
+func Tostring(L *glua.LState) int {
 	if L.GetTop() < 1 {
 		argError(L, 1, "value expected")
 	}
@@ -80,9 +80,9 @@ func baseTostring(L *glua.LState) int {
 	return 1
 }
 
-// baseTonumber is tonumber: lua_tonumber's rules in base 10, strtoul's
+// Tonumber is tonumber: lua_tonumber's rules in base 10, strtoul's
 // in the others.
-func baseTonumber(L *glua.LState) int {
+func Tonumber(L *glua.LState) int {
 	base := optInteger(L, 2, 10)
 	if base == 10 {
 		if L.GetTop() < 1 {
@@ -93,7 +93,7 @@ func baseTonumber(L *glua.LState) int {
 			L.Push(v)
 			return 1
 		case glua.LString:
-			if f, ok := str2number(string(v)); ok {
+			if f, ok := ParseNumber(string(v)); ok {
 				L.Push(glua.LNumber(f))
 				return 1
 			}
@@ -113,14 +113,14 @@ func baseTonumber(L *glua.LState) int {
 }
 
 // writeNumbers wraps io.write or a file's write method so that numbers are
-// written as numberText; first is the first argument to write.
+// written as NumberText; first is the first argument to write.
 func writeNumbers(L *glua.LState, write glua.LValue, first int) *glua.LFunction {
 	return L.NewFunction(func(L *glua.LState) int {
 		top := L.GetTop()
 		for i := first; i <= top; i++ {
 			switch v := L.Get(i).(type) {
 			case glua.LNumber:
-				L.Replace(i, glua.LString(numberText(float64(v))))
+				L.Replace(i, glua.LString(NumberText(float64(v))))
 			case glua.LString:
 			default:
 				// Numbered as the stack has them, self included: a method
@@ -171,13 +171,13 @@ func typeError(L *glua.LState, i, n int, want string) {
 	argError(L, n, want+" expected, got "+got)
 }
 
-// checkLString returns argument n, a string or a number as numberText.
+// checkLString returns argument n, a string or a number as NumberText.
 func checkLString(L *glua.LState, n int) string {
 	switch v := L.Get(n).(type) {
 	case glua.LString:
 		return string(v)
 	case glua.LNumber:
-		return numberText(float64(v))
+		return NumberText(float64(v))
 	}
 	typeError(L, n, n, "string")
 	return ""
@@ -189,7 +189,7 @@ func checkNumber(L *glua.LState, n int) float64 {
 	case glua.LNumber:
 		return float64(v)
 	case glua.LString:
-		if f, ok := str2number(string(v)); ok {
+		if f, ok := ParseNumber(string(v)); ok {
 			return f
 		}
 	}
@@ -216,7 +216,7 @@ func toInt64(f float64) int64 {
 
 // checkSize raises once a string being built grows past the limit.
 func checkSize(L *glua.LState, n int) {
-	if int64(n) > maxString(L) {
+	if int64(n) > host.MaxString(L) {
 		luaError(L, "resulting string too large")
 	}
 }
@@ -260,7 +260,7 @@ func strRep(L *glua.LState) int {
 		L.Push(glua.LString(""))
 		return 1
 	}
-	if int64(len(s)) > maxString(L)/n {
+	if int64(len(s)) > host.MaxString(L)/n {
 		luaError(L, "resulting string too large")
 	}
 	L.Push(glua.LString(strings.Repeat(s, int(n))))
@@ -290,9 +290,9 @@ func cString(s string) string {
 	return s
 }
 
-// str2number converts s as Lua 5.1's lua_tonumber does: C's strtod, hex
+// ParseNumber converts s as Lua 5.1's lua_tonumber does: C's strtod, hex
 // integers, and surrounding spaces allowed.
-func str2number(s string) (float64, bool) {
+func ParseNumber(s string) (float64, bool) {
 	s = cString(s)
 	f, end := strtod(s)
 	if end == 0 {
@@ -723,14 +723,14 @@ func appendQuoted(b []byte, s string) []byte {
 	return append(b, '"')
 }
 
-// stringFuncs are Lua 5.1's string functions where gopher-lua's differ
-// (the patterns are lib_pattern.go's).
-var stringFuncs = map[string]glua.LGFunction{
+// StringFuncs are Lua 5.1's string functions where gopher-lua's differ
+// (the patterns are pattern.go's).
+var StringFuncs = map[string]glua.LGFunction{
 	"upper": strUpper, "lower": strLower, "rep": strRep, "format": strFormat,
 	"find": strFind, "match": strMatch, "gmatch": strGmatch, "gsub": strGsub,
 }
 
-// patchString keeps Lua 5.0's gfind as gmatch.
-func patchString(L *glua.LState, lib *glua.LTable) {
+// PatchString keeps Lua 5.0's gfind as gmatch.
+func PatchString(L *glua.LState, lib *glua.LTable) {
 	lib.RawSetString("gfind", lib.RawGetString("gmatch"))
 }
