@@ -58,12 +58,12 @@ func WaitFor(t testing.TB, limit time.Duration, what string, cond func() bool) {
 	}
 }
 
-// WaitGone waits until the process pid has exited, at most 5 s, and fails
+// WaitGone waits until the process pid has exited, at most 10 s, and fails
 // t if it has not. A zombie counts as gone: a killed process whose parent
 // is not the test (it was adopted by init) may wait a while to be reaped.
 func WaitGone(t testing.TB, pid int) {
 	t.Helper()
-	WaitFor(t, 5*time.Second, fmt.Sprintf("process %d to be gone", pid), func() bool {
+	WaitFor(t, 10*time.Second, fmt.Sprintf("process %d to be gone", pid), func() bool {
 		st, _ := exec.Command("ps", "-o", "stat=", "-p", strconv.Itoa(pid)).Output()
 		s := strings.TrimSpace(string(st))
 		return s == "" || strings.HasPrefix(s, "Z")
