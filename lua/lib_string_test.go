@@ -1,7 +1,6 @@
 package lua
 
 import (
-	"bytes"
 	"context"
 	"io"
 	"math"
@@ -9,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/wirelab/wirelab/internal/testbin"
 	glua "github.com/yuin/gopher-lua"
 )
 
@@ -40,8 +40,8 @@ func TestNumberText(t *testing.T) {
 // what it printed and its error text, if any.
 func runChunk(t *testing.T, ctx context.Context, opts Options, src string) (string, string) {
 	t.Helper()
-	var out bytes.Buffer
-	opts.Stdout, opts.Stderr = &syncWriter{w: &out}, io.Discard
+	var out testbin.Buffer
+	opts.Stdout, opts.Stderr = &out, io.Discard
 	rt := NewRuntime(context.Background(), opts)
 	defer rt.Close()
 	L := rt.NewState(ctx)
