@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/wirelab/wirelab/internal/testbin"
 	"golang.org/x/sys/unix"
 )
 
@@ -51,7 +52,7 @@ func TestListenKeepOpenOutOfDescriptors(t *testing.T) {
 		}
 		held = append(held, c)
 	}
-	waitFor(t, 20*time.Second, "listen to say it is out of descriptors", func() bool {
+	testbin.WaitFor(t, 20*time.Second, "listen to say it is out of descriptors", func() bool {
 		return strings.Contains(p.errs.String(), "too many open files")
 	})
 	// Judge by CPU time and a count of lines, not wall-clock margins:
@@ -70,7 +71,7 @@ func TestListenKeepOpenOutOfDescriptors(t *testing.T) {
 	}
 	held = nil
 	var c net.Conn
-	waitFor(t, 20*time.Second, "a connection after descriptors freed", func() bool {
+	testbin.WaitFor(t, 20*time.Second, "a connection after descriptors freed", func() bool {
 		var err error
 		if c, err = net.Dial("tcp", addr); err != nil {
 			return false
@@ -79,7 +80,7 @@ func TestListenKeepOpenOutOfDescriptors(t *testing.T) {
 		return true
 	})
 	defer c.Close()
-	waitFor(t, 20*time.Second, "the new client's line on stdout", func() bool {
+	testbin.WaitFor(t, 20*time.Second, "the new client's line on stdout", func() bool {
 		return strings.Contains(p.stdout.String(), "after\n")
 	})
 }

@@ -14,20 +14,20 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"testing/iotest"
 	"time"
 
 	"github.com/wirelab/wirelab/engine"
+	"github.com/wirelab/wirelab/internal/testbin"
 )
 
 // proc is a wirelab process of a test.
 type proc struct {
 	cmd    *exec.Cmd
-	stdout lockedBuffer
+	stdout testbin.Buffer
 	stderr *bufio.Reader
-	errs   lockedBuffer // stderr after the first line
+	errs   testbin.Buffer // stderr after the first line
 	done   chan struct{}
 }
 
@@ -239,22 +239,20 @@ func TestUDPConnectListen(t *testing.T) {
 	lp, addr := startListen(t, pr, "0", "--udp")
 	cmd := exec.Command(binary, "connect", "127.0.0.1", portOf(addr), "--udp")
 	in, _ := cmd.StdinPipe()
-	var got lockedBuffer
+	var got testbin.Buffer
 	cmd.Stdout = &got
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
 	io.WriteString(in, "ping\n")
 	// listen learns the sender from the datagram, then answers it
-	for deadline := time.Now().Add(5 * time.Second); !strings.Contains(lp.stdoutString(), "ping") && time.Now().Before(deadline); {
-		time.Sleep(10 * time.Millisecond)
-	}
+	testbin.WaitFor(t, 10*time.Second, "listen to print the datagram", func() bool {
+		return strings.Contains(lp.stdoutString(), "ping")
+	})
 	io.WriteString(pw, "pong\n")
-	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
-		if strings.Contains(got.String(), "pong") {
-			break
-		}
-	}
+	testbin.WaitFor(t, 10*time.Second, "connect to print the answer", func() bool {
+		return strings.Contains(got.String(), "pong")
+	})
 	in.Close()
 	if err := cmd.Wait(); err != nil || got.String() != "pong\n" {
 		t.Fatalf("connect: %v, got %q", err, got.String())
@@ -262,34 +260,6 @@ func TestUDPConnectListen(t *testing.T) {
 }
 
 func (p *proc) stdoutString() string { return p.stdout.String() }
-
-// lockedBuffer is a bytes.Buffer that a process writes while a test reads.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) WriteString(s string) (int, error) { return l.Write([]byte(s)) }
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
-func (l *lockedBuffer) Bytes() []byte {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return append([]byte(nil), l.b.Bytes()...)
-}
-
-func (l *lockedBuffer) Len() int { return len(l.Bytes()) }
 
 // TestCertCommand: the key is private, existing files are kept unless
 // --force, and the fingerprint printed is the certificate's.

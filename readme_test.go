@@ -159,7 +159,7 @@ func (r *readmeRun) ready(t *testing.T, ex example) bool {
 	}
 	cmd := exec.Command(bin, "--port", "6379", "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", r.dir)
 	r.background(t, cmd)
-	waitFor(t, 10*time.Second, "redis-server listening on 6379", func() bool { return !portFree(6379) })
+	testbin.WaitFor(t, 10*time.Second, "redis-server listening on 6379", func() bool { return !portFree(6379) })
 	r.redis = true
 	return true
 }
@@ -171,16 +171,6 @@ func portFree(port int) bool {
 	}
 	ln.Close()
 	return true
-}
-
-// waitFor waits for cond, checked every 10 ms, and fails t after limit.
-func waitFor(t *testing.T, limit time.Duration, what string, cond func() bool) {
-	t.Helper()
-	for deadline := time.Now().Add(limit); !cond(); time.Sleep(10 * time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatalf("waited %v for %s", limit, what)
-		}
-	}
 }
 
 func (r *readmeRun) background(t *testing.T, cmd *exec.Cmd) {
@@ -240,7 +230,7 @@ func (r *readmeRun) shell(t *testing.T, ex example) {
 			cmd := exec.Command("sh", "-c", m[1])
 			cmd.Dir, cmd.Env, cmd.Stdout, cmd.Stderr = r.dir, env, &out, &out
 			r.background(t, cmd)
-			waitFor(t, 20*time.Second, fmt.Sprintf("README.md:%d: %q to print %q (it printed %q)", s.line, m[1], want, out.String()), func() bool {
+			testbin.WaitFor(t, 20*time.Second, fmt.Sprintf("README.md:%d: %q to print %q (it printed %q)", s.line, m[1], want, out.String()), func() bool {
 				got := splitLines(out.String())
 				return len(got) >= len(want) && matchLines(want, got[:len(want)]) == ""
 			})
@@ -313,7 +303,7 @@ func (r *readmeRun) prompt(t *testing.T, ex example) {
 	next := func(line int, what string) []string {
 		t.Helper()
 		var chunk string
-		waitFor(t, 20*time.Second, fmt.Sprintf("README.md:%d: the prompt after %s (the screen: %q)", line, what, out.String()[seen:]), func() bool {
+		testbin.WaitFor(t, 20*time.Second, fmt.Sprintf("README.md:%d: the prompt after %s (the screen: %q)", line, what, out.String()[seen:]), func() bool {
 			rest := out.String()[seen:]
 			i := strings.Index(rest, "\r\n> ")
 			if i < 0 {
@@ -328,7 +318,7 @@ func (r *readmeRun) prompt(t *testing.T, ex example) {
 		}
 		return got
 	}
-	waitFor(t, 20*time.Second, "the first prompt", func() bool { return strings.Contains(out.String(), "help() for help") })
+	testbin.WaitFor(t, 20*time.Second, "the first prompt", func() bool { return strings.Contains(out.String(), "help() for help") })
 	seen = strings.Index(out.String(), "help() for help")
 	next(ex.line, "the banner")
 	for _, s := range steps {
@@ -350,12 +340,14 @@ func (r *readmeRun) prompt(t *testing.T, ex example) {
 // every half second until wirelab answers, for a line that had not yet
 // reached its blocking call.
 func (r *readmeRun) interrupt(t *testing.T, tty *os.File, out *testbin.Buffer, seen int) {
-	waitFor(t, 20*time.Second, "the line to run (the terminal in normal mode)", func() bool {
+	testbin.WaitFor(t, 20*time.Second, "the line to run (the terminal in normal mode)", func() bool {
 		tio, err := unix.IoctlGetTermios(int(tty.Fd()), unix.TCGETS)
 		return err == nil && tio.Lflag&unix.ICANON != 0
 	})
 	for range 20 {
 		tty.Write([]byte{3})
+		// Not testbin.WaitFor: a half second without an answer is no
+		// failure here but the cue to press Ctrl-C again.
 		deadline := time.Now().Add(500 * time.Millisecond)
 		for time.Now().Before(deadline) {
 			if strings.Contains(out.String()[seen:], "^C") && strings.Contains(out.String()[seen:], "\r\n> ") {

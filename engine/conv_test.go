@@ -194,11 +194,16 @@ func TestTimeoutPartialIsReturned(t *testing.T) {
 // TestOpTimeoutOverridesConnTimeout: a per-call timeout longer than the
 // connection's wins, and so does "none" (0).
 func TestOpTimeoutOverridesConnTimeout(t *testing.T) {
-	a, b := tcpPair(t)
+	a, b, blocked := blockingPair(t)
 	ctx := context.Background()
 	b.SetTimeout(20 * time.Millisecond)
 	go func() {
-		time.Sleep(100 * time.Millisecond)
+		<-blocked // RecvUntil waits on the socket, its deadline armed
+		// The connection's timeout, twice over, from then: a RecvUntil
+		// that wrongly kept it has failed by the time the line comes. (On
+		// a loaded machine its failure may come late, after the line: the
+		// test then misses the fault, it never fails wrongly.)
+		time.Sleep(2 * b.Timeout())
 		a.Send(ctx, []byte("late\n"))
 	}()
 	got, err := b.RecvUntil(WithOpTimeout(ctx, 5*time.Second), []byte("\n"), 100)
@@ -209,12 +214,76 @@ func TestOpTimeoutOverridesConnTimeout(t *testing.T) {
 	if _, err := b.Recv(ctx, 10); !errors.Is(err, ErrTimeout) {
 		t.Fatalf("%v, want timeout", err)
 	}
-	// Cancellation still interrupts a call with a per-call timeout.
+	// Cancellation still interrupts a call with a per-call timeout, one
+	// that is blocked on the socket when it comes.
+	select {
+	case <-blocked: // Recv's, above
+	default:
+	}
 	cctx, cancel := context.WithCancel(ctx)
-	go func() { time.Sleep(20 * time.Millisecond); cancel() }()
+	go func() { <-blocked; cancel() }()
 	if _, err := b.Recv(WithOpTimeout(cctx, 0), 10); !errors.Is(err, ErrInterrupted) {
 		t.Fatalf("%v, want interrupted", err)
 	}
+}
+
+// blockingPair is tcpPair whose second Conn tells, on blocked, when a
+// read of its socket found nothing and waits for the peer: the moment an
+// operation is blocked, its deadline armed. A signal no one takes is
+// dropped, but for the last one.
+func blockingPair(t *testing.T) (*Conn, *Conn, <-chan struct{}) {
+	t.Helper()
+	if !rawReads {
+		t.Skip("sockets are not read through their RawConn here: no read tells that it blocks")
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	nc, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	sc, err := ln.Accept()
+	if err != nil {
+		nc.Close()
+		t.Fatal(err)
+	}
+	blocked := make(chan struct{}, 1)
+	a, b := NewConn(nc), NewConn(blockSignal{sc.(*net.TCPConn), blocked})
+	t.Cleanup(func() { a.Close(); b.Close() })
+	return a, b, blocked
+}
+
+// blockSignal is a TCP connection whose raw reads, those of the read
+// buffer, send on blocked when they find nothing to read.
+type blockSignal struct {
+	*net.TCPConn
+	blocked chan struct{}
+}
+
+func (s blockSignal) SyscallConn() (syscall.RawConn, error) {
+	raw, err := s.TCPConn.SyscallConn()
+	return signalRaw{raw, s.blocked}, err
+}
+
+type signalRaw struct {
+	syscall.RawConn
+	blocked chan struct{}
+}
+
+func (r signalRaw) Read(f func(fd uintptr) bool) error {
+	return r.RawConn.Read(func(fd uintptr) bool {
+		if f(fd) {
+			return true
+		}
+		select {
+		case r.blocked <- struct{}{}:
+		default:
+		}
+		return false // the poller waits for the socket
+	})
 }
 
 func TestUnrecvComesFirst(t *testing.T) {

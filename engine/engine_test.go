@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/wirelab/wirelab/internal/testbin"
 	"github.com/wirelab/wirelab/netproto"
 )
 
@@ -203,20 +204,13 @@ func TestRunKillsGroupOnTimeout(t *testing.T) {
 	if !res.TimedOut || time.Since(start) > 2*time.Second {
 		t.Fatalf("timed out %v after %v", res.TimedOut, time.Since(start))
 	}
-	pid, _ := os.ReadFile(pidfile)
-	if strings.TrimSpace(string(pid)) == "" {
+	text, _ := os.ReadFile(pidfile)
+	pid, _ := strconv.Atoi(strings.TrimSpace(string(text)))
+	if pid <= 0 {
 		t.Fatal("the child's pid was not written")
 	}
 	// The kill is sent; wait for the child to be gone or a zombie.
-	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(10 * time.Millisecond) {
-		stat, err := os.ReadFile("/proc/" + strings.TrimSpace(string(pid)) + "/stat")
-		if err != nil || strings.Contains(string(stat), ") Z ") {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("child still running: %s", stat)
-		}
-	}
+	testbin.WaitGone(t, pid)
 }
 
 func TestRunDrainsBothPipes(t *testing.T) {

@@ -111,106 +111,20 @@ func Run(ctx context.Context, c Command) (*Result, error) {
 	}
 	defer cancel()
 
-	cmd := command(c.Argv, c.Shell, c.Dir, c.Env)
-	limit := c.MaxOutput
-	if limit <= 0 {
-		limit = DefaultMaxOutput
-	}
-
-	// The pipes are ours, not os/exec's: its Wait would close them a fixed
-	// delay after the exit, dropping what a slow reader had not read yet.
 	var pipes pipeSet
 	defer pipes.closeAll()
-	outR, outW, err := pipes.output()
+	r, err := startCommand(c, &pipes)
 	if err != nil {
 		return nil, &OpError{Op: "exec", Err: err}
 	}
-	errR, errW, err := pipes.output()
-	if err != nil {
-		return nil, &OpError{Op: "exec", Err: err}
+	stdout, stderr := newCollectors(c)
+	drained := r.drain(stdout, stderr, c.Stdin)
+	waitErr := r.wait(runCtx)
+	res := &Result{Held: r.awaitOutput(drained)}
+	if err := res.keepOutput(c, stdout, stderr); err != nil {
+		return nil, err
 	}
-	cmd.Stdout, cmd.Stderr = outW, errW
-	var inW *os.File
-	if c.Stdin != nil {
-		var inR *os.File
-		if inR, inW, err = pipes.input(); err != nil {
-			return nil, &OpError{Op: "exec", Err: err}
-		}
-		cmd.Stdin = inR
-	}
-	if err := cmd.Start(); err != nil {
-		return nil, &OpError{Op: "exec", Err: err}
-	}
-	pipes.closeChildEnds()
-	pgid := cmd.Process.Pid
-
-	var stdout, stderr collector
-	if c.Spool > 0 {
-		stdout, stderr = newSpooler(c.Spool, int64(limit)), newSpooler(c.Spool, int64(limit))
-	} else {
-		stdout, stderr = &cappedBuffer{limit: limit}, &cappedBuffer{limit: limit}
-	}
-	var drained sync.WaitGroup
-	drain := func(dst collector, r *os.File) {
-		defer drained.Done()
-		io.Copy(dst, r)
-	}
-	drained.Add(2)
-	go drain(stdout, outR)
-	go drain(stderr, errR)
-	if inW != nil {
-		go func() {
-			inW.Write(c.Stdin)
-			inW.Close()
-		}()
-	}
-
-	// Kill the group when the time is up or the caller gives up.
-	exited := make(chan struct{})
-	go func() {
-		select {
-		case <-runCtx.Done():
-			syscall.Kill(-pgid, syscall.SIGKILL)
-		case <-exited:
-		}
-	}()
-	waitErr := cmd.Wait()
-	close(exited)
-	// What the command left running in its group goes with it; output
-	// already written stays in the pipes and is read to the end.
-	syscall.Kill(-pgid, syscall.SIGKILL)
-
-	done := make(chan struct{})
-	go func() { drained.Wait(); close(done) }()
-	res := &Result{}
-	select {
-	case <-done:
-	case <-time.After(pipeGrace):
-		// Only a process outside the group can still hold the pipes.
-		res.Held = true
-		outR.SetReadDeadline(time.Now())
-		errR.SetReadDeadline(time.Now())
-		<-done
-	}
-	res.Truncated = stdout.cut() || stderr.cut()
-	if c.Spool > 0 {
-		var err1, err2 error
-		res.StdoutBlob, err1 = stdout.(*spooler).result()
-		res.StderrBlob, err2 = stderr.(*spooler).result()
-		if err := errors.Join(err1, err2); err != nil {
-			res.StdoutBlob.Close()
-			res.StderrBlob.Close()
-			return nil, &OpError{Op: "exec", Err: fmt.Errorf("spooling the output: %w", err)}
-		}
-	} else {
-		res.Stdout, res.Stderr = stdout.(*cappedBuffer).buf.Bytes(), stderr.(*cappedBuffer).buf.Bytes()
-	}
-	if cmd.ProcessState != nil {
-		res.Code = cmd.ProcessState.ExitCode()
-		if ws, ok := cmd.ProcessState.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
-			res.Signal = ws.Signal().String()
-		}
-	}
+	res.setStatus(r.cmd.ProcessState)
 	switch {
 	case ctx.Err() != nil:
 		return res, &OpError{Op: "exec", Err: ErrInterrupted}
@@ -219,10 +133,152 @@ func Run(ctx context.Context, c Command) (*Result, error) {
 		return res, nil
 	}
 	var exitErr *exec.ExitError
-	if waitErr != nil && !errors.As(waitErr, &exitErr) && cmd.ProcessState == nil {
+	if waitErr != nil && !errors.As(waitErr, &exitErr) && r.cmd.ProcessState == nil {
 		return nil, &OpError{Op: "exec", Err: waitErr}
 	}
 	return res, nil
+}
+
+// A running command: the process, leader of its own group, and our ends of
+// its pipes.
+type running struct {
+	cmd        *exec.Cmd
+	outR, errR *os.File // its stdout and stderr
+	inW        *os.File // its stdin, or nil when Command.Stdin is nil
+}
+
+// startCommand starts c with its streams on pipes of pipes, whose child
+// ends it closes once the command has them.
+func startCommand(c Command, pipes *pipeSet) (*running, error) {
+	// The pipes are ours, not os/exec's: its Wait would close them a fixed
+	// delay after the exit, dropping what a slow reader had not read yet.
+	cmd := command(c.Argv, c.Shell, c.Dir, c.Env)
+	r := &running{cmd: cmd}
+	var outW, errW *os.File
+	var err error
+	if r.outR, outW, err = pipes.output(); err != nil {
+		return nil, err
+	}
+	if r.errR, errW, err = pipes.output(); err != nil {
+		return nil, err
+	}
+	cmd.Stdout, cmd.Stderr = outW, errW
+	if c.Stdin != nil {
+		var inR *os.File
+		if inR, r.inW, err = pipes.input(); err != nil {
+			return nil, err
+		}
+		cmd.Stdin = inR
+	}
+	if err := cmd.Start(); err != nil {
+		return nil, err
+	}
+	pipes.closeChildEnds()
+	return r, nil
+}
+
+// newCollectors returns what takes c's stdout and stderr: spoolers with
+// Command.Spool, capped buffers otherwise, each bounded by MaxOutput.
+func newCollectors(c Command) (stdout, stderr collector) {
+	limit := c.MaxOutput
+	if limit <= 0 {
+		limit = DefaultMaxOutput
+	}
+	if c.Spool > 0 {
+		return newSpooler(c.Spool, int64(limit)), newSpooler(c.Spool, int64(limit))
+	}
+	return &cappedBuffer{limit: limit}, &cappedBuffer{limit: limit}
+}
+
+// drain reads the command's stdout and stderr into their collectors, each
+// on a goroutine of its own, to the end of the stream, and feeds it stdin
+// (when there is a pipe for it) on a third. The channel is closed once
+// both streams are read.
+func (r *running) drain(stdout, stderr collector, stdin []byte) <-chan struct{} {
+	var drained sync.WaitGroup
+	drain := func(dst collector, src *os.File) {
+		defer drained.Done()
+		io.Copy(dst, src)
+	}
+	drained.Add(2)
+	go drain(stdout, r.outR)
+	go drain(stderr, r.errR)
+	if r.inW != nil {
+		go func() {
+			r.inW.Write(stdin)
+			r.inW.Close()
+		}()
+	}
+	done := make(chan struct{})
+	go func() { drained.Wait(); close(done) }()
+	return done
+}
+
+// wait waits for the command to exit, killing its group first should
+// runCtx end, and kills the group after: what the command left running in
+// it goes with it. It returns the error of exec.Cmd.Wait.
+func (r *running) wait(runCtx context.Context) error {
+	pgid := r.cmd.Process.Pid
+	exited := make(chan struct{})
+	go func() {
+		select {
+		case <-runCtx.Done():
+			syscall.Kill(-pgid, syscall.SIGKILL)
+		case <-exited:
+		}
+	}()
+	err := r.cmd.Wait()
+	close(exited)
+	// Output already written stays in the pipes and is read to the end.
+	syscall.Kill(-pgid, syscall.SIGKILL)
+	return err
+}
+
+// awaitOutput waits for the output to be drained, at most pipeGrace once
+// the group is gone, then cuts the pipes off; it reports whether it had
+// to (Result.Held).
+func (r *running) awaitOutput(drained <-chan struct{}) (held bool) {
+	select {
+	case <-drained:
+		return false
+	case <-time.After(pipeGrace):
+		// Only a process outside the group can still hold the pipes.
+		r.outR.SetReadDeadline(time.Now())
+		r.errR.SetReadDeadline(time.Now())
+		<-drained
+		return true
+	}
+}
+
+// keepOutput puts what the collectors took into res: Stdout and Stderr,
+// or the blobs with Command.Spool, closed again when spooling failed.
+func (res *Result) keepOutput(c Command, stdout, stderr collector) error {
+	res.Truncated = stdout.cut() || stderr.cut()
+	if c.Spool <= 0 {
+		res.Stdout, res.Stderr = stdout.(*cappedBuffer).buf.Bytes(), stderr.(*cappedBuffer).buf.Bytes()
+		return nil
+	}
+	var err1, err2 error
+	res.StdoutBlob, err1 = stdout.(*spooler).result()
+	res.StderrBlob, err2 = stderr.(*spooler).result()
+	if err := errors.Join(err1, err2); err != nil {
+		res.StdoutBlob.Close()
+		res.StderrBlob.Close()
+		return &OpError{Op: "exec", Err: fmt.Errorf("spooling the output: %w", err)}
+	}
+	return nil
+}
+
+// setStatus sets Code and Signal from how the command ended (ps is nil
+// when it was never waited for).
+func (res *Result) setStatus(ps *os.ProcessState) {
+	if ps == nil {
+		return
+	}
+	res.Code = ps.ExitCode()
+	if ws, ok := ps.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
+		res.Signal = ws.Signal().String()
+	}
 }
 
 // A pipeSet holds the pipes of one command. The child's ends are closed

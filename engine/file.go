@@ -301,26 +301,40 @@ func (c *Conn) RecvFile(ctx context.Context, path string, size int64, o FileOpti
 			root.Remove(tmp)
 		}
 	}()
+	n, err := c.recvInto(ctx, &syncWriter{f: f}, size, h, o)
+	res := FileResult{N: n, Sum: hexSum(h)}
+	if err != nil {
+		return res, err
+	}
+	if err := settle(f, res.Sum, o); err != nil {
+		return res, &OpError{Op: "recv_file", Err: err}
+	}
+	keep = true // closed; the temporary name is removed below either way
+	defer root.Remove(tmp)
+	if res.Name, err = storeAs(root, tmp, name, o); err != nil {
+		return res, &OpError{Op: "recv_file", Err: err}
+	}
+	return res, nil
+}
+
+// recvInto copies exactly size bytes from the peer to w, hashing them
+// into h when it is not nil, under the read lock, the deadline and ctx,
+// and returns how many it copied. Bytes put back and bytes already
+// buffered come first, then the socket itself; what goes to w is not put
+// back on failure.
+func (c *Conn) recvInto(ctx context.Context, w io.Writer, size int64, h hash.Hash, o FileOptions) (int64, error) {
 	var n int64
-	err = c.read(ctx, "recv_file", func() error {
-		// Bytes put back and bytes already buffered come first, then the
-		// socket itself. What goes to the file is not put back on failure.
+	err := c.read(ctx, "recv_file", func() error {
 		var pending []byte
 		if k := int(min(int64(len(c.pend)), size)); k > 0 {
 			pending = append([]byte(nil), c.pend[:k]...)
 			c.consumePend(k)
 		}
 		buffered := min(int64(c.r.Buffered()), size-int64(len(pending)))
-		var rate *minRate
-		if o.MinRate > 0 {
-			rate = &minRate{start: time.Now(), grace: o.RateGrace, got: int64(len(pending)) + buffered, min: o.MinRate}
-			if rate.grace <= 0 {
-				rate.grace = DefaultRateGrace
-			}
-		}
+		rate := newMinRate(o, int64(len(pending))+buffered)
 		src := io.MultiReader(bytes.NewReader(pending), io.LimitReader(c.r, buffered), idleReader{ctx, c, c.nc, rate})
 		var rerr, werr error
-		n, rerr, werr = pipe(size, src, h, &syncWriter{f: f}, o.Progress)
+		n, rerr, werr = pipe(size, src, h, w, o.Progress)
 		if rerr == io.EOF {
 			rerr = io.ErrUnexpectedEOF
 		}
@@ -329,32 +343,52 @@ func (c *Conn) RecvFile(ctx context.Context, path string, size int64, o FileOpti
 		}
 		return werr
 	})
-	res := FileResult{N: n, Sum: hexSum(h)}
-	if err != nil {
-		return res, err
+	return n, err
+}
+
+// newMinRate returns the bound of o.MinRate for a transfer that starts
+// now with got bytes already in hand, or nil for none.
+func newMinRate(o FileOptions, got int64) *minRate {
+	if o.MinRate <= 0 {
+		return nil
 	}
-	if o.Expect != "" && !strings.EqualFold(o.Expect, res.Sum) {
-		return res, &OpError{Op: "recv_file", Err: fmt.Errorf("%w: got %s, want %s", ErrChecksum, res.Sum, o.Expect)}
+	rate := &minRate{start: time.Now(), grace: o.RateGrace, got: got, min: o.MinRate}
+	if rate.grace <= 0 {
+		rate.grace = DefaultRateGrace
+	}
+	return rate
+}
+
+// settle makes the received file f fit to take its name: its digest sum
+// matches o.Expect, it is synced, o.Confirm agrees, and it is closed. On
+// an error the file is to be dropped.
+func settle(f *os.File, sum string, o FileOptions) error {
+	if o.Expect != "" && !strings.EqualFold(o.Expect, sum) {
+		return fmt.Errorf("%w: got %s, want %s", ErrChecksum, sum, o.Expect)
 	}
 	if err := f.Sync(); err != nil {
-		return res, &OpError{Op: "recv_file", Err: err}
+		return err
 	}
 	if o.Confirm != nil {
-		if err := o.Confirm(res.Sum); err != nil {
-			return res, &OpError{Op: "recv_file", Err: err}
+		if err := o.Confirm(sum); err != nil {
+			return err
 		}
 	}
-	if err := f.Close(); err != nil {
-		return res, &OpError{Op: "recv_file", Err: err}
-	}
-	keep = true // closed; the temporary name is removed below either way
-	defer root.Remove(tmp)
+	return f.Close()
+}
+
+// storeAs gives the temporary file tmp in root the name name, and returns
+// the name it took. With o.Overwrite it is renamed over any file there.
+// Otherwise an existing file is never touched: tmp is linked as name if
+// that is free, else, with o.Unique, as the first of NAME.1, NAME.2, ...
+// that is, and without it the error wraps ErrExists. A link leaves tmp
+// in place: the caller removes it.
+func storeAs(root *os.Root, tmp, name string, o FileOptions) (string, error) {
 	if o.Overwrite {
 		if err := root.Rename(tmp, name); err != nil {
-			return res, &OpError{Op: "recv_file", Err: err}
+			return "", err
 		}
-		res.Name = name
-		return res, nil
+		return name, nil
 	}
 	// link(2) fails if the name exists, so a file that appeared meanwhile
 	// is not replaced either.
@@ -365,14 +399,13 @@ func (c *Conn) RecvFile(ctx context.Context, path string, size int64, o FileOpti
 		}
 		err := root.Link(tmp, candidate)
 		if err == nil {
-			res.Name = candidate
-			return res, nil
+			return candidate, nil
 		}
 		if !errors.Is(err, fs.ErrExist) {
-			return res, &OpError{Op: "recv_file", Err: err}
+			return "", err
 		}
 		if !o.Unique || i >= 10000 {
-			return res, &OpError{Op: "recv_file", Err: fmt.Errorf("%w: %s", ErrExists, candidate)}
+			return "", fmt.Errorf("%w: %s", ErrExists, candidate)
 		}
 	}
 }

@@ -12,7 +12,8 @@ import (
 	"strings"
 	"syscall"
 	"testing"
-	"time"
+
+	"github.com/wirelab/wirelab/internal/testbin"
 )
 
 // startPTY starts s with a pseudo-terminal, closed when the test ends.
@@ -170,22 +171,8 @@ func TestSpawnPTYKillsGroup(t *testing.T) {
 				c.Send(context.Background(), []byte("\n"))
 			}
 			<-p.Done()
-			waitGone(t, child)
+			testbin.WaitGone(t, child)
 		})
-	}
-}
-
-// waitGone waits until pid is gone or a zombie: killed. It polls, since no
-// event tells a process's end to one that is not its parent; the test's
-// own timeout bounds it.
-func waitGone(t *testing.T, pid int) {
-	t.Helper()
-	for {
-		out, _ := exec.Command("ps", "-o", "stat=", "-p", strconv.Itoa(pid)).Output()
-		if st := strings.TrimSpace(string(out)); st == "" || strings.HasPrefix(st, "Z") {
-			return
-		}
-		time.Sleep(10 * time.Millisecond)
 	}
 }
 
@@ -212,5 +199,5 @@ func TestSpawnPTYKillsSession(t *testing.T) {
 	}
 	p.Close()
 	<-p.Done()
-	waitGone(t, child)
+	testbin.WaitGone(t, child)
 }

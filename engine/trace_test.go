@@ -8,6 +8,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/wirelab/wirelab/internal/testbin"
 )
 
 // TestHexdumpMatchesHexdumpC compares AppendHexdump with hexdump -C -v
@@ -81,7 +83,7 @@ func TestTraceExchange(t *testing.T) {
 // TestTraceConcurrent checks that dumps from many connections to one
 // Tracer never interleave.
 func TestTraceConcurrent(t *testing.T) {
-	var out syncBuffer
+	var out testbin.Buffer
 	tr := NewTracer(&out)
 	var wg sync.WaitGroup
 	for i := range 8 {
@@ -122,23 +124,6 @@ func TestTraceConcurrent(t *testing.T) {
 	}
 }
 
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // TestTraceOrdersAnswerAfterRequest sends from one goroutine and receives
 // the echo in another, as wirelab connect does: the dump of what was
 // sent must come before the dump of the answer to it, every round. (When
@@ -146,7 +131,7 @@ func (s *syncBuffer) String() string {
 // answer first.)
 func TestTraceOrdersAnswerAfterRequest(t *testing.T) {
 	a, b := tcpPair(t)
-	var out syncBuffer
+	var out testbin.Buffer
 	a.SetTracer(NewTracer(&out))
 	ctx := context.Background()
 	const rounds = 300
@@ -196,7 +181,7 @@ func TestTraceOrdersAnswerAfterRequest(t *testing.T) {
 // the write then fails, so the trace never shows as sent what did not go.
 func TestTraceSaysWhenSendFails(t *testing.T) {
 	a, b := tcpPair(t)
-	var out syncBuffer
+	var out testbin.Buffer
 	a.SetTracer(NewTracer(&out))
 	b.Close()
 	ctx := context.Background()

@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/wirelab/wirelab/internal/testbin"
 )
 
 // A snippet51 is one entry of testdata/errors51/corpus.txt.
@@ -66,7 +68,7 @@ func errorOf51(t *testing.T, dir, src string) string {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	var out syncWriter
+	var out testbin.Buffer
 	rt := NewRuntime(ctx, Options{Stdout: &out, Stderr: &out})
 	defer rt.Close()
 	err := rt.Run("snip.lua", []byte(src))

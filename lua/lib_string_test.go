@@ -1,7 +1,6 @@
 package lua
 
 import (
-	"bytes"
 	"context"
 	"io"
 	"math"
@@ -9,9 +8,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/wirelab/wirelab/lua/internal/lua51"
-
 	glua "github.com/yuin/gopher-lua"
+
+	"github.com/wirelab/wirelab/internal/testbin"
+	"github.com/wirelab/wirelab/lua/internal/lua51"
 )
 
 // The Lua-level checks are in testdata/strings51.lua; these are the ones
@@ -42,8 +42,8 @@ func TestNumberText(t *testing.T) {
 // what it printed and its error text, if any.
 func runChunk(t *testing.T, ctx context.Context, opts Options, src string) (string, string) {
 	t.Helper()
-	var out bytes.Buffer
-	opts.Stdout, opts.Stderr = &syncWriter{w: &out}, io.Discard
+	var out testbin.Buffer
+	opts.Stdout, opts.Stderr = &out, io.Discard
 	rt := NewRuntime(context.Background(), opts)
 	defer rt.Close()
 	L := rt.NewState(ctx)

@@ -1,13 +1,14 @@
 package lua
 
 import (
-	"bytes"
 	"context"
 	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/wirelab/wirelab/internal/testbin"
 )
 
 // wantStderr is what a test script must write to stderr, as a regular
@@ -33,10 +34,10 @@ func TestScripts(t *testing.T) {
 		name := strings.TrimSuffix(filepath.Base(file), ".lua")
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
-			var out, errs bytes.Buffer
+			var out, errs testbin.Buffer
 			ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 			defer cancel()
-			rt := NewRuntime(ctx, Options{Stdout: &syncWriter{w: &out}, Stderr: &syncWriter{w: &errs}})
+			rt := NewRuntime(ctx, Options{Stdout: &out, Stderr: &errs})
 			defer rt.Close()
 			if err := rt.RunFile(file, t.TempDir()); err != nil {
 				t.Fatalf("%v\nstdout:\n%s\nstderr:\n%s", err, out.String(), errs.String())

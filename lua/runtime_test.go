@@ -11,50 +11,23 @@ import (
 	"path/filepath"
 	"reflect"
 	"strings"
-	"sync"
 	"testing"
 	"testing/fstest"
 	"time"
 
+	"github.com/wirelab/wirelab/internal/testbin"
 	glua "github.com/yuin/gopher-lua"
 )
 
 // newTestRuntime returns a runtime with o whose output goes to buffers,
 // closed when the test ends.
-func newTestRuntime(t *testing.T, o Options) (rt *Runtime, stdout, stderr *lockedBuffer) {
+func newTestRuntime(t *testing.T, o Options) (rt *Runtime, stdout, stderr *testbin.Buffer) {
 	t.Helper()
-	stdout, stderr = &lockedBuffer{}, &lockedBuffer{}
+	stdout, stderr = &testbin.Buffer{}, &testbin.Buffer{}
 	o.Stdout, o.Stderr = stdout, stderr
 	rt = NewRuntime(context.Background(), o)
 	t.Cleanup(rt.Close)
 	return rt, stdout, stderr
-}
-
-// A lockedBuffer is a bytes.Buffer that goroutines may write while a test
-// reads it.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
-func (l *lockedBuffer) Len() int { return len(l.String()) }
-
-func (l *lockedBuffer) Reset() {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	l.b.Reset()
 }
 
 // tryProcesses is a script that tries every way a script has to start a
@@ -532,13 +505,7 @@ func TestUnwaitedFailure(t *testing.T) {
 	if err := rt.Run("live", []byte(`task.spawn(function() error("while running") end)`)); err != nil {
 		t.Fatal(err)
 	}
-	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(10 * time.Millisecond) {
-		got := errs.String()
-		if strings.Contains(got, "wirelab: task failed: live:1: while running") {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("never reported while the runtime lives: %q", got)
-		}
-	}
+	testbin.WaitFor(t, 10*time.Second, "the failure reported while the runtime lives", func() bool {
+		return strings.Contains(errs.String(), "wirelab: task failed: live:1: while running")
+	})
 }

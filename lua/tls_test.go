@@ -2,7 +2,6 @@ package lua
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"crypto/tls"
 	"crypto/x509"
@@ -17,16 +16,17 @@ import (
 	"time"
 
 	"github.com/wirelab/wirelab/engine"
+	"github.com/wirelab/wirelab/internal/testbin"
 )
 
 // runWire runs src as a script with args and waits for its tasks; it
 // returns what the script printed and wrote to stderr.
 func runWire(t *testing.T, src string, args ...string) (string, string, error) {
 	t.Helper()
-	var out, errs bytes.Buffer
+	var out, errs testbin.Buffer
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	rt := NewRuntime(ctx, Options{Stdout: &syncWriter{w: &out}, Stderr: &syncWriter{w: &errs}})
+	rt := NewRuntime(ctx, Options{Stdout: &out, Stderr: &errs})
 	defer rt.Close()
 	L := rt.NewState(rt.Context())
 	defer L.Close()
@@ -77,10 +77,11 @@ print("ok")
 		done <- err
 	}()
 	var port string
-	for deadline := time.Now().Add(10 * time.Second); port == "" && time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+	testbin.WaitFor(t, 10*time.Second, "the script's port file", func() bool {
 		b, _ := os.ReadFile(portFile)
 		port = string(b)
-	}
+		return port != ""
+	})
 	defer os.WriteFile(portFile+".done", nil, 0o644)
 	pem, _ := os.ReadFile(filepath.Join(dir, "cert.pem"))
 	cfg := &tls.Config{ServerName: "localhost", RootCAs: certPool(t, pem)}

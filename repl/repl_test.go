@@ -1,12 +1,11 @@
 package repl_test
 
 import (
-	"bytes"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -24,8 +23,7 @@ type session struct {
 	t    *testing.T
 	cmd  *exec.Cmd
 	tty  *os.File
-	mu   sync.Mutex
-	out  bytes.Buffer
+	out  testbin.Buffer
 	seen int // how much of out expect has consumed
 	done chan struct{}
 }
@@ -49,9 +47,7 @@ func startWith(t *testing.T, env []string, args ...string) *session {
 		buf := make([]byte, 4096)
 		for {
 			n, err := tty.Read(buf)
-			s.mu.Lock()
 			s.out.Write(buf[:n])
-			s.mu.Unlock()
 			if err != nil {
 				return
 			}
@@ -77,22 +73,24 @@ func (s *session) send(keys string) {
 // consumed, and returns the output up to it.
 func (s *session) expect(want string) string {
 	s.t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for time.Now().Before(deadline) {
-		s.mu.Lock()
-		rest := s.out.String()[s.seen:]
-		if i := strings.Index(rest, want); i >= 0 {
-			s.seen += i + len(want)
-			s.mu.Unlock()
-			return rest[:i]
+	var before string
+	found := false
+	defer func() {
+		if !found { // WaitFor failed the test
+			s.t.Logf("the screen after the last match:\n%s", s.out.String()[s.seen:])
 		}
-		s.mu.Unlock()
-		time.Sleep(10 * time.Millisecond)
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.t.Fatalf("did not see %q; the screen after the last match:\n%s", want, s.out.String()[s.seen:])
-	return ""
+	}()
+	testbin.WaitFor(s.t, 10*time.Second, fmt.Sprintf("%q on the screen", want), func() bool {
+		rest := s.out.String()[s.seen:]
+		i := strings.Index(rest, want)
+		if i >= 0 {
+			s.seen += i + len(want)
+			before = rest[:i]
+		}
+		return i >= 0
+	})
+	found = true
+	return before
 }
 
 // line types a line, Enter included, and waits for its echo.
@@ -206,13 +204,21 @@ func TestBackgroundServer(t *testing.T) {
 	s.line(`srv`)
 	s.expect("listening, 1 served>")
 	// background output shows at an idle prompt at once, with no Enter,
-	// and the prompt is drawn again below it
-	s.line(`task.spawn(function() task.sleep(0.3) print("from the background") end);`)
+	// and the prompt is drawn again below it. The tasks print once the
+	// test has made their file, when the prompt is in the state to test.
+	dir := t.TempDir()
+	s.line(`function after(name) repeat task.sleep(0.01) until io.open("` + dir + `/" .. name) end`)
+	s.line(`task.spawn(function() after("idle") print("from the background") end);`)
+	s.expect("> ")
+	os.WriteFile(filepath.Join(dir, "idle"), nil, 0o644)
 	s.expect("from the background\r\n> ")
 	// and while a line is being typed: the typed text is kept, and the
 	// line entered after the output is the whole of it
-	s.line(`task.spawn(function() task.sleep(0.5) print("second " .. "print") end);`)
+	s.line(`task.spawn(function() after("typing") print("second " .. "print") end);`)
+	s.expect("> ")
 	s.send("answer = 4")
+	s.expect("answer = 4")
+	os.WriteFile(filepath.Join(dir, "typing"), nil, 0o644)
 	s.expect("second print\r\n> ")
 	s.send("2\r")
 	s.line("answer * 10")

@@ -32,35 +32,24 @@ type server struct {
 	cmd    *exec.Cmd
 	port   int
 	stdout *bufio.Reader
-	stderr *syncBuffer
+	stderr *testbin.Buffer
 }
 
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-// waitFor waits until the buffer holds want: output is copied from a pipe
-// as it comes, so a line may not all be there yet.
-func (b *syncBuffer) waitFor(t *testing.T, want string) {
+// waitOutput waits until out holds want: output is copied from a pipe as
+// it comes, so a line may not all be there yet. On failure it shows what
+// out held by then.
+func waitOutput(t *testing.T, out *testbin.Buffer, want string) {
 	t.Helper()
-	for deadline := time.Now().Add(10 * time.Second); !strings.Contains(b.String(), want); time.Sleep(10 * time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatalf("never saw %q; have %q", want, b.String())
+	seen := false
+	defer func() {
+		if !seen { // WaitFor failed t
+			t.Logf("the output by then: %q", out.String())
 		}
-	}
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
+	}()
+	testbin.WaitFor(t, 10*time.Second, fmt.Sprintf("%q in the output", want), func() bool {
+		return strings.Contains(out.String(), want)
+	})
+	seen = true
 }
 
 // startServer runs `wirelab run NAME --port 0 ARGS...` in dir and waits for
@@ -73,7 +62,7 @@ func startServer(t *testing.T, dir, name string, args ...string) *server {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := &server{cmd: cmd, stdout: bufio.NewReader(out), stderr: &syncBuffer{}}
+	s := &server{cmd: cmd, stdout: bufio.NewReader(out), stderr: &testbin.Buffer{}}
 	cmd.Stderr = s.stderr
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -96,7 +85,8 @@ func runClient(t *testing.T, dir, name string, stdin string, args ...string) (st
 	cmd := exec.Command(wirelab, append([]string{"run", name}, args...)...)
 	cmd.Dir = dir
 	cmd.Stdin = strings.NewReader(stdin)
-	var out, errb bytes.Buffer
+	// Read on a time-out while the process may still write.
+	var out, errb testbin.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
 	done := make(chan error, 1)
 	if err := cmd.Start(); err != nil {
@@ -258,13 +248,10 @@ func TestFixedServerWithDocumentClient(t *testing.T) {
 	}
 	wg.Wait()
 	// The vanished client's command has ended: its answer goes nowhere.
-	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(10 * time.Millisecond) {
-		if _, err := os.Stat(finished); err == nil {
-			break
-		} else if time.Now().After(deadline) {
-			t.Fatal("the vanished client's command never finished")
-		}
-	}
+	testbin.WaitFor(t, 10*time.Second, "the vanished client's command to finish", func() bool {
+		_, err := os.Stat(finished)
+		return err == nil
+	})
 	if got := docExec(t, dial(t, s.port), "echo still serving"); got != "still serving\n" {
 		t.Fatalf("after a vanished client: %q", got)
 	}
@@ -425,7 +412,7 @@ func TestLogin(t *testing.T) {
 		t.Fatalf("accounts file %s", data)
 	}
 	s := startServer(t, dir, "login_server", "--accounts", accounts)
-	s.stderr.waitFor(t, "plaintext") // the warning about plaintext passwords
+	waitOutput(t, s.stderr, "plaintext") // the warning about plaintext passwords
 	port := strconv.Itoa(s.port)
 
 	out, errs, code := runClient(t, dir, "login_client", "chen\nwrong\nchen\n123\n", "--port", port)
@@ -651,7 +638,7 @@ func TestExecServerToken(t *testing.T) {
 // TestExecServerWarnsBeyondLoopback: listening on every address says so.
 func TestExecServerWarnsBeyondLoopback(t *testing.T) {
 	cmd := exec.Command(wirelab, "run", "exec_fixed_server", "--host", "0.0.0.0", "--port", "0")
-	var stderr syncBuffer
+	var stderr testbin.Buffer
 	cmd.Stderr = &stderr
 	out, _ := cmd.StdoutPipe()
 	if err := cmd.Start(); err != nil {
@@ -662,7 +649,7 @@ func TestExecServerWarnsBeyondLoopback(t *testing.T) {
 	if !strings.HasPrefix(line, "listening on 0.0.0.0:") {
 		t.Fatalf("stdout %q", line)
 	}
-	stderr.waitFor(t, "warning: listening on 0.0.0.0: anyone who can reach it runs commands as this user; set --token\n")
+	waitOutput(t, &stderr, "warning: listening on 0.0.0.0: anyone who can reach it runs commands as this user; set --token\n")
 	quiet := startServer(t, t.TempDir(), "exec_fixed_server")
 	if quiet.stderr.String() != "" {
 		t.Fatalf("loopback: stderr %q", quiet.stderr.String())

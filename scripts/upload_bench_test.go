@@ -16,6 +16,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/wirelab/wirelab/internal/testbin"
 )
 
 // uploadBenchSize is the file of issue 9's upload figure: 256 MiB.
@@ -164,9 +166,7 @@ func socatCopy(tb testing.TB, socat, src, dst string) time.Duration {
 	}
 	defer recv.Wait()
 	defer recv.Process.Kill() // after a failure only: it exits by itself
-	for !listening(port) {
-		time.Sleep(time.Millisecond)
-	}
+	testbin.WaitFor(tb, 10*time.Second, "socat to listen", func() bool { return listening(port) })
 	start := time.Now()
 	send := exec.Command(socat, "-u", "-b", "131072", "OPEN:"+src, "TCP:127.0.0.1:"+strconv.Itoa(port))
 	if out, err := send.CombinedOutput(); err != nil {

@@ -18,6 +18,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/wirelab/wirelab/internal/testbin"
 )
 
 func randomFile(t *testing.T, path string, size int) string {
@@ -87,10 +89,7 @@ func TestUploadFromDocumentClient(t *testing.T) {
 	c := dial(t, s.port)
 	docUpload(c, map[string]any{"opt": "upload", "filename": "data.bin", "filesize": len(body)}, body)
 	// the documents' client expects no answer; the file appears whole
-	deadline := time.Now().Add(10 * time.Second)
-	for listDir(t, store) != "data.bin" && time.Now().Before(deadline) {
-		time.Sleep(20 * time.Millisecond)
-	}
+	testbin.WaitFor(t, 10*time.Second, "data.bin in the store", func() bool { return listDir(t, store) == "data.bin" })
 	if got := md5File(t, filepath.Join(store, "data.bin")); got != sum {
 		t.Fatalf("stored md5 %s, sent %s", got, sum)
 	}
@@ -197,7 +196,8 @@ func TestUploadRefusesBadInput(t *testing.T) {
 	if reply := readReply(t, c); reply["ok"] != false {
 		t.Fatalf("download through a link: %v", reply)
 	}
-	time.Sleep(200 * time.Millisecond)
+	// The half upload's end, logged once its partial file is removed.
+	waitOutput(t, s.stderr, `upload of "half.bin" failed`)
 	if got := listDir(t, store); got != "dirlink,link,link.1" {
 		t.Fatalf("store holds %s", got)
 	}
@@ -254,7 +254,7 @@ func TestUploadStoreEdges(t *testing.T) {
 	if _, err := os.Stat(stale); err == nil {
 		t.Fatal("a stale partial file was kept")
 	}
-	s.stderr.waitFor(t, "removed 1 partial upload")
+	waitOutput(t, s.stderr, "removed 1 partial upload")
 	for name, want := range map[string]string{"fifo": "not a regular file", "missing.txt": "no such file"} {
 		c := dial(t, s.port)
 		docUpload(c, map[string]any{"opt": "download", "filename": name}, nil)
@@ -324,8 +324,8 @@ func TestUploadDigestAfter(t *testing.T) {
 		expectClosed(t, c)
 	}
 	c = upload("c.txt")
-	c.Close() // gone before confirming
-	time.Sleep(200 * time.Millisecond)
+	c.Close()                                           // gone before confirming
+	waitOutput(t, s.stderr, `upload of "c.txt" failed`) // logged once the file is dropped
 	if got := listDir(t, store); got != "a.txt,a.txt.1" {
 		t.Fatalf("store holds %s", got)
 	}
@@ -392,7 +392,7 @@ func TestUploadClientWithDocumentServer(t *testing.T) {
 func TestUploadServerCreatesDir(t *testing.T) {
 	work := t.TempDir()
 	s := startServer(t, work, "upload_server", "--dir", "./store")
-	s.stderr.waitFor(t, "created directory ./store\n")
+	waitOutput(t, s.stderr, "created directory ./store\n")
 	fi, err := os.Stat(filepath.Join(work, "store"))
 	if err != nil || !fi.IsDir() || fi.Mode().Perm() != 0o700 {
 		t.Fatalf("store: %v %v", fi, err)

@@ -1,7 +1,10 @@
-// Package testbin holds what tests of real processes share: the wirelab
-// command built once per test process, for the end-to-end tests of the
-// packages that run it (the command's own, repl, scripts), and a wait for
-// a process to be gone.
+// Package testbin holds what the tests of every package share: the
+// wirelab command built once per test process, for the end-to-end tests
+// of the packages that run it (the command's own, repl, scripts), a
+// locked buffer for output that goroutines write while a test reads it,
+// and waits on a condition (WaitFor) or for a process to be gone. It
+// imports none of the project's packages, so that the tests of any of
+// them, engine's included, may import it.
 package testbin
 
 import (
@@ -39,18 +42,30 @@ func Main(m *testing.M, path *string) int {
 	return m.Run()
 }
 
-// WaitGone waits until the process pid has exited, at most 5 s, and fails
+// WaitFor waits until cond reports true, checking it at once and then
+// every 10 ms, and fails t with "waited LIMIT for WHAT" if it still does not
+// after limit. It is for events a test cannot be told of, only observe
+// (a file that appears, a line in a process's output); the limit is a
+// bound on a hang, not a margin the test relies on, so make it generous.
+func WaitFor(t testing.TB, limit time.Duration, what string, cond func() bool) {
+	t.Helper()
+	// cond is checked after every sleep, the last one included, so a
+	// machine that stalled past the deadline still gets its last look.
+	for deadline := time.Now().Add(limit); !cond(); time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("waited %v for %s", limit, what)
+		}
+	}
+}
+
+// WaitGone waits until the process pid has exited, at most 10 s, and fails
 // t if it has not. A zombie counts as gone: a killed process whose parent
 // is not the test (it was adopted by init) may wait a while to be reaped.
 func WaitGone(t testing.TB, pid int) {
 	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for time.Now().Before(deadline) {
+	WaitFor(t, 10*time.Second, fmt.Sprintf("process %d to be gone", pid), func() bool {
 		st, _ := exec.Command("ps", "-o", "stat=", "-p", strconv.Itoa(pid)).Output()
-		if s := strings.TrimSpace(string(st)); s == "" || strings.HasPrefix(s, "Z") {
-			return
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-	t.Fatalf("process %d still running after 5 s", pid)
+		s := strings.TrimSpace(string(st))
+		return s == "" || strings.HasPrefix(s, "Z")
+	})
 }
