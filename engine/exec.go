@@ -283,7 +283,10 @@ func (res *Result) setStatus(ps *os.ProcessState) {
 
 // A pipeSet holds the pipes of one command. The child's ends are closed
 // once it has started (ours would keep its streams from ending), all of
-// them when Run returns.
+// them when Run returns. They are our own rather than os/exec's
+// StdoutPipe and Wait's copying: a grandchild that keeps a stream open
+// must not hold Run past the command's end, and the output is bounded and
+// spooled as it comes, which exec.Cmd's buffers do not do.
 type pipeSet struct {
 	child, all []*os.File
 }

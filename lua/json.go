@@ -14,7 +14,11 @@ import (
 	glua "github.com/yuin/gopher-lua"
 )
 
-// jsonModule is the json module.
+// jsonModule is the json module. Its encoder is wirelab's own rather
+// than encoding/json's: the tutorials' peers compare headers made by
+// Python's json.dumps, whose spacing (", " and ": ") and ASCII-only
+// escaping encoding/json does not write, and Lua tables need their own
+// rules (an array or an object, sorted keys, json.null).
 var jsonModule = &module{
 	name: "json",
 	doc:  "JSON: encode, decode, null",
