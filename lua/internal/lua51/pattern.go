@@ -9,10 +9,8 @@ package lua51
 // As in Lua 5.1, where C sees a NUL-terminated string, a pattern ends at
 // its first NUL (use %z to match one).
 //
-// Why not gopher-lua's own: it compiles patterns to its own machine, which
-// fails pm.lua of the Lua 5.1 test suite (frontier %f, back references,
-// anchors inside gsub, balanced %b with equal delimiters) and words its
-// errors otherwise; this matcher passes pm.lua as lua5.1 does.
+// Why not gopher-lua's own matcher: it fails pm.lua of the Lua 5.1 test
+// suite, which this one passes as lua5.1 does (TestLua51Suite).
 
 import (
 	"strings"
