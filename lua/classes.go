@@ -17,10 +17,10 @@ type class struct {
 	goType   reflect.Type // the Go type of its objects
 	methods  []fn
 	tostring func(v any) string
-	// share is how its objects pass to another task (transfer_rules.go);
-	// copy makes the receiver's copy when share is shareCopy.
-	share share
-	copy  func(v any) (any, error)
+	// pass is how its objects pass to another task (transfer_rules.go);
+	// copy makes the receiver's copy when pass is passCopy.
+	pass passing
+	copy func(v any) (any, error)
 }
 
 // classList is every class, the one list of them (as gopher-lua's
@@ -40,7 +40,7 @@ func init() {
 		if c.goType == nil || classes[c.name] != nil || classByType[c.goType] != nil {
 			panic("lua: class " + c.name + " declared without a Go type, or twice")
 		}
-		if c.share == shareCopy && c.copy == nil {
+		if c.pass == passCopy && c.copy == nil {
 			panic("lua: class " + c.name + " is copied between tasks without a copy function")
 		}
 		classes[c.name] = c

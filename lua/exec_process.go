@@ -136,8 +136,8 @@ var processClass = &class{
 	goType: reflect.TypeFor[*engine.Process](),
 	// A process is a connection to a program: any task may talk to it; it
 	// dies with the task that spawned it.
-	share: shareRef,
-	doc:   "a running program, driven over its stdin and stdout",
+	pass: passRef,
+	doc:  "a running program, driven over its stdin and stdout",
 	tostring: func(v any) string {
 		return fmt.Sprintf("<process %s>", v.(*engine.Process))
 	},

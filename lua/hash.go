@@ -76,9 +76,9 @@ var hasherClass = &class{
 	goType: reflect.TypeFor[*hasher](),
 	// A running digest is not safe from two goroutines: the receiver goes
 	// on from a copy of its state, as Python's h.copy().
-	share: shareCopy,
-	copy:  copyHasher,
-	doc:   "a streaming digest",
+	pass: passCopy,
+	copy: copyHasher,
+	doc:  "a streaming digest",
 	tostring: func(v any) string {
 		return fmt.Sprintf("<hasher %s>", v.(*hasher).algo)
 	},
@@ -123,8 +123,8 @@ var accountsClass = &class{
 	name:   "accounts",
 	goType: reflect.TypeFor[*engine.Accounts](),
 	// Read-only once made.
-	share: shareRef,
-	doc:   "an accounts file",
+	pass: passRef,
+	doc:  "an accounts file",
 	tostring: func(v any) string {
 		a := v.(*engine.Accounts)
 		return fmt.Sprintf("<accounts %d users, %d plaintext>", a.Len(), a.Plaintext())

@@ -42,7 +42,7 @@ var nullClass = &class{
 	name:   "json.null",
 	goType: reflect.TypeFor[jsonNull](),
 	// Read-only once made.
-	share:    shareRef,
+	pass:     passRef,
 	doc:      "JSON null",
 	tostring: func(any) string { return "null" },
 }

@@ -452,18 +452,18 @@ func TestCloseBounded(t *testing.T) {
 
 // TestShareRules: every class states how its objects pass between tasks,
 // every rule is a class's, and a refused class is refused by name.
-func TestShareRules(t *testing.T) {
+func TestPassRules(t *testing.T) {
 	for name, c := range classes {
-		if c.share == shareCopy && c.copy == nil {
+		if c.pass == passCopy && c.copy == nil {
 			t.Errorf("class %s is copied without a copy function", name)
 		}
 		if classOf(reflect.New(c.goType).Elem().Interface()) != c {
 			t.Errorf("class %s is not found by its Go type %v", name, c.goType)
 		}
 	}
-	saved := dictClass.share
-	dictClass.share = shareRefuse
-	defer func() { dictClass.share = saved }()
+	saved := dictClass.pass
+	dictClass.pass = passRefuse
+	defer func() { dictClass.pass = saved }()
 	rt, _, _ := newTestRuntime(t, Options{})
 	err := rt.Run("refused", []byte(`local d = task.shared("x"); task.spawn(function() return d end)`))
 	if err == nil || !strings.Contains(err.Error(), "task.spawn: cannot pass a dict to another task") {

@@ -18,8 +18,8 @@ var blobClass = &class{
 	name:   "blob",
 	goType: reflect.TypeFor[*engine.Blob](),
 	// Read-only once made.
-	share: shareRef,
-	doc:   "bytes held outside Lua (in memory, or on disk when large)",
+	pass: passRef,
+	doc:  "bytes held outside Lua (in memory, or on disk when large)",
 	tostring: func(v any) string {
 		b := v.(*engine.Blob)
 		where := "in memory"

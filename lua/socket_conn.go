@@ -16,8 +16,8 @@ var connClass = &class{
 	goType: reflect.TypeFor[*engine.Conn](),
 	// Connections, listeners and UDP sockets pass by reference: one task may
 	// send while another receives, as on any Go net.Conn; close from anywhere.
-	share: shareRef,
-	doc:   "a TCP connection",
+	pass: passRef,
+	doc:  "a TCP connection",
 	tostring: func(v any) string {
 		c := v.(*engine.Conn)
 		return fmt.Sprintf("<conn %s -> %s %s>", addrString(c.LocalAddr()), addrString(c.RemoteAddr()), openClosed(c.Closed()))

@@ -13,7 +13,7 @@ import (
 var listenerClass = &class{
 	name:   "listener",
 	goType: reflect.TypeFor[*engine.Listener](),
-	share:  shareRef,
+	pass:   passRef,
 	doc:    "a TCP listener",
 	tostring: func(v any) string {
 		l := v.(*engine.Listener)

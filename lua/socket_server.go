@@ -99,8 +99,8 @@ var serverClass = &class{
 	name:   "server",
 	goType: reflect.TypeFor[*Server](),
 	// A handle whose state is behind locks and channels.
-	share: shareRef,
-	doc:   "a TCP server running a handler per connection",
+	pass: passRef,
+	doc:  "a TCP server running a handler per connection",
 	tostring: func(v any) string {
 		s := v.(*Server)
 		n, _, _ := s.Stats()

@@ -13,7 +13,7 @@ import (
 var udpClass = &class{
 	name:   "udp",
 	goType: reflect.TypeFor[*engine.UDP](),
-	share:  shareRef,
+	pass:   passRef,
 	doc:    "a UDP socket",
 	tostring: func(v any) string {
 		u := v.(*engine.UDP)

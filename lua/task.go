@@ -218,8 +218,8 @@ var taskClass = &class{
 	name:   "task",
 	goType: reflect.TypeFor[*Task](),
 	// A handle whose state is behind locks and channels.
-	share: shareRef,
-	doc:   "a running function",
+	pass: passRef,
+	doc:  "a running function",
 	tostring: func(v any) string {
 		t := v.(*Task)
 		return fmt.Sprintf("<task %p %s>", t, t.state())

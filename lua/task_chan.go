@@ -30,8 +30,8 @@ var channelClass = &class{
 	name:   "channel",
 	goType: reflect.TypeFor[*engine.Chan](),
 	// What tasks share on purpose.
-	share: shareRef,
-	doc:   "a channel between tasks",
+	pass: passRef,
+	doc:  "a channel between tasks",
 	tostring: func(v any) string {
 		return fmt.Sprintf("<channel %p, %d waiting>", v, v.(*engine.Chan).Len())
 	},

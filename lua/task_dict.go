@@ -19,8 +19,8 @@ var dictClass = &class{
 	name:   "dict",
 	goType: reflect.TypeFor[*engine.Dict](),
 	// What tasks share on purpose.
-	share: shareRef,
-	doc:   "a dictionary shared by all tasks",
+	pass: passRef,
+	doc:  "a dictionary shared by all tasks",
 	tostring: func(v any) string {
 		return fmt.Sprintf("<dict %p, %d keys>", v, len(v.(*engine.Dict).Keys()))
 	},

@@ -34,8 +34,8 @@ var penaltiesClass = &class{
 	name:   "penalties",
 	goType: reflect.TypeFor[*engine.Penalties](),
 	// What tasks share on purpose.
-	share: shareRef,
-	doc:   "penalties per source address, for failed logins",
+	pass: passRef,
+	doc:  "penalties per source address, for failed logins",
 	tostring: func(v any) string {
 		return fmt.Sprintf("<penalties %p>", v)
 	},

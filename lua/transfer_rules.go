@@ -7,26 +7,26 @@ import (
 	"github.com/wirelab/wirelab/engine"
 )
 
-// share is how the objects of a class pass to another task: as a task's
+// passing is how the objects of a class pass to another task: as a task's
 // function's upvalues and arguments, in channel messages and shared
 // dictionaries, as a task's results. Each class states its own where it
 // is declared (classes.go); transfer.go is the one place that reads it,
 // through freezeObject below. Userdata of other libraries (an open file
 // of io) are refused.
-type share int
+type passing int
 
 const (
-	// shareRefuse: the object cannot pass; the transfer fails with
+	// passRefuse: the object cannot pass; the transfer fails with
 	// "cannot pass a NAME to another task". The zero value, so that a
 	// class nobody thought about stays in its task.
-	shareRefuse share = iota
-	// shareRef: the receiver gets the same Go object. For types whose
+	passRefuse passing = iota
+	// passRef: the receiver gets the same Go object. For types whose
 	// methods are safe from many goroutines at once.
-	shareRef
-	// shareCopy: the receiver gets a copy, made by the rule's copy
+	passRef
+	// passCopy: the receiver gets a copy, made by the rule's copy
 	// function, so the two tasks go on independently. For types that hold
 	// state no two goroutines may change at once.
-	shareCopy
+	passCopy
 )
 
 // copyHasher copies a digest through its binary form, which md5, sha1
@@ -61,9 +61,9 @@ func freezeObject(v any) (any, error) {
 	switch {
 	case c == nil:
 		return nil, &TransferError{What: "a userdata of another library"}
-	case c.share == shareRef:
+	case c.pass == passRef:
 		return fRef{v: v}, nil
-	case c.share == shareCopy:
+	case c.pass == passCopy:
 		snap, err := c.copy(v)
 		if err != nil {
 			return nil, &TransferError{What: "a " + c.name + " (" + err.Error() + ")"}
