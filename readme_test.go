@@ -193,28 +193,43 @@ func (r *readmeRun) stop() {
 	}
 }
 
+// A step is one command or typed line of an example, with the output
+// README shows after it.
+type step struct {
+	line int // its README line
+	text string
+	want []string
+}
+
+// exampleSteps splits an example's lines into steps: a line starting with
+// prefix ("$ ", "> ") begins one, the lines after it are its output. A
+// first line equal to skip ("$ wirelab" before a prompt session) is left
+// out.
+func exampleSteps(t *testing.T, ex example, prefix, skip string) []step {
+	var steps []step
+	for i, l := range ex.body {
+		if text, ok := strings.CutPrefix(l, prefix); ok {
+			steps = append(steps, step{line: ex.line + 2 + i, text: text})
+			continue
+		}
+		if len(steps) == 0 && skip != "" && l == skip {
+			continue
+		}
+		if len(steps) == 0 {
+			t.Fatalf("README.md:%d: output before the first %q line", ex.line+2+i, prefix)
+		}
+		steps[len(steps)-1].want = append(steps[len(steps)-1].want, l)
+	}
+	return steps
+}
+
 var bgRE = regexp.MustCompile(`^(.*?)\s+&\s*(#.*)?$`)
 var exitRE = regexp.MustCompile(`^\[exit (\d+)\]$`)
 
 // shell runs a shell example's commands, each compared with the output
 // README shows after it.
 func (r *readmeRun) shell(t *testing.T, ex example) {
-	type step struct {
-		line int
-		cmd  string
-		want []string
-	}
-	var steps []step
-	for i, l := range ex.body {
-		if c, ok := strings.CutPrefix(l, "$ "); ok {
-			steps = append(steps, step{line: ex.line + 2 + i, cmd: c})
-			continue
-		}
-		if len(steps) == 0 {
-			t.Fatalf("README.md:%d: output before any command", ex.line+2+i)
-		}
-		steps[len(steps)-1].want = append(steps[len(steps)-1].want, l)
-	}
+	steps := exampleSteps(t, ex, "$ ", "")
 	for _, s := range steps {
 		want := trimBlank(s.want)
 		code := 0
@@ -225,7 +240,7 @@ func (r *readmeRun) shell(t *testing.T, ex example) {
 			}
 		}
 		env := append(os.Environ(), "PATH="+r.path)
-		if m := bgRE.FindStringSubmatch(s.cmd); m != nil {
+		if m := bgRE.FindStringSubmatch(s.text); m != nil {
 			var out testbin.Buffer
 			cmd := exec.Command("sh", "-c", m[1])
 			cmd.Dir, cmd.Env, cmd.Stdout, cmd.Stderr = r.dir, env, &out, &out
@@ -237,20 +252,20 @@ func (r *readmeRun) shell(t *testing.T, ex example) {
 			continue
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		cmd := exec.CommandContext(ctx, "sh", "-c", s.cmd)
+		cmd := exec.CommandContext(ctx, "sh", "-c", s.text)
 		var out testbin.Buffer
 		cmd.Dir, cmd.Env, cmd.Stdout, cmd.Stderr = r.dir, env, &out, &out
 		err := cmd.Run()
 		timedOut := ctx.Err() != nil
 		cancel()
 		if timedOut {
-			t.Fatalf("README.md:%d: %q did not end within 30 s; it printed\n%s", s.line, s.cmd, out.String())
+			t.Fatalf("README.md:%d: %q did not end within 30 s; it printed\n%s", s.line, s.text, out.String())
 		}
 		if got := exitCode(err); got != code {
-			t.Errorf("README.md:%d: %q exited %d, README says %d; it printed\n%s", s.line, s.cmd, got, code, out.String())
+			t.Errorf("README.md:%d: %q exited %d, README says %d; it printed\n%s", s.line, s.text, got, code, out.String())
 		}
 		if diff := matchLines(want, splitLines(out.String())); diff != "" {
-			t.Errorf("README.md:%d: %q: %s", s.line, s.cmd, diff)
+			t.Errorf("README.md:%d: %q: %s", s.line, s.text, diff)
 		}
 	}
 }
@@ -258,25 +273,7 @@ func (r *readmeRun) shell(t *testing.T, ex example) {
 // prompt types a prompt example's lines at a wirelab prompt on a
 // pseudo-terminal and compares what each prints with README.
 func (r *readmeRun) prompt(t *testing.T, ex example) {
-	type step struct {
-		line  int
-		input string
-		want  []string
-	}
-	var steps []step
-	for i, l := range ex.body {
-		if in, ok := strings.CutPrefix(l, "> "); ok {
-			steps = append(steps, step{line: ex.line + 2 + i, input: in})
-			continue
-		}
-		if l == "$ wirelab" && len(steps) == 0 {
-			continue
-		}
-		if len(steps) == 0 {
-			t.Fatalf("README.md:%d: output before any input", ex.line+2+i)
-		}
-		steps[len(steps)-1].want = append(steps[len(steps)-1].want, l)
-	}
+	steps := exampleSteps(t, ex, "> ", "$ wirelab")
 	cmd := exec.Command(binary)
 	cmd.Dir = r.dir
 	cmd.Env = append(os.Environ(), "PATH="+r.path, "TERM=xterm", "WIRELAB_INIT=", "WIRELAB_HISTORY="+filepath.Join(t.TempDir(), "history"))
@@ -322,15 +319,15 @@ func (r *readmeRun) prompt(t *testing.T, ex example) {
 	seen = strings.Index(out.String(), "help() for help")
 	next(ex.line, "the banner")
 	for _, s := range steps {
-		if _, err := tty.Write([]byte(s.input + "\r")); err != nil {
+		if _, err := tty.Write([]byte(s.text + "\r")); err != nil {
 			t.Fatal(err)
 		}
 		want := trimBlank(s.want)
 		if len(want) > 0 && strings.HasPrefix(want[0], "^C") {
 			r.interrupt(t, tty, &out, seen)
 		}
-		if diff := matchLines(want, next(s.line, strconv.Quote(s.input))); diff != "" {
-			t.Errorf("README.md:%d: after %q: %s", s.line, s.input, diff)
+		if diff := matchLines(want, next(s.line, strconv.Quote(s.text))); diff != "" {
+			t.Errorf("README.md:%d: after %q: %s", s.line, s.text, diff)
 		}
 	}
 }
