@@ -76,9 +76,10 @@ func acceptPairThen(t testing.TB, ln *Listener, dial func() (*Conn, error), then
 	return c, s
 }
 
-func tlsPair(t testing.TB) (*Conn, *Conn) {
+// tlsListener listens for TLS on a free loopback port with the
+// certificate and key in dir.
+func tlsListener(t testing.TB, dir string) *Listener {
 	t.Helper()
-	dir, fp := testCert(t)
 	cfg, err := ServerConfig(filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem"))
 	if err != nil {
 		t.Fatal(err)
@@ -87,6 +88,13 @@ func tlsPair(t testing.TB) (*Conn, *Conn) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return ln
+}
+
+func tlsPair(t testing.TB) (*Conn, *Conn) {
+	t.Helper()
+	dir, fp := testCert(t)
+	ln := tlsListener(t, dir)
 	// The server shakes hands at its first read; do it at once, so that
 	// the pair is like the others.
 	return acceptPairThen(t, ln, func() (*Conn, error) {
@@ -116,14 +124,7 @@ func tracedPair(t testing.TB) (*Conn, *Conn) {
 
 func TestTLSVerification(t *testing.T) {
 	dir, fp := testCert(t)
-	cfg, err := ServerConfig(filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	ln, err := ListenTLS(context.Background(), "127.0.0.1", 0, 0, cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
+	ln := tlsListener(t, dir)
 	defer ln.Close()
 	go func() {
 		for {
@@ -450,14 +451,7 @@ func TestTLSRecordStart(t *testing.T) {
 // closing without a word.
 func TestTLSListenerAlertsPlainClient(t *testing.T) {
 	dir, _ := testCert(t)
-	cfg, err := ServerConfig(filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	ln, err := ListenTLS(context.Background(), "127.0.0.1", 0, 0, cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
+	ln := tlsListener(t, dir)
 	defer ln.Close()
 	go func() {
 		c, err := ln.Accept(context.Background())
