@@ -310,32 +310,14 @@ func TestOpenSSLInterop(t *testing.T) {
 	cert, key := filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")
 
 	t.Run("s_server", func(t *testing.T) {
-		srv := exec.Command("openssl", "s_server", "-accept", "127.0.0.1:0", "-cert", cert, "-key", key, "-naccept", "1", "-rev")
-		pipe, _ := srv.StdoutPipe()
-		srv.Stderr = io.Discard
-		if err := srv.Start(); err != nil {
-			t.Fatal(err)
-		}
-		defer srv.Wait()
-		defer srv.Process.Kill()
-		r := bufio.NewReader(pipe)
-		port := ""
-		for port == "" {
-			line, err := r.ReadString('\n')
-			if err != nil {
-				t.Fatalf("s_server: %v", err)
+		opensslServer(t, cert, key, func(port string) {
+			cmd := exec.Command(binary, "connect", "127.0.0.1", port, "--tls", "--fingerprint", fp)
+			cmd.Stdin = strings.NewReader("hello wirelab\n")
+			got, err := cmd.Output()
+			if err != nil || string(got) != "baleriw olleh\n" {
+				t.Fatalf("%v, got %q", err, got)
 			}
-			if strings.HasPrefix(line, "ACCEPT ") {
-				port = portOf(strings.TrimSpace(line))
-			}
-		}
-		go io.Copy(io.Discard, r)
-		cmd := exec.Command(binary, "connect", "127.0.0.1", port, "--tls", "--fingerprint", fp)
-		cmd.Stdin = strings.NewReader("hello wirelab\n")
-		got, err := cmd.Output()
-		if err != nil || string(got) != "baleriw olleh\n" {
-			t.Fatalf("%v, got %q", err, got)
-		}
+		}, "-rev")
 	})
 
 	t.Run("s_client", func(t *testing.T) {
@@ -686,15 +668,15 @@ func TestCRLFReader(t *testing.T) {
 	}
 }
 
-// opensslServer runs openssl s_server with cert and key for one
-// connection and calls f with its port; the test is skipped without
-// openssl.
-func opensslServer(t *testing.T, cert, key string, f func(port string)) {
+// opensslServer runs openssl s_server with cert and key (and the extra
+// arguments) for one connection and calls f with its port; the test is
+// skipped without openssl.
+func opensslServer(t *testing.T, cert, key string, f func(port string), extra ...string) {
 	t.Helper()
 	if _, err := exec.LookPath("openssl"); err != nil {
 		t.Skip("openssl not on PATH: the s_server case is not tested")
 	}
-	srv := exec.Command("openssl", "s_server", "-accept", "127.0.0.1:0", "-cert", cert, "-key", key, "-naccept", "1")
+	srv := exec.Command("openssl", append([]string{"s_server", "-accept", "127.0.0.1:0", "-cert", cert, "-key", key, "-naccept", "1"}, extra...)...)
 	// s_server ends at the end of its own stdin: keep it open.
 	in, _ := srv.StdinPipe()
 	pipe, _ := srv.StdoutPipe()
