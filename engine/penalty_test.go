@@ -1,7 +1,11 @@
 package engine
 
 import (
+	"context"
+	"errors"
+	"fmt"
 	"strconv"
+	"sync"
 	"testing"
 	"time"
 )
@@ -63,5 +67,95 @@ func TestPenaltiesBounded(t *testing.T) {
 	}
 	if n := len(p.until); n > maxPenalized {
 		t.Fatalf("%d sources remembered", n)
+	}
+}
+
+// TestPenaltiesNetblock: with 24:64, every address of a /24 or /64 is one
+// source; with the default, each address is its own.
+func TestPenaltiesNetblock(t *testing.T) {
+	p := NewPenalties()
+	p.Set(time.Second, 2*time.Second, time.Minute)
+	for i := range 5 {
+		p.Fail(fmt.Sprintf("127.0.0.%d", i+1))
+	}
+	if p.Blocked("127.0.0.1") != 0 || p.Blocked("127.0.0.9") != 0 {
+		t.Fatal("by default one failure per address blocks nobody")
+	}
+	if err := p.SetNetblock(24, 64); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 5 {
+		p.Fail(fmt.Sprintf("10.1.2.%d", i+1))
+		p.Fail(fmt.Sprintf("2001:db8:0:1::%x", i+1))
+	}
+	for _, a := range []string{"10.1.2.200", "::ffff:10.1.2.7", "2001:db8:0:1::ffff"} {
+		if p.Blocked(a) == 0 {
+			t.Errorf("%s: its netblock failed 5 times, it is not blocked", a)
+		}
+	}
+	for _, a := range []string{"10.1.3.1", "2001:db8:0:2::1", "unix"} {
+		if p.Blocked(a) != 0 {
+			t.Errorf("%s is blocked for another netblock's failures", a)
+		}
+	}
+	p.Clear("10.1.2.99")
+	if p.Blocked("10.1.2.1") != 0 {
+		t.Error("clearing an address of the netblock clears the netblock")
+	}
+	if p.SetNetblock(33, 64) == nil || p.SetNetblock(24, 129) == nil {
+		t.Error("out-of-range netblocks are accepted")
+	}
+}
+
+// TestPenaltiesCeiling: past the burst, checks from any number of
+// sources wait for slots one CeilingPer apart. The elapsed time is a
+// lower bound, which a loaded machine can only lengthen.
+func TestPenaltiesCeiling(t *testing.T) {
+	p := NewPenalties()
+	p.SetCeiling(200) // a slot each 5 ms, after a burst of 200 failures
+	ctx := context.Background()
+	start := time.Now()
+	for i := range 200 {
+		if err := p.Wait(ctx); err != nil {
+			t.Fatal(err)
+		}
+		p.Fail(fmt.Sprintf("127.%d.%d.1", i/250, i%250)) // a new source each time
+	}
+	if d := time.Since(start); d > time.Second {
+		t.Logf("the burst took %v: the machine is slow, the ceiling may have begun within it", d)
+	}
+	// Well past the burst (1 s more of failures), so that however slow
+	// the loop above was, the ceiling holds for what follows.
+	for range 200 {
+		p.Fail("127.250.0.1")
+	}
+	// The burst is spent: the next 40 checks, from 40 more sources at
+	// once, take at least 39 slots.
+	start = time.Now()
+	var wg sync.WaitGroup
+	for i := range 40 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			p.Wait(ctx)
+			p.Fail(fmt.Sprintf("127.200.%d.1", i))
+		}()
+	}
+	wg.Wait()
+	if d := time.Since(start); d < 39*5*time.Millisecond {
+		t.Fatalf("40 checks past the ceiling took %v, want at least %v", d, 39*5*time.Millisecond)
+	}
+	// A cancelled wait says so.
+	cctx, cancel := context.WithCancel(ctx)
+	cancel()
+	for range 5 {
+		p.Fail("127.1.1.1")
+	}
+	if err := p.Wait(cctx); !errors.Is(err, ErrInterrupted) {
+		t.Fatalf("a cancelled wait: %v", err)
+	}
+	p.SetCeiling(0)
+	if err := p.Wait(cctx); err != nil {
+		t.Fatalf("no ceiling, yet Wait: %v", err)
 	}
 }

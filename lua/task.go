@@ -25,7 +25,7 @@ var taskModule = &module{
 		{"now", taskNow, "task.now() -> s -- seconds on a monotonic clock (since wirelab started, fractions included), for measuring durations: t1 - t0"},
 		{"channel", taskChannel, "task.channel([size]) -> channel -- carries values between tasks, holding up to size unreceived"},
 		{"shared", taskShared, "task.shared(name) -> dict -- the dictionary called name, shared by all tasks"},
-		{"penalties", taskPenalties, "task.penalties(name [, {per=s, grace=s, max=s}]) -> penalties -- the per-source penalty box called name, shared by all tasks (sshd's PerSourcePenalties)"},
+		{"penalties", taskPenalties, "task.penalties(name [, {per=s, grace=s, max=s, ceiling=n, netblock=\"24:64\"}]) -> penalties -- the per-source penalty box called name, shared by all tasks (sshd's PerSourcePenalties); ceiling: failures a second across all sources before every check waits (default 100, 0: none); netblock: addresses of one /24 or /64 count as one source (default \"32:128\")"},
 	},
 }
 

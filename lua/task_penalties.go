@@ -13,7 +13,7 @@ import (
 
 func taskPenalties(L *glua.LState) int {
 	p := stateOf(L).rt.dicts.Penalties(L.CheckString(1))
-	if opts := optTable(L, 2, "per", "grace", "max"); opts != nil {
+	if opts := optTable(L, 2, "per", "grace", "max", "ceiling", "netblock"); opts != nil {
 		dur := func(name string, def time.Duration) time.Duration {
 			if v := optField(opts, name); v != glua.LNil {
 				return seconds(L, v, name)
@@ -25,6 +25,23 @@ func taskPenalties(L *glua.LState) int {
 			L.RaiseError("option per must be positive")
 		}
 		p.Set(per, dur("grace", engine.DefaultPenaltyGrace), dur("max", engine.DefaultPenaltyMax))
+		if v := optField(opts, "ceiling"); v != glua.LNil {
+			n, ok := v.(glua.LNumber)
+			if !ok || n < 0 {
+				L.RaiseError("option ceiling: failures a second (0: none) expected, got %s", glua.LVAsString(v))
+			}
+			p.SetCeiling(float64(n))
+		}
+		if v := optField(opts, "netblock"); v != glua.LNil {
+			var v4, v6 int
+			s, _ := v.(glua.LString)
+			if _, err := fmt.Sscanf(string(s), "%d:%d", &v4, &v6); err != nil {
+				L.RaiseError("option netblock: \"V4:V6\" prefix lengths expected (sshd's PerSourceNetBlockSize, as \"24:64\"), got %s", glua.LVAsString(v))
+			}
+			if err := p.SetNetblock(v4, v6); err != nil {
+				L.RaiseError("option %v", err)
+			}
+		}
 	}
 	L.Push(newObject(L, p))
 	return 1
@@ -43,6 +60,7 @@ var penaltiesClass = &class{
 		{"fail", penaltiesFail, "p:fail(source) -- count a failure, or a try while blocked, against source"},
 		{"blocked", penaltiesBlocked, "p:blocked(source) -> s | nil -- seconds source stays blocked, nil when it is not"},
 		{"clear", penaltiesClear, "p:clear(source) -- forget source's penalty"},
+		{"wait", penaltiesWait, "p:wait() -> true | nil, err -- before a check: at once within the ceiling of all sources' failures, else wait for a slot (at most ceiling checks a second in all)"},
 	},
 }
 
@@ -68,4 +86,12 @@ func penaltiesBlocked(L *glua.LState) int {
 func penaltiesClear(L *glua.LState) int {
 	checkPenalties(L).Clear(L.CheckString(2))
 	return 0
+}
+
+func penaltiesWait(L *glua.LState) int {
+	if err := checkPenalties(L).Wait(ctxOf(L)); err != nil {
+		return fail(L, err)
+	}
+	L.Push(glua.LTrue)
+	return 1
 }

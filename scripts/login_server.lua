@@ -11,16 +11,21 @@
 -- penalty, which runs down in real time, and past 30 s of it the address
 -- gets "fail" without a check and is disconnected (sshd's
 -- PerSourcePenalties): a burst of 30 guesses, then one a second. Other
--- addresses are not affected.
+-- addresses are not affected. Many addresses do not help either: past a
+-- burst of --ceiling failures, at most --ceiling checks a second are made
+-- in all, and --netblock counts a whole /24 (or /64) as one address.
 local M = {}
 
-M.defaults = {host = "127.0.0.1", port = 8899, accounts = "account.txt", max_failures = 5, penalty = 1}
+M.defaults = {host = "127.0.0.1", port = 8899, accounts = "account.txt", max_failures = 5, penalty = 1,
+  ceiling = 100, netblock = "32:128"}
 M.help = {
   host = "address to listen on",
   port = "port to listen on (0: any free port)",
   accounts = "accounts file: user:password lines, or hashes from wirelab passwd",
   max_failures = "failed attempts before the connection is closed",
-  penalty = "seconds each failure adds to its address's penalty; past 30 s the address is refused (0: off)",
+  penalty = "seconds each failure adds to its address's penalty; past 30 s the address is refused (0: off, ceiling too)",
+  ceiling = "failed logins a second across all addresses; past a burst of as many, every check waits its turn (0: none)",
+  netblock = "prefix lengths that count as one address, IPv4:IPv6 (sshd's PerSourceNetBlockSize; 24:64 groups a /24 and a /64)",
 }
 
 -- parse splits a request into user and password, as the documents' strip() and split("|").
@@ -44,7 +49,8 @@ end
 
 function M.serve(o)
   local penalty = o.penalty or M.defaults.penalty
-  local box = penalty > 0 and task.penalties("login_server", {per = penalty})
+  local box = penalty > 0 and task.penalties("login_server", {per = penalty,
+    ceiling = o.ceiling or M.defaults.ceiling, netblock = o.netblock or M.defaults.netblock})
   return socket.serve(o.host, o.port, function(conn)
     local source = conn:peer()
     local failures = 0
@@ -56,6 +62,8 @@ function M.serve(o)
         conn:send("fail")
         return
       end
+      -- many addresses at once: past the ceiling, each check waits its turn
+      if box and not box:wait() then return end
       local user, password = M.parse(data)
       if user and M.check(o, user, password) then
         conn:send("success")
