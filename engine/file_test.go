@@ -1,0 +1,165 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestCheckName: the names a store accepts, and the rule each refused one
+// breaks, in the words Reason gives scripts.
+func TestCheckName(t *testing.T) {
+	for name, want := range map[string]string{
+		"report.txt": "", "报告.pdf": "", ".bashrc": "", "a b.txt": "", "CONSOLE": "", "com10": "",
+		"nullify.txt": "", "LPT": "", "x.con": "", ".wirelab-partial.1": "", "wc.txt.part-0123456789ab": "",
+		"":                 "bad file name",
+		"..":               "bad file name",
+		"a/b":              "bad file name",
+		`a\b`:              "bad file name",
+		"two\nlines":       "bad file name (control or format character U+000A)",
+		"esc\x1b[31m":      "bad file name (control or format character U+001B)",
+		"del\x7f":          "bad file name (control or format character U+007F)",
+		"c1\u0085":         "bad file name (control or format character U+0085)",
+		"evil\u202Etxt.sh": "bad file name (control or format character U+202E)",
+		"\uFEFFbom.txt":    "bad file name (control or format character U+FEFF)",
+		"zw\u200Bj":        "bad file name (control or format character U+200B)",
+		"line\u2028sep":    "bad file name (control or format character U+2028)",
+		"bad\xffutf8":      "bad file name (not UTF-8)",
+		"was\uFFFDbad":     "bad file name (not UTF-8)",
+		"trailing.":        "bad file name (ends in a dot or a space)",
+		"trailing ":        "bad file name (ends in a dot or a space)",
+		"...":              "bad file name (ends in a dot or a space)",
+		"CON":              "bad file name (reserved on Windows)",
+		"con":              "bad file name (reserved on Windows)",
+		"Nul.tar.gz":       "bad file name (reserved on Windows)",
+		"aux.c":            "bad file name (reserved on Windows)",
+		"PRN.txt":          "bad file name (reserved on Windows)",
+		"COM1":             "bad file name (reserved on Windows)",
+		"com9.log":         "bad file name (reserved on Windows)",
+		"LPT5":             "bad file name (reserved on Windows)",
+		"lpt1.txt":         "bad file name (reserved on Windows)",
+		"COM\u00b9":        "bad file name (reserved on Windows)",
+		"CON .txt":         "bad file name (reserved on Windows)",
+		".wirelab-partial": "bad file name (reserved for partial files)",
+		".WireLab-Partial": "bad file name (reserved for partial files)",
+	} {
+		err := CheckName(name)
+		if got := ""; err != nil {
+			got = Reason(err)
+			if !errors.Is(err, ErrBadName) || got != want {
+				t.Errorf("%q: %q (%v), want %q", name, got, err, want)
+			}
+			if strings.ContainsAny(err.Error(), "\n\r\x1b\u202e\ufeff") {
+				t.Errorf("%q: the error %q does not keep to one line", name, err)
+			}
+		} else if want != "" {
+			t.Errorf("%q accepted, want %q", name, want)
+		}
+	}
+}
+
+// TestRecvFileNamedLikePartial: a file stored under a name that looks like
+// one of RecvFile's partial files is kept by CleanPartial.
+func TestRecvFileNamedLikePartial(t *testing.T) {
+	a, b := tcpPair(t)
+	dir := t.TempDir()
+	go a.Send(context.Background(), []byte("hello"))
+	const name = ".wc.txt.part-0123456789ab"
+	if r, err := b.RecvFile(context.Background(), name, 5, FileOptions{Dir: dir}); err != nil || r.Name != name {
+		t.Fatalf("%+v %v", r, err)
+	}
+	if n, err := CleanPartial(dir); n != 0 || err != nil {
+		t.Fatalf("removed %d: %v", n, err)
+	}
+	if data, err := os.ReadFile(filepath.Join(dir, name)); string(data) != "hello" {
+		t.Fatalf("stored file: %q %v", data, err)
+	}
+	if entries, _ := os.ReadDir(dir); len(entries) != 1 {
+		t.Fatalf("left %v", entries)
+	}
+}
+
+// TestRecvFileRefusedBeforeReading: a declared size over the free space
+// of the file system, or one that would take the directory past MaxStore,
+// fails before any byte is read (they are still there for the next
+// receive) and creates nothing.
+func TestRecvFileRefusedBeforeReading(t *testing.T) {
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "old.bin"), make([]byte, 600), 0o600)
+	os.Mkdir(filepath.Join(dir, "sub"), 0o700) // not a file: not counted
+	for _, c := range []struct {
+		name  string
+		size  int64
+		max   int64
+		want  error
+		limit string
+	}{
+		{"over the free space", 1 << 60, 0, ErrNoSpace, "free"},
+		{"past MaxStore", 401, 1000, ErrStoreFull, "limit of 1000"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			a, b := tcpPair(t)
+			a.Send(context.Background(), []byte("next"))
+			_, err := b.RecvFile(context.Background(), "new.bin", c.size, FileOptions{Dir: dir, MaxStore: c.max})
+			if !errors.Is(err, c.want) || Reason(err) != c.want.Error() || !strings.Contains(err.Error(), c.limit) {
+				t.Fatalf("%v", err)
+			}
+			if got, err := b.RecvExact(context.Background(), 4); string(got) != "next" {
+				t.Fatalf("the bytes after: %q %v", got, err)
+			}
+			if entries, _ := os.ReadDir(dir); len(entries) != 2 {
+				t.Fatalf("left %v", entries)
+			}
+		})
+	}
+	// What fits is stored; then the store is full to the byte.
+	a, b := tcpPair(t)
+	go a.Send(context.Background(), make([]byte, 400))
+	if _, err := b.RecvFile(context.Background(), "fits.bin", 400, FileOptions{Dir: dir, MaxStore: 1000}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.RecvFile(context.Background(), "more.bin", 1, FileOptions{Dir: dir, MaxStore: 1000}); !errors.Is(err, ErrStoreFull) {
+		t.Fatalf("one more byte: %v", err)
+	}
+}
+
+// TestRecvFileMaxStoreConcurrent: uploads under way count at their
+// declared sizes, so two at once cannot both take the same room.
+func TestRecvFileMaxStoreConcurrent(t *testing.T) {
+	dir := t.TempDir()
+	a1, b1 := tcpPair(t)
+	_, b2 := tcpPair(t)
+	first := make(chan error, 1)
+	go func() {
+		_, err := b1.RecvFile(context.Background(), "one.bin", 600, FileOptions{Dir: dir, MaxStore: 1000})
+		first <- err
+	}()
+	// The first holds its room once its partial file is there, sized.
+	for {
+		entries, _ := os.ReadDir(filepath.Join(dir, PartialDir))
+		if len(entries) == 1 {
+			if info, _ := entries[0].Info(); info != nil && info.Size() == 600 {
+				break
+			}
+		}
+		select {
+		case err := <-first:
+			t.Fatalf("first ended early: %v", err)
+		case <-time.After(time.Millisecond): // polling, not a margin
+		}
+	}
+	if _, err := b2.RecvFile(context.Background(), "two.bin", 600, FileOptions{Dir: dir, MaxStore: 1000}); !errors.Is(err, ErrStoreFull) {
+		t.Fatalf("second: %v", err)
+	}
+	a1.Send(context.Background(), make([]byte, 600))
+	if err := <-first; err != nil {
+		t.Fatal(err)
+	}
+	if entries, _ := os.ReadDir(dir); len(entries) != 1 || entries[0].Name() != "one.bin" {
+		t.Fatalf("left %v", entries)
+	}
+}
