@@ -94,16 +94,11 @@ type FileResult struct {
 // extension: "nul.txt"); and not PartialDir. It returns a *NameError,
 // which wraps ErrBadName, otherwise.
 func CheckName(name string) error {
-	if name == "" || name == "." || name == ".." || strings.ContainsAny(name, "/\\") {
-		return &NameError{Name: name}
+	if err := checkLocalName(name); err != nil {
+		return err
 	}
 	for _, r := range name {
-		// U+FFFD too: it is what a decoder left of bytes that were not
-		// UTF-8 (a JSON header's, say).
-		if r == utf8.RuneError {
-			return &NameError{Name: name, Rule: "not UTF-8"}
-		}
-		if unicode.IsControl(r) || unicode.In(r, unicode.Cf, unicode.Zl, unicode.Zp) {
+		if unicode.In(r, unicode.Cf, unicode.Zl, unicode.Zp) {
 			return &NameError{Name: name, Rule: fmt.Sprintf("control or format character U+%04X", r)}
 		}
 	}
@@ -115,6 +110,28 @@ func CheckName(name string) error {
 	}
 	if strings.EqualFold(name, PartialDir) {
 		return &NameError{Name: name, Rule: "reserved for partial files"}
+	}
+	return nil
+}
+
+// checkLocalName is the part of CheckName that the last element of a
+// script's own path (no FileOptions.Dir) must pass too: a plain name,
+// valid UTF-8, no control characters. The rules for Windows peers and
+// format characters are left to names from the network, so that a script
+// may still send its own "aux.c".
+func checkLocalName(name string) error {
+	if name == "" || name == "." || name == ".." || strings.ContainsAny(name, "/\\") {
+		return &NameError{Name: name}
+	}
+	for _, r := range name {
+		// U+FFFD too: it is what a decoder left of bytes that were not
+		// UTF-8 (a JSON header's, say).
+		if r == utf8.RuneError {
+			return &NameError{Name: name, Rule: "not UTF-8"}
+		}
+		if unicode.IsControl(r) {
+			return &NameError{Name: name, Rule: fmt.Sprintf("control or format character U+%04X", r)}
+		}
 	}
 	return nil
 }
@@ -158,17 +175,19 @@ func openRegular(root *os.Root, name string) (*os.File, error) {
 	return f, nil
 }
 
-// openRoot resolves (dir, name) for o: with o.Dir, name must be plain and
-// lives in o.Dir; without it, name is a path whose directory is trusted.
+// openRoot resolves (dir, name) for o: with o.Dir, name must pass
+// CheckName and lives in o.Dir; without it, name is a path whose
+// directory is trusted and whose last element needs only be plain.
 func openRoot(o FileOptions, name string) (*os.Root, string, error) {
-	dir := o.Dir
+	dir, check := o.Dir, CheckName
 	if dir == "" {
 		dir, name = filepath.Split(name)
 		if dir == "" {
 			dir = "."
 		}
+		check = checkLocalName
 	}
-	if err := CheckName(name); err != nil {
+	if err := check(name); err != nil {
 		return nil, "", err
 	}
 	root, err := os.OpenRoot(dir)

@@ -163,3 +163,24 @@ func TestRecvFileMaxStoreConcurrent(t *testing.T) {
 		t.Fatalf("left %v", entries)
 	}
 }
+
+// TestRecvFileOwnPath: a script's own path needs only a plain last
+// element: the rules for names from the network (here, Windows' devices)
+// apply with Dir alone.
+func TestRecvFileOwnPath(t *testing.T) {
+	a, b := tcpPair(t)
+	dir := t.TempDir()
+	go a.Send(context.Background(), []byte("int main;"))
+	if _, err := b.RecvFile(context.Background(), filepath.Join(dir, "aux.c"), 9, FileOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := HashFile(context.Background(), "md5", filepath.Join(dir, "aux.c"), ""); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := HashFile(context.Background(), "md5", "aux.c", dir); !errors.Is(err, ErrBadName) {
+		t.Fatalf("from the network: %v", err)
+	}
+	if entries, _ := os.ReadDir(dir); len(entries) != 1 {
+		t.Fatalf("left %v", entries)
+	}
+}
