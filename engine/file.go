@@ -369,9 +369,7 @@ func (c *Conn) RecvFile(ctx context.Context, path string, size int64, o FileOpti
 			f.Close()
 			root.Remove(tmp)
 		}
-		// Empty, the partial directory goes, so that a store holds
-		// only what was stored; createTemp makes it again.
-		root.Remove(PartialDir)
+		removePartialDir(root)
 	}()
 	n, err := c.recvInto(ctx, &syncWriter{f: f}, size, h, o)
 	res := FileResult{N: n, Sum: hexSum(h)}
@@ -556,6 +554,10 @@ func storeAs(root *os.Root, tmp, name string, o FileOptions) (string, error) {
 // which looks only there, can never remove a file that was stored.
 const PartialDir = ".wirelab-partial"
 
+// errNotPartialDir is the error when PartialDir is there but is not a
+// directory: a file that an older wirelab stored under the name.
+var errNotPartialDir = fmt.Errorf("%s is not a directory: move it away to receive files here", PartialDir)
+
 // partMark marks the partial files of RecvFile: "NAME.part-HEX", with 12
 // hex digits.
 const partMark = ".part-"
@@ -583,7 +585,7 @@ func createTemp(root *os.Root, name string) (string, *os.File, error) {
 		case errors.Is(err, fs.ErrNotExist):
 			continue // another transfer removed the empty directory meanwhile
 		case errors.Is(err, syscall.ENOTDIR):
-			return "", nil, fmt.Errorf("%s is not a directory: move it away to receive files here", PartialDir)
+			return "", nil, errNotPartialDir
 		case err == nil:
 			syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB)
 		}
@@ -603,10 +605,17 @@ func CleanPartial(dir string) (int, error) {
 		return 0, err
 	}
 	defer root.Close()
-	d, err := root.Open(PartialDir)
+	st, err := root.Lstat(PartialDir)
 	if errors.Is(err, fs.ErrNotExist) {
 		return 0, nil
 	}
+	if err == nil && !st.IsDir() {
+		err = errNotPartialDir
+	}
+	if err != nil {
+		return 0, err
+	}
+	d, err := root.Open(PartialDir)
 	if err != nil {
 		return 0, err
 	}
@@ -635,8 +644,18 @@ func CleanPartial(dir string) (int, error) {
 		}
 		f.Close()
 	}
-	root.Remove(PartialDir) // when empty
+	removePartialDir(root)
 	return removed, nil
+}
+
+// removePartialDir removes root's PartialDir when it is an empty
+// directory, so that a store holds only what was stored; createTemp makes
+// it again. A file of that name (stored before the name was reserved) is
+// never removed.
+func removePartialDir(root *os.Root) {
+	if st, err := root.Lstat(PartialDir); err == nil && st.IsDir() {
+		root.Remove(PartialDir) // fails, as it should, while not empty
+	}
 }
 
 func hexSum(h hash.Hash) string {

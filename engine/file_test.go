@@ -184,3 +184,47 @@ func TestRecvFileOwnPath(t *testing.T) {
 		t.Fatalf("left %v", entries)
 	}
 }
+
+// TestPartialDirTakenByAFile: a file named PartialDir, stored before the
+// name was reserved, is never removed; receiving says what to do.
+func TestPartialDirTakenByAFile(t *testing.T) {
+	dir := t.TempDir()
+	taken := filepath.Join(dir, PartialDir)
+	os.WriteFile(taken, []byte("kept"), 0o600)
+	if n, err := CleanPartial(dir); n != 0 || err == nil || !strings.Contains(err.Error(), "move it away") {
+		t.Fatalf("clean: %d %v", n, err)
+	}
+	a, b := tcpPair(t)
+	go a.Send(context.Background(), []byte("x"))
+	if _, err := b.RecvFile(context.Background(), "f", 1, FileOptions{Dir: dir}); err == nil || !strings.Contains(err.Error(), "move it away") {
+		t.Fatalf("recv: %v", err)
+	}
+	if data, _ := os.ReadFile(taken); string(data) != "kept" {
+		t.Fatalf("%s: %q", taken, data)
+	}
+}
+
+// TestRecvFileManyAtOnce: transfers that start and end together share
+// the partial directory, which each removes once empty: none fails for
+// it, and all are kept under names of their own.
+func TestRecvFileManyAtOnce(t *testing.T) {
+	dir := t.TempDir()
+	const n = 50
+	errs := make(chan error, n)
+	for range n {
+		a, b := tcpPair(t)
+		go a.Send(context.Background(), []byte("hello"))
+		go func() {
+			_, err := b.RecvFile(context.Background(), "same.txt", 5, FileOptions{Dir: dir, Unique: true})
+			errs <- err
+		}()
+	}
+	for range n {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	if entries, _ := os.ReadDir(dir); len(entries) != n {
+		t.Fatalf("%d entries: %v", len(entries), entries)
+	}
+}
