@@ -400,7 +400,9 @@ func TestUploadConfirmTimeout(t *testing.T) {
 	if err := json.Unmarshal(readDocFrame(t, c), &reply); err != nil || reply["ok"] != true {
 		t.Fatalf("first reply %v %v", reply, err)
 	}
+	asked := time.Now()
 	waitOutput(t, s.stderr, `upload of "big.bin" failed: no confirmation within 1 s`+"\n")
+	t.Logf("dropped %v after asking for the confirmation", time.Since(asked).Round(time.Millisecond)) // a measure, not a test
 	if got := listDir(t, store); got != "" {
 		t.Fatalf("store holds %s once the upload was dropped", got)
 	}
