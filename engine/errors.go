@@ -42,7 +42,36 @@ var (
 	ErrNotRegular = errors.New("not a regular file")
 	// ErrTooSlow means a file's bytes came slower than FileOptions.MinRate.
 	ErrTooSlow = errors.New("too slow")
+	// ErrNoSpace means the file system has less room free than the size a
+	// file to receive was declared with.
+	ErrNoSpace = errors.New("not enough space")
+	// ErrStoreFull means a file to receive would take its directory past
+	// FileOptions.MaxStore.
+	ErrStoreFull = errors.New("store full")
 )
+
+// NameError is the error of a name CheckName refuses: the name and the
+// rule it breaks. It wraps ErrBadName.
+type NameError struct {
+	Name string
+	// Rule says which rule the name breaks: "" for the path-like names
+	// (empty, ".", "..", a slash or backslash), else a few words such as
+	// "reserved on Windows" or "control or format character U+202E".
+	Rule string
+}
+
+// Error implements error: `bad file name "CON" (reserved on Windows)`,
+// the name quoted as strconv.Quote does, so it stays on one line.
+func (e *NameError) Error() string {
+	s := ErrBadName.Error() + " " + strconv.Quote(e.Name)
+	if e.Rule != "" {
+		s += " (" + e.Rule + ")"
+	}
+	return s
+}
+
+// Unwrap returns ErrBadName.
+func (e *NameError) Unwrap() error { return ErrBadName }
 
 // OpError is the error of a failed operation, as net.OpError is: the
 // operation's name, the address it was about where that helps (the one
@@ -84,8 +113,14 @@ func Reason(err error) string {
 	if le := (*netproto.LengthError)(nil); errors.As(err, &le) && le.SwapFits {
 		return le.Error()
 	}
+	// A refused name keeps the rule it broke, never the name itself,
+	// which may be anything a peer sent: "bad file name (reserved on
+	// Windows)".
+	if ne := (*NameError)(nil); errors.As(err, &ne) && ne.Rule != "" {
+		return ErrBadName.Error() + " (" + ne.Rule + ")"
+	}
 	for _, known := range []error{ErrClosed, ErrTimeout, ErrInterrupted, ErrRefused, ErrTooLong,
-		ErrDatagramTooLarge, ErrChecksum, ErrExists, ErrBadName, ErrShortFile, ErrTooSlow, ErrNotRegular, ErrInUse,
+		ErrDatagramTooLarge, ErrChecksum, ErrExists, ErrBadName, ErrShortFile, ErrTooSlow, ErrNotRegular, ErrInUse, ErrNoSpace, ErrStoreFull,
 		netproto.ErrFrameTooLarge, netproto.ErrBadLength, netproto.ErrHeaderTooLarge} {
 		if errors.Is(err, known) {
 			return known.Error()

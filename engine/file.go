@@ -13,8 +13,10 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
+	"unicode"
 	"unicode/utf8"
 )
 
@@ -55,6 +57,11 @@ type FileOptions struct {
 	// file is open and known to hold Size bytes: a request header that
 	// announces them. When the file cannot be sent, nothing is.
 	Head []byte
+	// MaxStore, for RecvFile, is the most bytes the directory may hold:
+	// its regular files, and the partial files under way at their
+	// declared sizes. A file that would pass it fails with ErrStoreFull
+	// before any byte is read. 0: no limit.
+	MaxStore int64
 	// Confirm, for RecvFile, is called with the hex digest (or "" without
 	// Hash) once all the bytes are on disk and synced, and the connection
 	// is free again, before the file takes its name: a nil error keeps
@@ -76,20 +83,77 @@ type FileResult struct {
 }
 
 // CheckName reports whether name is a plain file name fit to be created in
-// a directory: not empty, not "." or "..", no slash or backslash, no NUL.
-// It returns an error wrapping ErrBadName otherwise.
+// a directory from a name a peer sent, on this system and on a Windows
+// peer's: not empty, not "." or "..", no slash or backslash; valid UTF-8
+// (and no U+FFFD) without control characters (a newline forges log lines) or format
+// characters (Unicode's Cf, such as U+202E, which reverses the text shown
+// after it, and U+FEFF), nor line or paragraph separators; not ending in a
+// dot or a space (Windows drops them, so two names would be one); not a
+// device name of Windows (CON, PRN, AUX, NUL, COM0-9, LPT0-9 and COM or
+// LPT with a superscript digit, in any case, alone or before an
+// extension: "nul.txt"); and not PartialDir. It returns a *NameError,
+// which wraps ErrBadName, otherwise.
 func CheckName(name string) error {
-	if name == "" || name == "." || name == ".." || strings.ContainsAny(name, "/\\") {
-		return fmt.Errorf("%w: %q", ErrBadName, name)
+	if err := checkLocalName(name); err != nil {
+		return err
 	}
 	for _, r := range name {
-		// Control characters (a newline forges log lines) and invalid
-		// UTF-8 have no place in a name from the network.
-		if r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0) || r == utf8.RuneError {
-			return fmt.Errorf("%w: %q", ErrBadName, name)
+		if unicode.In(r, unicode.Cf, unicode.Zl, unicode.Zp) {
+			return &NameError{Name: name, Rule: fmt.Sprintf("control or format character U+%04X", r)}
+		}
+	}
+	if strings.HasSuffix(name, ".") || strings.HasSuffix(name, " ") {
+		return &NameError{Name: name, Rule: "ends in a dot or a space"}
+	}
+	if windowsDevice(name) {
+		return &NameError{Name: name, Rule: "reserved on Windows"}
+	}
+	if strings.EqualFold(name, PartialDir) {
+		return &NameError{Name: name, Rule: "reserved for partial files"}
+	}
+	return nil
+}
+
+// checkLocalName is the part of CheckName that the last element of a
+// script's own path (no FileOptions.Dir) must pass too: a plain name,
+// valid UTF-8, no control characters. The rules for Windows peers and
+// format characters are left to names from the network, so that a script
+// may still send its own "aux.c".
+func checkLocalName(name string) error {
+	if name == "" || name == "." || name == ".." || strings.ContainsAny(name, "/\\") {
+		return &NameError{Name: name}
+	}
+	for _, r := range name {
+		// U+FFFD too: it is what a decoder left of bytes that were not
+		// UTF-8 (a JSON header's, say).
+		if r == utf8.RuneError {
+			return &NameError{Name: name, Rule: "not UTF-8"}
+		}
+		if unicode.IsControl(r) {
+			return &NameError{Name: name, Rule: fmt.Sprintf("control or format character U+%04X", r)}
 		}
 	}
 	return nil
+}
+
+// windowsDevice reports whether Windows takes name for a device: its part
+// before the first dot, without trailing spaces, is one of the reserved
+// names, in any case.
+func windowsDevice(name string) bool {
+	base, _, _ := strings.Cut(name, ".")
+	base = strings.ToUpper(strings.TrimRight(base, " "))
+	switch base {
+	case "CON", "PRN", "AUX", "NUL", "CONIN$", "CONOUT$":
+		return true
+	}
+	if len(base) < 4 || (base[:3] != "COM" && base[:3] != "LPT") {
+		return false
+	}
+	switch base[3:] {
+	case "0", "1", "2", "3", "4", "5", "6", "7", "8", "9", "\u00b9", "\u00b2", "\u00b3":
+		return true
+	}
+	return false
 }
 
 // openRegular opens name in root for reading, refusing anything but a
@@ -111,17 +175,19 @@ func openRegular(root *os.Root, name string) (*os.File, error) {
 	return f, nil
 }
 
-// openRoot resolves (dir, name) for o: with o.Dir, name must be plain and
-// lives in o.Dir; without it, name is a path whose directory is trusted.
+// openRoot resolves (dir, name) for o: with o.Dir, name must pass
+// CheckName and lives in o.Dir; without it, name is a path whose
+// directory is trusted and whose last element needs only be plain.
 func openRoot(o FileOptions, name string) (*os.Root, string, error) {
-	dir := o.Dir
+	dir, check := o.Dir, CheckName
 	if dir == "" {
 		dir, name = filepath.Split(name)
 		if dir == "" {
 			dir = "."
 		}
+		check = checkLocalName
 	}
-	if err := CheckName(name); err != nil {
+	if err := check(name); err != nil {
 		return nil, "", err
 	}
 	root, err := os.OpenRoot(dir)
@@ -266,11 +332,14 @@ func (c *Conn) SendFile(ctx context.Context, path string, o FileOptions) (FileRe
 // (or name in o.Dir), hashing them on the way when o.Hash is set, and
 // returns the bytes received and the hex digest. Reading the socket (1 MiB
 // at a time), hashing and writing overlap, and the disk starts writing
-// back while bytes still come. The bytes go to a hidden temporary file in
-// the same directory, which is synced and renamed into place only when all
-// of them arrived, the digest matched o.Expect and o.Confirm agreed: a
+// back while bytes still come. The bytes go to a partial file in the
+// directory's PartialDir, which is synced and linked into place only when
+// all of them arrived, the digest matched o.Expect and o.Confirm agreed: a
 // peer that disconnects halfway leaves nothing behind. Without
-// o.Overwrite an existing file is never replaced (ErrExists).
+// o.Overwrite an existing file is never replaced (ErrExists). Before any
+// byte is read, a size over the file system's free space fails with
+// ErrNoSpace, and one that would take the directory past o.MaxStore with
+// ErrStoreFull; the bytes stay unread.
 func (c *Conn) RecvFile(ctx context.Context, path string, size int64, o FileOptions) (FileResult, error) {
 	fail := func(err error) (FileResult, error) { return FileResult{}, &OpError{Op: "recv_file", Err: err} }
 	if size < 0 {
@@ -290,7 +359,7 @@ func (c *Conn) RecvFile(ctx context.Context, path string, size int64, o FileOpti
 	if err != nil {
 		return fail(err)
 	}
-	tmp, f, err := createTemp(root, name)
+	tmp, f, err := reserve(root, name, size, o.MaxStore)
 	if err != nil {
 		return fail(err)
 	}
@@ -300,6 +369,7 @@ func (c *Conn) RecvFile(ctx context.Context, path string, size int64, o FileOpti
 			f.Close()
 			root.Remove(tmp)
 		}
+		removePartialDir(root)
 	}()
 	n, err := c.recvInto(ctx, &syncWriter{f: f}, size, h, o)
 	res := FileResult{N: n, Sum: hexSum(h)}
@@ -309,12 +379,80 @@ func (c *Conn) RecvFile(ctx context.Context, path string, size int64, o FileOpti
 	if err := settle(f, res.Sum, o); err != nil {
 		return res, &OpError{Op: "recv_file", Err: err}
 	}
-	keep = true // closed; the temporary name is removed below either way
+	keep = true // closed
+	if o.MaxStore > 0 {
+		// Linked and not yet unlinked, the file would count twice.
+		storeMu.Lock()
+		defer storeMu.Unlock()
+	}
 	defer root.Remove(tmp)
 	if res.Name, err = storeAs(root, tmp, name, o); err != nil {
 		return res, &OpError{Op: "recv_file", Err: err}
 	}
 	return res, nil
+}
+
+// storeMu makes a MaxStore check and the partial file that it admits one
+// step, so that two uploads at once cannot both pass the same room.
+var storeMu sync.Mutex
+
+// reserve checks that size bytes fit, on the file system and under
+// maxStore (0: no limit), and creates the partial file that will hold
+// them. Under a limit the partial file is set to size at once (a sparse
+// file, no block written) so that the next check counts it whole.
+func reserve(root *os.Root, name string, size, maxStore int64) (string, *os.File, error) {
+	if free, ok := freeSpace(root); ok && size > free {
+		return "", nil, fmt.Errorf("%w: %d bytes declared, %d free", ErrNoSpace, size, free)
+	}
+	if maxStore <= 0 {
+		return createTemp(root, name)
+	}
+	storeMu.Lock()
+	defer storeMu.Unlock()
+	used, err := storeUsage(root)
+	if err != nil {
+		return "", nil, err
+	}
+	if used+size > maxStore {
+		return "", nil, fmt.Errorf("%w: %d bytes stored, %d more would pass the limit of %d", ErrStoreFull, used, size, maxStore)
+	}
+	tmp, f, err := createTemp(root, name)
+	if err == nil {
+		if err = f.Truncate(size); err != nil {
+			f.Close()
+			root.Remove(tmp)
+		}
+	}
+	return tmp, f, err
+}
+
+// storeUsage is the size of every regular file in root and in its
+// PartialDir, where uploads under way count their declared size.
+func storeUsage(root *os.Root) (int64, error) {
+	var total int64
+	for _, dir := range []string{".", PartialDir} {
+		d, err := root.Open(dir)
+		if errors.Is(err, fs.ErrNotExist) && dir == PartialDir {
+			continue
+		}
+		if err != nil {
+			return 0, err
+		}
+		entries, err := d.ReadDir(-1)
+		d.Close()
+		if err != nil {
+			return 0, err
+		}
+		for _, e := range entries {
+			if !e.Type().IsRegular() {
+				continue
+			}
+			if info, err := e.Info(); err == nil {
+				total += info.Size()
+			}
+		}
+	}
+	return total, nil
 }
 
 // recvInto copies exactly size bytes from the peer to w, hashing them
@@ -377,7 +515,7 @@ func settle(f *os.File, sum string, o FileOptions) error {
 	return f.Close()
 }
 
-// storeAs gives the temporary file tmp in root the name name, and returns
+// storeAs gives the partial file tmp in root the name name, and returns
 // the name it took. With o.Overwrite it is renamed over any file there.
 // Otherwise an existing file is never touched: tmp is linked as name if
 // that is free, else, with o.Unique, as the first of NAME.1, NAME.2, ...
@@ -410,43 +548,79 @@ func storeAs(root *os.Root, tmp, name string, o FileOptions) (string, error) {
 	}
 }
 
-// createTemp creates a new hidden file beside name in root, locked
-// (flock) for as long as it is open, so that CleanPartial can tell the
-// leftovers of a killed process from transfers under way.
+// PartialDir is the subdirectory where RecvFile keeps its partial files,
+// made (mode 0700) in the file's directory while one is under way. No
+// name CheckName accepts leads into it or is it, so that CleanPartial,
+// which looks only there, can never remove a file that was stored.
+const PartialDir = ".wirelab-partial"
+
+// errNotPartialDir is the error when PartialDir is there but is not a
+// directory: a file that an older wirelab stored under the name.
+var errNotPartialDir = fmt.Errorf("%s is not a directory: move it away to receive files here", PartialDir)
+
+// partMark marks the partial files of RecvFile: "NAME.part-HEX", with 12
+// hex digits.
+const partMark = ".part-"
+
+// createTemp creates a new partial file for name in root's PartialDir,
+// locked (flock) for as long as it is open, so that CleanPartial can tell
+// the leftovers of a killed process from transfers under way. It returns
+// the file's path in root.
 func createTemp(root *os.Root, name string) (string, *os.File, error) {
 	var rnd [6]byte
-	for range 10 {
+	for range 100 {
+		if err := root.Mkdir(PartialDir, 0o700); err != nil && !errors.Is(err, fs.ErrExist) {
+			return "", nil, err
+		}
 		rand.Read(rnd[:])
-		tmp := "." + name + partMark + hex.EncodeToString(rnd[:])
-		if len(tmp) > 250 {
-			tmp = ".wirelab" + partMark + hex.EncodeToString(rnd[:])
+		base := name + partMark + hex.EncodeToString(rnd[:])
+		if len(base) > 250 {
+			base = "wirelab" + partMark + hex.EncodeToString(rnd[:])
 		}
+		tmp := PartialDir + "/" + base
 		f, err := root.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o666)
-		if errors.Is(err, fs.ErrExist) {
+		switch {
+		case errors.Is(err, fs.ErrExist):
 			continue
-		}
-		if err == nil {
+		case errors.Is(err, fs.ErrNotExist):
+			continue // another transfer removed the empty directory meanwhile
+		case errors.Is(err, syscall.ENOTDIR):
+			return "", nil, errNotPartialDir
+		case err == nil:
 			syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB)
 		}
 		return tmp, f, err
 	}
-	return "", nil, errors.New("cannot create a temporary file")
+	return "", nil, errors.New("cannot create a partial file")
 }
 
-// partMark marks the temporary files of RecvFile: ".NAME.part-HEX".
-const partMark = ".part-"
-
-// CleanPartial removes from dir the temporary files that RecvFile left
-// when its process was killed mid-transfer: hidden files named as
-// createTemp names them that no process holds locked. It returns how many
-// it removed.
+// CleanPartial removes from dir's PartialDir the partial files that
+// RecvFile left when its process was killed mid-transfer: files named as
+// createTemp names them that no process holds locked. It never looks at
+// dir itself, where only stored files live. It returns how many it
+// removed.
 func CleanPartial(dir string) (int, error) {
 	root, err := os.OpenRoot(dir)
 	if err != nil {
 		return 0, err
 	}
 	defer root.Close()
-	entries, err := os.ReadDir(dir)
+	st, err := root.Lstat(PartialDir)
+	if errors.Is(err, fs.ErrNotExist) {
+		return 0, nil
+	}
+	if err == nil && !st.IsDir() {
+		err = errNotPartialDir
+	}
+	if err != nil {
+		return 0, err
+	}
+	d, err := root.Open(PartialDir)
+	if err != nil {
+		return 0, err
+	}
+	entries, err := d.ReadDir(-1)
+	d.Close()
 	if err != nil {
 		return 0, err
 	}
@@ -454,22 +628,34 @@ func CleanPartial(dir string) (int, error) {
 	for _, e := range entries {
 		name := e.Name()
 		i := strings.LastIndex(name, partMark)
-		if !strings.HasPrefix(name, ".") || i < 0 || !e.Type().IsRegular() {
+		if i < 0 || !e.Type().IsRegular() {
 			continue
 		}
 		if _, err := hex.DecodeString(name[i+len(partMark):]); err != nil || len(name)-i-len(partMark) != 12 {
 			continue
 		}
-		f, err := root.OpenFile(name, os.O_RDONLY|syscall.O_NONBLOCK, 0)
+		path := PartialDir + "/" + name
+		f, err := root.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK, 0)
 		if err != nil {
 			continue
 		}
-		if syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB) == nil && root.Remove(name) == nil {
+		if syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB) == nil && root.Remove(path) == nil {
 			removed++
 		}
 		f.Close()
 	}
+	removePartialDir(root)
 	return removed, nil
+}
+
+// removePartialDir removes root's PartialDir when it is an empty
+// directory, so that a store holds only what was stored; createTemp makes
+// it again. A file of that name (stored before the name was reserved) is
+// never removed.
+func removePartialDir(root *os.Root) {
+	if st, err := root.Lstat(PartialDir); err == nil && st.IsDir() {
+		root.Remove(PartialDir) // fails, as it should, while not empty
+	}
 }
 
 func hexSum(h hash.Hash) string {

@@ -262,7 +262,9 @@ func TestRecvFileMinRate(t *testing.T) {
 }
 
 // TestCleanPartial removes the partial files no process holds, and keeps
-// one whose transfer is under way and files that only look alike.
+// one whose transfer is under way, files there that only look alike, and
+// every file of the directory itself, however it is named: a stored
+// upload named like a partial file is never taken for one.
 func TestCleanPartial(t *testing.T) {
 	dir := t.TempDir()
 	root, err := os.OpenRoot(dir)
@@ -275,16 +277,28 @@ func TestCleanPartial(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer live.Close()
-	os.WriteFile(dir+"/.dead.bin.part-0123456789ab", nil, 0o600)
-	os.WriteFile(dir+"/.other.part-notours", nil, 0o600)
+	part := dir + "/" + PartialDir
+	os.WriteFile(part+"/dead.bin.part-0123456789ab", nil, 0o600)
+	os.WriteFile(part+"/other.part-notours", nil, 0o600)
+	os.WriteFile(dir+"/.wc.txt.part-0123456789ab", nil, 0o600)
 	os.WriteFile(dir+"/visible.part-0123456789ab", nil, 0o600)
 	n, err := CleanPartial(dir)
 	if err != nil || n != 1 {
 		t.Fatalf("removed %d: %v", n, err)
 	}
-	entries, _ := os.ReadDir(dir)
-	if len(entries) != 3 {
-		t.Fatalf("left %v", entries)
+	for d, want := range map[string]int{dir: 3, part: 2} {
+		if entries, _ := os.ReadDir(d); len(entries) != want {
+			t.Fatalf("%s holds %v", d, entries)
+		}
+	}
+	// With nothing left to clean, the partial directory itself goes.
+	live.Close()
+	os.Remove(part + "/other.part-notours")
+	if n, err := CleanPartial(dir); err != nil || n != 1 {
+		t.Fatalf("second clean removed %d: %v", n, err)
+	}
+	if _, err := os.Stat(part); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("%s left: %v", part, err)
 	}
 }
 

@@ -18,7 +18,7 @@ var socketModule = &module{
 		{"connect", socketConnect, "socket.connect(host, port [, {timeout=s, tls=true|{verify=, sni=, ca=, fingerprint=}}]) -> conn | nil, err -- open a TCP connection (TLS with tls; host \"unix:PATH\": a Unix socket)"},
 		{"listen", socketListen, "socket.listen(host, port [, {backlog=n, tls={cert=, key=}, raise=false}]) -> listener -- listen for TCP connections; port 0 picks a free one (host \"unix:PATH\": a Unix socket). A port in use raises \"listen HOST:PORT: address in use\"; with raise=false it returns nil, err instead"},
 		{"trace", socketTrace, "socket.trace(true | false | {to=path}) -- hexdump every send and receive of the connections made from now on, to stderr or appended to a file"},
-		{"clean_partial", socketCleanPartial, "socket.clean_partial(dir) -> n | nil, err -- remove the hidden partial files that recv_file left in dir when its process was killed mid-transfer"},
+		{"clean_partial", socketCleanPartial, "socket.clean_partial(dir) -> n | nil, err -- remove the partial files that recv_file left in dir's .wirelab-partial when its process was killed mid-transfer"},
 		{"serve", socketServe, "socket.serve(host, port, handler [, {max_conns=n, idle_timeout=s, grace=s, backlog=n, max_depth=n, tls={cert=, key=}, raise=false}]) -> server -- run handler(conn) for every connection, each in its own task; a failed bind raises, as listen (raise=false: nil, err)"},
 		{"udp", socketUDP, "socket.udp([host, port] [, {raise=false}]) -> udp -- a UDP socket, bound to host:port when given; a failed bind raises \"udp HOST:PORT: address in use\" (raise=false: nil, err)"},
 	},

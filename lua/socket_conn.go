@@ -38,7 +38,7 @@ var connClass = &class{
 		{"send_msg", connSendMsg, "c:send_msg(header [, body [, {header=fmt, size_key=s, timeout=s}]]) -> n | nil, err -- struct-packed length, JSON header with total_size, body"},
 		{"recv_msg", connRecvMsg, "c:recv_msg([{header=fmt, max=n, max_header=n, size_key=s, body=false, timeout=s}]) -> header, body | nil, err -- one message of send_msg"},
 		{"send_file", connSendFile, "c:send_file(path [, {hash=algo, dir=d, size=n, head=s, progress=false, timeout=s}]) -> bytes, hexdigest | nil, err, sent -- stream a file to the peer, after head"},
-		{"recv_file", connRecvFile, "c:recv_file(path, size [, {hash=algo, expect=hex, dir=d, overwrite=false, unique=false, progress=false, min_rate=1024, confirm=fn, timeout=s}]) -> bytes, hexdigest, name | nil, err -- stream size bytes into a file, kept only when complete (and confirm(hexdigest) is true)"},
+		{"recv_file", connRecvFile, "c:recv_file(path, size [, {hash=algo, expect=hex, dir=d, overwrite=false, unique=false, progress=false, min_rate=1024, confirm=fn, max_store=bytes, timeout=s}]) -> bytes, hexdigest, name | nil, err -- stream size bytes into a file, kept only when complete (and confirm(hexdigest) is true); refused unread when it cannot fit"},
 		{"settimeout", connSetTimeout, "c:settimeout(s) -- limit each later operation to s seconds (nil: none)"},
 		{"peer", connPeer, "c:peer() -> host, port -- the peer's address"},
 		{"local", connLocal, "c:local() -> host, port -- this end's address"},

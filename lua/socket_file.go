@@ -82,7 +82,7 @@ func fileSize(o engine.FileOptions, path string) (int64, error) {
 const DefaultMinRate = 1024
 
 func connRecvFile(L *glua.LState) int {
-	c, path, size, opts := checkConn(L, 1), L.CheckString(2), L.CheckNumber(3), optTable(L, 4, "hash", "expect", "dir", "overwrite", "unique", "progress", "min_rate", "confirm", "timeout")
+	c, path, size, opts := checkConn(L, 1), L.CheckString(2), L.CheckNumber(3), optTable(L, 4, "hash", "expect", "dir", "overwrite", "unique", "progress", "min_rate", "confirm", "timeout", "max_store")
 	if size < 0 || float64(size) != float64(int64(size)) {
 		L.ArgError(3, "size must be a non-negative integer")
 	}
@@ -91,6 +91,9 @@ func connRecvFile(L *glua.LState) int {
 		o.Progress = newProgress(L, "recv", int64(size))
 	}
 	o.MinRate = optInt(L, opts, "min_rate", DefaultMinRate)
+	if o.MaxStore = optInt(L, opts, "max_store", 0); o.MaxStore < 0 {
+		L.RaiseError("option max_store: a number of bytes expected, got %d", o.MaxStore)
+	}
 	o.Confirm = confirmOption(L, opts)
 	r, err := c.RecvFile(opContext(L, opts), path, int64(size), o)
 	if err != nil {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/hex"
 	"fmt"
+	"strconv"
 	"strings"
 	"unicode/utf8"
 
@@ -21,6 +22,7 @@ var textModule = &module{
 	funcs: []fn{
 		{"decode", textDecode, "text.decode(bytes, enc) -> utf8 | nil, err -- from gbk, gb18030, big5, shift_jis, utf-16le, latin1, ... to UTF-8"},
 		{"encode", textEncode, "text.encode(s, enc) -> bytes | nil, err -- from UTF-8 to enc"},
+		{"quote", textQuote, "text.quote(s) -> string -- s in double quotes on one line, for a log: quotes, backslashes, control and format characters and invalid UTF-8 escaped (\\n, \\u202e, \\xff), printable UTF-8 kept"},
 		{"valid", textValid, "text.valid(s) -> bool -- whether s is valid UTF-8"},
 		{"hexdump", textHexdump, "text.hexdump(s) -> string -- s in the layout of hexdump -C: offset, 16 bytes in hex, the printable ones as text, * for repeated lines"},
 	},
@@ -52,6 +54,14 @@ func textDecode(L *glua.LState) int {
 		return fail(L, err)
 	}
 	L.Push(lstring(out))
+	return 1
+}
+
+// textQuote quotes as strconv.Quote does: every byte a peer may send comes
+// out as printable text, so that a name with a newline in it cannot write
+// a second line into a log, nor U+202E turn the rest of one around.
+func textQuote(L *glua.LState) int {
+	L.Push(glua.LString(strconv.Quote(L.CheckString(1))))
 	return 1
 }
 

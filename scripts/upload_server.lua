@@ -12,19 +12,29 @@
 -- then the bytes.
 --
 -- File names from the network are plain names or nothing: no "/", "\",
--- ".", "..", and no symlink out of --dir. A file that exists is never
--- overwritten: the new one is stored as NAME.1, NAME.2, ... (the first
--- free), and the reply says which. Bytes land in a hidden temporary file
--- that becomes NAME only when all of them arrived (and the md5 matched), so
--- a client that disconnects halfway leaves nothing behind.
+-- ".", "..", no symlink out of --dir, no control or format characters, and
+-- nothing a Windows peer could not store (CON, NUL.txt, a trailing dot).
+-- A file that exists is never overwritten: the new one is stored as
+-- NAME.1, NAME.2, ... (the first free), and the reply says which. Bytes
+-- land in a partial file under --dir/.wirelab-partial, which no upload
+-- name can reach, that becomes NAME only when all of them arrived (and the
+-- md5 matched), so a client that disconnects halfway leaves nothing behind,
+-- and cleaning partial files never removes a stored one. A size that does
+-- not fit the disk or --max-store is refused before any byte is written,
+-- and a client that does not confirm within --confirm-timeout seconds
+-- loses its upload at once. Every name in the log is quoted (text.quote):
+-- one event, one line.
 local M = {}
 
-M.defaults = {host = "127.0.0.1", port = 9090, dir = ".", max_size = 1024 * 1024 * 1024}
+M.defaults = {host = "127.0.0.1", port = 9090, dir = ".", max_size = 1024 * 1024 * 1024,
+  confirm_timeout = 10, max_store = 0}
 M.help = {
   host = "address to listen on",
   port = "port to listen on (0: any free port)",
   dir = "directory to store uploads in and serve downloads from",
   max_size = "largest upload accepted, in bytes",
+  confirm_timeout = "seconds a client has to confirm an upload's md5 once its bytes are on disk",
+  max_store = "most bytes --dir may hold, uploads under way included (0: no limit)",
 }
 
 -- reply answers with the request's header shape: struct.pack('i', len(h)) + h.
@@ -36,12 +46,25 @@ end
 -- details stay in its own log.
 local shown = {["bad file name"] = true, ["checksum mismatch"] = true, ["file exists"] = true,
   ["too slow"] = true, ["timeout"] = true, ["bad filesize"] = true}
-function M.public(err)
-  if shown[err] or err:find("^file too large") then return err end
+function M.public(err, o)
+  if shown[err] or err:find("^file too large") or err:find("^no confirmation") then return err end
   if err:find("no such file or directory", 1, true) then return "no such file" end
   if err:find("not a regular file", 1, true) then return "not a regular file" end
-  if err:find("^bad file name") then return "bad file name" end
+  -- The rule a name broke, "bad file name (reserved on Windows)": engine's
+  -- words, never the name.
+  if err:find("^bad file name") then return err end
+  if err == "not enough space" then return "not enough space on the server" end
+  if err == "store full" and o then return "store full (limit " .. o.max_store .. " bytes)" end
   return "server error"
+end
+
+-- q quotes a name (or any text a peer chose) for the log, on one line.
+local q = text.quote
+
+-- oneline is q without the quotes, for errors that may carry a peer's
+-- bytes (a JSON error quotes the character it choked on).
+local function oneline(s)
+  return q(tostring(s)):sub(2, -2)
 end
 
 -- checksize refuses a filesize that is not a whole number from 0 to max.
@@ -53,11 +76,15 @@ end
 -- confirmer returns recv_file's confirm for a client that sent "md5":
 -- "after": once the bytes are on disk, tell it their md5 and keep them only
 -- if its own, which follows as {"opt": "confirm", "md5": ...}, agrees.
-local function confirmer(conn)
+-- The confirmation has its own limit, for the whole message: an upload is
+-- on disk by then, and a client that goes quiet must not hold it for the
+-- idle timeout.
+local function confirmer(conn, limit)
   return function(sum)
     local ok, err = reply(conn, {ok = true, md5 = sum})
     if not ok then return nil, err end
-    local c, cerr = conn:recv_msg({size_key = "", body = false})
+    local c, cerr = conn:recv_msg({size_key = "", body = false, timeout = limit})
+    if cerr == "timeout" then return nil, ("no confirmation within %g s"):format(limit) end
     if not c then return nil, cerr end
     if c.opt ~= "confirm" or type(c.md5) ~= "string" or c.md5:lower() ~= sum then
       return nil, "checksum mismatch"
@@ -76,14 +103,15 @@ function M.upload(conn, h, o)
   end
   local after = md5 == "after"
   local n, sum, stored = conn:recv_file(h.filename, h.filesize, {dir = o.dir, hash = "md5",
-    expect = not after and md5 or nil, confirm = after and confirmer(conn) or nil, unique = true})
+    expect = not after and md5 or nil, confirm = after and confirmer(conn, o.confirm_timeout) or nil,
+    unique = true, max_store = o.max_store})
   if not n then
     local err = sum
-    io.stderr:write(("upload of %q failed: %s\n"):format(h.filename, err))
-    if md5 and err ~= "closed" then reply(conn, {ok = false, error = M.public(err), filename = h.filename}) end
+    io.stderr:write(("upload of %s failed: %s\n"):format(q(h.filename), oneline(err)))
+    if md5 and err ~= "closed" then reply(conn, {ok = false, error = M.public(err, o), filename = h.filename}) end
     return false
   end
-  io.stderr:write(("stored %q (%d bytes, md5 %s)\n"):format(stored, n, sum))
+  io.stderr:write(("stored %s (%d bytes, md5 %s)\n"):format(q(stored), n, sum))
   if md5 then return reply(conn, {ok = true, md5 = sum, filename = stored}) end
   return true
 end
@@ -96,7 +124,7 @@ function M.download(conn, h, o)
   end
   local sum, size = hash.file("md5", name, {dir = o.dir})
   if not sum then
-    io.stderr:write(("download of %q failed: %s\n"):format(name, size))
+    io.stderr:write(("download of %s failed: %s\n"):format(q(name), oneline(size)))
     return reply(conn, {ok = false, error = M.public(size), filename = name, filesize = 0})
   end
   if not reply(conn, {ok = true, filename = name, filesize = size, md5 = sum}) then return false end
@@ -104,12 +132,15 @@ function M.download(conn, h, o)
 end
 
 function M.serve(o)
+  for k, v in pairs(M.defaults) do -- a require'd serve({dir = ...}) gets the limits too
+    if o[k] == nil then o[k] = v end
+  end
   return socket.serve(o.host, o.port, function(conn)
     while true do
       local h, err = conn:recv_msg({size_key = "", body = false})
       if not h then
         if err ~= "closed" then
-          io.stderr:write("client ", tostring(conn:peer()), ": ", err, "\n")
+          io.stderr:write("client ", tostring(conn:peer()), ": ", oneline(err), "\n")
           reply(conn, {ok = false, error = err})
         end
         return
@@ -130,6 +161,14 @@ end
 if ... == "upload_server" then return M end -- loaded with require
 
 local o = flags.parse(arg, M.defaults, {help = M.help})
+if o.confirm_timeout <= 0 then
+  io.stderr:write("--confirm-timeout must be more than 0 seconds\n")
+  os.exit(2)
+end
+if o.max_store < 0 or o.max_store ~= math.floor(o.max_store) then
+  io.stderr:write("--max-store must be a whole number of bytes (0: no limit)\n")
+  os.exit(2)
+end
 local dir = io.open(o.dir)
 if dir then
   dir:close()
@@ -146,6 +185,7 @@ else
   io.stderr:write("created directory ", o.dir, "\n")
 end
 -- What a killed server left half-received goes; transfers under way stay.
+-- Only .wirelab-partial is looked at: a stored file is never taken for one.
 local cleaned = assert(socket.clean_partial(o.dir))
 if cleaned > 0 then io.stderr:write("removed ", cleaned, " partial upload(s) left in ", o.dir, "\n") end
 local srv = assert(M.serve(o))

@@ -241,15 +241,18 @@ func TestUploadClientRefusesWrongReply(t *testing.T) {
 
 // TestUploadStoreEdges: a FIFO in the store is refused without pinning the
 // server, a failed download does not tell the server's paths, and the
-// partial files a killed server left are cleaned at start.
+// partial files a killed server left in .wirelab-partial are cleaned at
+// start, while files of the store itself that only look like partial files
+// are not touched.
 func TestUploadStoreEdges(t *testing.T) {
 	store := t.TempDir()
 	if err := syscall.Mkfifo(filepath.Join(store, "fifo"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	stale := filepath.Join(store, ".big.iso.part-0123456789ab")
+	os.Mkdir(filepath.Join(store, ".wirelab-partial"), 0o700)
+	stale := filepath.Join(store, ".wirelab-partial", "big.iso.part-0123456789ab")
 	os.WriteFile(stale, []byte("half"), 0o600)
-	os.WriteFile(filepath.Join(store, ".notours.part-xyz"), []byte("keep"), 0o600)
+	os.WriteFile(filepath.Join(store, ".big.iso.part-0123456789ab"), []byte("kept"), 0o600)
 	s := startServer(t, store, "upload_server", "--dir", store)
 	if _, err := os.Stat(stale); err == nil {
 		t.Fatal("a stale partial file was kept")
@@ -268,8 +271,186 @@ func TestUploadStoreEdges(t *testing.T) {
 	if reply := readReply(t, c); reply["ok"] != true {
 		t.Fatalf("after the fifo: %v", reply)
 	}
-	if got := listDir(t, store); got != ".notours.part-xyz,fifo,ok.txt" {
+	if got := listDir(t, store); got != ".big.iso.part-0123456789ab,fifo,ok.txt" {
 		t.Fatalf("store holds %s", got)
+	}
+}
+
+// uploadAfter uploads body as name with "md5": "after" and confirms it, as
+// upload_client does, and returns the final reply.
+func uploadAfter(t *testing.T, port int, name string, body []byte) map[string]any {
+	t.Helper()
+	c := dial(t, port)
+	defer c.Close()
+	docUpload(c, map[string]any{"opt": "upload", "filename": name, "filesize": len(body), "md5": "after"}, body)
+	reply := readReply(t, c)
+	if reply["ok"] != true {
+		return reply
+	}
+	h, _ := json.Marshal(map[string]any{"opt": "confirm", "md5": reply["md5"]})
+	c.Write(docFrame(h))
+	return readReply(t, c)
+}
+
+// TestUploadNamedLikePartialSurvivesRestart: issue 18's first finding. An
+// upload named as the old partial files were named is stored, confirmed,
+// and still there, whole, after the server is started again; the store's
+// own partial directory cannot be uploaded to or over.
+func TestUploadNamedLikePartialSurvivesRestart(t *testing.T) {
+	store := t.TempDir()
+	s := startServer(t, store, "upload_server", "--dir", store)
+	const name = ".wc.txt.part-0123456789ab"
+	if reply := uploadAfter(t, s.port, name, []byte("hello")); reply["ok"] != true || reply["filename"] != name {
+		t.Fatalf("upload: %v", reply)
+	}
+	s.cmd.Process.Signal(os.Interrupt)
+	s.cmd.Wait()
+	s = startServer(t, store, "upload_server", "--dir", store)
+	c := dial(t, s.port) // served: the start, cleaning included, is over
+	docUpload(c, map[string]any{"opt": "download", "filename": name}, nil)
+	if reply := readReply(t, c); reply["ok"] != true || reply["filesize"] != 5.0 {
+		t.Fatalf("download after the restart: %v", reply)
+	}
+	if strings.Contains(s.stderr.String(), "removed") {
+		t.Fatalf("the restart removed something: %q", s.stderr.String())
+	}
+	if data, err := os.ReadFile(filepath.Join(store, name)); string(data) != "hello" || listDir(t, store) != name {
+		t.Fatalf("%q %v; store holds %s", data, err, listDir(t, store))
+	}
+	for _, bad := range []string{".wirelab-partial", ".WIRELAB-PARTIAL"} {
+		reply := uploadAfter(t, s.port, bad, []byte("hello"))
+		if reply["ok"] != false || reply["error"] != "bad file name (reserved for partial files)" {
+			t.Fatalf("%s: %v", bad, reply)
+		}
+	}
+}
+
+// TestUploadLogOneLinePerEvent: issue 18's second finding. A name holding a
+// newline, a fake log line after it, is refused, and the log gets one line
+// for it, the name escaped; bidirectional and format characters and the
+// names Windows reserves are refused with the rule they break, and leave
+// no file.
+func TestUploadLogOneLinePerEvent(t *testing.T) {
+	store := t.TempDir()
+	s := startServer(t, store, "upload_server", "--dir", store)
+	md5hello := "5d41402abc4b2a76b9719d911017c592"
+	forged := "x\nstored \"evil.txt\" (5 bytes, md5 " + md5hello + ")"
+	for name, rule := range map[string]string{
+		forged:                 "control or format character U+000A",
+		"cr\rhidden":           "control or format character U+000D",
+		"invoice\u202Efdp.exe": "control or format character U+202E",
+		"\uFEFFbom.txt":        "control or format character U+FEFF",
+		"CON":                  "reserved on Windows",
+		"nul.txt":              "reserved on Windows",
+		"Com1.log":             "reserved on Windows",
+		"LPT9":                 "reserved on Windows",
+		"aux.tar.gz":           "reserved on Windows",
+		"dot.":                 "ends in a dot or a space",
+		"space ":               "ends in a dot or a space",
+	} {
+		before := strings.Count(s.stderr.String(), "\n")
+		c := dial(t, s.port)
+		docUpload(c, map[string]any{"opt": "upload", "filename": name, "filesize": 5, "md5": md5hello}, []byte("hello"))
+		reply := readReply(t, c)
+		expectClosed(t, c)
+		testbin.WaitFor(t, 10*time.Second, "the refusal in the log", func() bool {
+			out := s.stderr.String()
+			return strings.Count(out, "\n") > before && strings.HasSuffix(out, "\n")
+		})
+		if got := strings.Count(s.stderr.String(), "\n"); got != before+1 {
+			t.Fatalf("%q: %d log lines, not one: %q", name, got-before, s.stderr.String())
+		}
+		if want := "upload of " + strconv.Quote(name) + " failed: bad file name (" + rule + ")\n"; !strings.HasSuffix(s.stderr.String(), want) {
+			t.Fatalf("%q: the log ends %q, want %q", name, s.stderr.String(), want)
+		}
+		if reply["ok"] != false || reply["error"] != "bad file name ("+rule+")" {
+			t.Fatalf("%q: reply %v", name, reply)
+		}
+	}
+	for _, line := range strings.Split(strings.TrimSuffix(s.stderr.String(), "\n"), "\n") {
+		if !strings.HasPrefix(line, "upload of \"") {
+			t.Fatalf("a forged line: %q", line)
+		}
+	}
+	if got := listDir(t, store); got != "" {
+		t.Fatalf("store holds %s", got)
+	}
+	// A name the rules accept is logged quoted too, UTF-8 kept readable.
+	if reply := uploadAfter(t, s.port, "报告 \"final\".txt", []byte("hello")); reply["ok"] != true {
+		t.Fatalf("a plain name: %v", reply)
+	}
+	waitOutput(t, s.stderr, `stored "报告 \"final\".txt" (5 bytes, md5 `+md5hello+")\n")
+}
+
+// TestUploadConfirmTimeout: issue 18's eighth finding, first part. A 100
+// MiB upload whose confirmation never comes is dropped once
+// --confirm-timeout passes, not the idle timeout: the server says so in
+// its log and to the client, and leaves nothing in the store.
+func TestUploadConfirmTimeout(t *testing.T) {
+	store := t.TempDir()
+	s := startServer(t, store, "upload_server", "--dir", store, "--confirm-timeout", "1")
+	body := make([]byte, 100<<20)
+	rand.Read(body)
+	c := dial(t, s.port)
+	docUpload(c, map[string]any{"opt": "upload", "filename": "big.bin", "filesize": len(body), "md5": "after"}, body)
+	// The bytes are on disk and synced when the server asks for the
+	// confirmation, which never comes.
+	c.SetReadDeadline(time.Now().Add(2 * time.Minute))
+	var reply map[string]any
+	if err := json.Unmarshal(readDocFrame(t, c), &reply); err != nil || reply["ok"] != true {
+		t.Fatalf("first reply %v %v", reply, err)
+	}
+	asked := time.Now()
+	waitOutput(t, s.stderr, `upload of "big.bin" failed: no confirmation within 1 s`+"\n")
+	t.Logf("dropped %v after asking for the confirmation", time.Since(asked).Round(time.Millisecond)) // a measure, not a test
+	if got := listDir(t, store); got != "" {
+		t.Fatalf("store holds %s once the upload was dropped", got)
+	}
+	if reply := readReply(t, c); reply["ok"] != false || reply["error"] != "no confirmation within 1 s" {
+		t.Fatalf("reply %v", reply)
+	}
+	expectClosed(t, c)
+	// Bad limits are usage errors.
+	for _, bad := range [][]string{{"--confirm-timeout", "0"}, {"--max-store", "-1"}, {"--max-store", "1.5"}} {
+		_, errs, code := runClient(t, store, "upload_server", "", append([]string{"--port", "0", "--dir", store}, bad...)...)
+		if code != 2 || !strings.Contains(errs, bad[0]+" must be") {
+			t.Fatalf("%v: exit %d stderr %q", bad, code, errs)
+		}
+	}
+}
+
+// TestUploadRefusedBeforeWriting: issue 18's eighth finding, second part.
+// An upload that would take the store past --max-store, or that the disk
+// has no room for, is refused with a clear reply on its header alone,
+// before any byte of it is sent, so no partial file ever appears.
+func TestUploadRefusedBeforeWriting(t *testing.T) {
+	store := t.TempDir()
+	s := startServer(t, store, "upload_server", "--dir", store, "--max-store", "1000", "--max-size", "1e18")
+	if reply := uploadAfter(t, s.port, "first.bin", make([]byte, 600)); reply["ok"] != true {
+		t.Fatalf("first: %v", reply)
+	}
+	for _, tc := range []struct {
+		size float64
+		want string
+	}{
+		{401, "store full (limit 1000 bytes)"},
+		{1 << 59, "not enough space on the server"},
+	} {
+		c := dial(t, s.port)
+		docUpload(c, map[string]any{"opt": "upload", "filename": "second.bin", "filesize": tc.size, "md5": "after"}, nil)
+		if reply := readReply(t, c); reply["ok"] != false || reply["error"] != tc.want {
+			t.Fatalf("%v bytes: %v", tc.size, reply)
+		}
+		expectClosed(t, c)
+		if got := listDir(t, store); got != "first.bin" {
+			t.Fatalf("store holds %s", got)
+		}
+	}
+	waitOutput(t, s.stderr, `upload of "second.bin" failed: store full`+"\n")
+	waitOutput(t, s.stderr, `upload of "second.bin" failed: not enough space`+"\n")
+	// What fits still goes in, to the byte.
+	if reply := uploadAfter(t, s.port, "last.bin", make([]byte, 400)); reply["ok"] != true {
+		t.Fatalf("last: %v", reply)
 	}
 }
 

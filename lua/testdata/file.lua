@@ -39,6 +39,19 @@ for _, bad in ipairs({"", ".", "..", "../x", "a/b", "/etc/passwd", "a\\b"}) do
   local r, e = s:recv_file(bad, 1, {dir = store})
   assert(r == nil and e == "bad file name", bad .. ": " .. tostring(e))
 end
+-- names a Windows peer could not store, or that hide text, say why
+for bad, rule in pairs({["CON"] = "reserved on Windows", ["nul.txt"] = "reserved on Windows",
+    ["dot."] = "ends in a dot or a space", ["rtl\226\128\174"] = "control or format character U+202E",
+    [".wirelab-partial"] = "reserved for partial files"}) do
+  local r, e = s:recv_file(bad, 1, {dir = store})
+  assert(r == nil and e == "bad file name (" .. rule .. ")", bad .. ": " .. tostring(e))
+end
+-- a size past max_store is refused before a byte is read
+c:send("q")
+local q, qe = s:recv_file("quota.bin", 1, {dir = store, max_store = size})
+assert(q == nil and qe == "store full", tostring(qe))
+assert(s:recv_exact(1) == "q", "a refused file reads nothing")
+assert(not pcall(s.recv_file, s, "x", 1, {dir = store, max_store = -1}))
 -- a symlink in the store cannot lead out of it
 local outside = dir .. "/outside.txt"
 local of = io.open(outside, "w"); of:write("secret"); of:close()

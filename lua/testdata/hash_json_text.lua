@@ -44,4 +44,8 @@ assert(text.decode(gbk, "gbk") == "驱动器 E 中的卷是 DATA")
 assert(text.decode(text.encode("héllo", "utf-16le"), "utf-16le") == "héllo")
 assert(text.decode("caf\233", "latin1") == "café")
 assert(not pcall(text.decode, "x", "no-such-encoding"))
+-- text.quote: one line for a log, whatever a peer sent; printable UTF-8 stays
+assert(text.quote('a\nb"\\') == '"a\\nb\\"\\\\"', text.quote('a\nb"\\'))
+assert(text.quote("\226\128\174rtl\239\187\191\255\27") == '"\\u202ertl\\ufeff\\xff\\x1b"')
+assert(text.quote("报告.txt") == '"报告.txt"')
 print("ok")
