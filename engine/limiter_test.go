@@ -105,8 +105,9 @@ func TestLimiterInterrupted(t *testing.T) {
 		for l.Waiting() != 1 { // WaitFor's 10 ms a look, 500 times, is long
 			runtime.Gosched()
 		}
-		go cancel()
-		release()
+		cancel()
+		release() // often before the waiter wakes: it sees both
+
 		if r := <-res; r != nil {
 			r()
 		}
