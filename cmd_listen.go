@@ -21,15 +21,6 @@ import (
 
 // wirelab listen: the other end, as ncat -l does.
 
-// isLoopback reports whether host binds only the loopback interface.
-func isLoopback(host string) bool {
-	if strings.HasPrefix(host, engine.UnixPrefix) || host == "localhost" {
-		return true
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
-}
-
 // listenFlags are listen's options.
 type listenFlags struct {
 	tls, udp, trace, keepOpen bool
@@ -87,7 +78,7 @@ func cmdListen(args []string, stdin *os.File, stdout, stderr io.Writer) int {
 	}
 	ctx, stop := signalContext()
 	defer stop()
-	if f.exec != "" && !isLoopback(host) {
+	if f.exec != "" && !engine.IsLoopback(host) {
 		fmt.Fprintf(stderr, "wirelab: warning: --exec on %s runs %q for anyone who can reach it\n", host, f.exec)
 	}
 	if f.udp {
