@@ -231,6 +231,29 @@ func TestListenExec(t *testing.T) {
 	}
 }
 
+// TestListenExecUsage: an --exec that would run something else than meant
+// is a usage error: a flag taken as the command, an empty command (it
+// listened as if there were no --exec), and --max-running without --exec
+// or below 1.
+func TestListenExecUsage(t *testing.T) {
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--exec", "--keep-open"}, "wirelab: --exec takes the command to run, and got the flag --keep-open: put the command, quoted, right after --exec"},
+		{[]string{"--keep-open", "--exec", "-x"}, "got the flag -x"},
+		{[]string{"--exec", ""}, "wirelab: --exec needs a command: --exec 'CMD' runs sh -c CMD for every connection\n"},
+		{[]string{"--exec=  "}, "--exec needs a command"},
+		{[]string{"--max-running", "3"}, "wirelab: --max-running goes with --exec\n"},
+		{[]string{"--exec", "cat", "--max-running", "0"}, "wirelab: --max-running 0: at least 1 command must be let run\n"},
+	} {
+		code, out, errs := runWirelab(t, nil, append([]string{"listen", "0"}, c.args...)...)
+		if code != 2 || out != "" || !strings.HasPrefix(errs, "wirelab: ") || !strings.Contains(errs, c.want) || !strings.Contains(errs, "usage:") {
+			t.Errorf("listen 0 %q: exit %d, stdout %q, stderr %q; want exit 2 and %q", c.args, code, out, errs, c.want)
+		}
+	}
+}
+
 // TestUDPConnectListen sends datagrams through wirelab connect --udp to
 // wirelab listen --udp, which answers from its stdin.
 func TestUDPConnectListen(t *testing.T) {
