@@ -55,7 +55,11 @@ func checkPort(L *glua.LState, n int) int {
 func socketConnect(L *glua.LState) int {
 	host, port, n := addrArgs(L, "")
 	opts := optTable(L, n, "timeout", "tls")
-	c, err := engine.DialAny(ctxOf(L), host, port, seconds(L, optField(opts, "timeout"), "timeout"), clientTLS(L, n, opts))
+	o := clientTLS(L, n, opts)
+	if o != nil && o.Insecure {
+		stateOf(L).rt.warnInsecure(host, port)
+	}
+	c, err := engine.DialAny(ctxOf(L), host, port, seconds(L, optField(opts, "timeout"), "timeout"), o)
 	if err != nil {
 		return fail(L, err)
 	}
