@@ -237,9 +237,10 @@ func broadcast(stdin io.Reader, mu *sync.Mutex, live map[*engine.Conn]bool) {
 }
 
 // execGrace is how long a command may go on without writing once its
-// client's stream has ended: output in flight still reaches the client,
-// and then the command's process group is killed, so a client that
-// connects and leaves does not leave a process behind.
+// client's stream has ended (counted from the later of the two): output
+// in flight still reaches the client, and then the command's process
+// group is killed, so a client that connects and leaves does not leave a
+// process behind.
 const execGrace = 2 * time.Second
 
 // execOn runs "sh -c cmd" with its stdin and stdout on c, as ncat --exec
@@ -247,7 +248,7 @@ const execGrace = 2 * time.Second
 // line. The command leads its own process group, which is killed when the
 // command exits, when wirelab is interrupted, when sending its output to
 // the client fails, and once the client's stream has ended and the
-// command has written nothing for execGrace.
+// command has written nothing for execGrace since.
 func execOn(ctx context.Context, c *engine.Conn, cmd string, slots *engine.Limiter, stderr io.Writer) error {
 	defer c.Close()
 	release := func() {}
@@ -316,6 +317,7 @@ wait:
 			kill() // the client is gone: nobody reads the output
 		case <-ended:
 			ended = nil
+			out.touch() // the grace counts from here at the earliest
 			t := time.NewTicker(execGrace / 4)
 			defer t.Stop()
 			idle = t.C
@@ -390,6 +392,13 @@ func startOutput(c *engine.Conn, r *os.File, kill func()) *execOutput {
 func (o *execOutput) mark(sending bool) {
 	o.mu.Lock()
 	o.sending, o.last = sending, time.Now()
+	o.mu.Unlock()
+}
+
+// touch restarts the idle clock, as a write would.
+func (o *execOutput) touch() {
+	o.mu.Lock()
+	o.last = time.Now()
 	o.mu.Unlock()
 }
 
