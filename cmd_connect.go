@@ -89,6 +89,9 @@ func cmdConnect(args []string, stdin *os.File, stdout, stderr io.Writer) int {
 	if f.udp {
 		return connectUDP(ctx, host, port, f.trace, in, stdout, stderr)
 	}
+	if f.insecure {
+		fmt.Fprintf(stderr, "wirelab: warning: --insecure: the certificate of %s is not checked, so anyone on the way can pose as the server\n", engine.DialAddr(host, port))
+	}
 	var o *engine.TLSOptions
 	if f.tls {
 		o = &engine.TLSOptions{Insecure: f.insecure, Fingerprint: f.fingerprint, CAFile: f.ca, ServerName: f.sni, HandshakeTimeout: handshake}

@@ -21,19 +21,11 @@ import (
 
 // wirelab listen: the other end, as ncat -l does.
 
-// isLoopback reports whether host binds only the loopback interface.
-func isLoopback(host string) bool {
-	if strings.HasPrefix(host, engine.UnixPrefix) || host == "localhost" {
-		return true
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
-}
-
 // listenFlags are listen's options.
 type listenFlags struct {
 	tls, udp, trace, keepOpen bool
 	host, cert, key, exec     string
+	maxRunning                int
 }
 
 func cmdListen(args []string, stdin *os.File, stdout, stderr io.Writer) int {
@@ -47,7 +39,11 @@ func cmdListen(args []string, stdin *os.File, stdout, stderr io.Writer) int {
 	fs.StringVar(&f.cert, "cert", "", "the certificate, with --tls")
 	fs.StringVar(&f.key, "key", "", "its key, with --tls")
 	fs.StringVar(&f.exec, "exec", "", "run sh -c CMD per connection")
+	fs.IntVar(&f.maxRunning, "max-running", engine.DefaultMaxRunning(), "with --exec, the commands run at once; the rest wait in line")
 	pos, err := parseFlags(fs, args)
+	if err == nil {
+		err = checkExecFlags(fs, f)
+	}
 	if errors.Is(err, flag.ErrHelp) {
 		fmt.Fprint(stdout, netUsage)
 		return 0
@@ -87,7 +83,7 @@ func cmdListen(args []string, stdin *os.File, stdout, stderr io.Writer) int {
 	}
 	ctx, stop := signalContext()
 	defer stop()
-	if f.exec != "" && !isLoopback(host) {
+	if f.exec != "" && !engine.IsLoopback(host) {
 		fmt.Fprintf(stderr, "wirelab: warning: --exec on %s runs %q for anyone who can reach it\n", host, f.exec)
 	}
 	if f.udp {
@@ -126,7 +122,7 @@ func cmdListen(args []string, stdin *os.File, stdout, stderr io.Writer) int {
 		}
 		ln.Close()
 		if f.exec != "" {
-			err = execOn(ctx, c, f.exec, stderr)
+			err = execOn(ctx, c, f.exec, nil, stderr)
 		} else {
 			err = bridge(ctx, c, stdin, stdout)
 		}
@@ -144,13 +140,16 @@ func cmdListen(args []string, stdin *os.File, stdout, stderr io.Writer) int {
 	if f.exec == "" {
 		go broadcast(stdin, &mu, live)
 	}
+	// The commands of --exec run at most --max-running at once; the
+	// connections beyond wait in line, first come first served.
+	slots := engine.NewLimiter(f.maxRunning)
 	o := engine.ServerOptions{IdleTimeout: -1, Grace: -1, Report: acceptReporter(stderr)}
 	srv := engine.Serve(ctx, ln, o, func(ctx context.Context, c *engine.Conn) {
 		if tr != nil {
 			c.SetTracer(tr)
 		}
 		if f.exec != "" {
-			if err := execOn(ctx, c, f.exec, stderr); err != nil && ctx.Err() == nil {
+			if err := execOn(ctx, c, f.exec, slots, stderr); err != nil && ctx.Err() == nil {
 				fmt.Fprintf(stderr, "wirelab: %s: %v\n", c.RemoteAddr(), err)
 			}
 			return
@@ -175,6 +174,26 @@ func cmdListen(args []string, stdin *os.File, stdout, stderr io.Writer) int {
 	})
 	<-srv.Done()
 	return 130
+}
+
+// checkExecFlags refuses what would run something other than the user
+// meant: --exec followed by a flag (--exec --keep-open takes the flag as
+// the command), an empty --exec (silently a plain listen), and
+// --max-running without --exec or below 1.
+func checkExecFlags(fs *flag.FlagSet, f listenFlags) error {
+	set := map[string]bool{}
+	fs.Visit(func(fl *flag.Flag) { set[fl.Name] = true })
+	switch {
+	case set["exec"] && strings.TrimSpace(f.exec) == "":
+		return errors.New("--exec needs a command: --exec 'CMD' runs sh -c CMD for every connection")
+	case strings.HasPrefix(f.exec, "-"):
+		return fmt.Errorf("--exec takes the command to run, and got the flag %s: put the command, quoted, right after --exec ('--exec \"cat\" %s')", f.exec, f.exec)
+	case set["max-running"] && f.exec == "":
+		return errors.New("--max-running goes with --exec")
+	case f.maxRunning < 1:
+		return fmt.Errorf("--max-running %d: at least 1 command must be let run", f.maxRunning)
+	}
+	return nil
 }
 
 // acceptReporter writes the accept errors a --keep-open listener
@@ -217,48 +236,181 @@ func broadcast(stdin io.Reader, mu *sync.Mutex, live map[*engine.Conn]bool) {
 	}
 }
 
+// execGrace is how long a command may go on without writing once its
+// client's stream has ended (counted from the later of the two): output
+// in flight still reaches the client, and then the command's process
+// group is killed, so a client that connects and leaves does not leave a
+// process behind.
+const execGrace = 2 * time.Second
+
 // execOn runs "sh -c cmd" with its stdin and stdout on c, as ncat --exec
-// does; its stderr is wirelab's. The command leads its own process group,
-// which is killed when it exits or wirelab is interrupted.
-func execOn(ctx context.Context, c *engine.Conn, cmd string, stderr io.Writer) error {
+// does; its stderr is wirelab's. With slots it first waits for a slot, in
+// line. The command leads its own process group, which is killed when the
+// command exits, when wirelab is interrupted, when sending its output to
+// the client fails, and once the client's stream has ended and the
+// command has written nothing for execGrace since.
+func execOn(ctx context.Context, c *engine.Conn, cmd string, slots *engine.Limiter, stderr io.Writer) error {
 	defer c.Close()
-	p := exec.CommandContext(ctx, "/bin/sh", "-c", cmd)
-	// stdin through a pipe of our own: exec's copy from the socket would
-	// hold Wait until the peer sends or closes.
-	pr, pw, err := os.Pipe()
+	release := func() {}
+	if slots != nil {
+		var err error
+		if release, err = slots.Acquire(ctx); err != nil {
+			return err
+		}
+		defer release() // releasing twice is harmless
+	}
+	p := exec.Command("/bin/sh", "-c", cmd)
+	// Both streams through pipes of our own: exec's copying would hold
+	// Wait until the peer sends or closes, and would hide when the
+	// command last wrote.
+	inR, inW, err := os.Pipe()
 	if err != nil {
 		return err
 	}
-	defer pw.Close()
-	p.Stdin, p.Stdout, p.Stderr = pr, c, stderr
+	defer inW.Close()
+	outR, outW, err := os.Pipe()
+	if err != nil {
+		inR.Close()
+		return err
+	}
+	defer outR.Close()
+	p.Stdin, p.Stdout, p.Stderr = inR, outW, stderr
 	p.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	p.Cancel = func() error { return syscall.Kill(-p.Process.Pid, syscall.SIGKILL) }
-	// A background child that keeps stdout open does not hold the
-	// connection for long once the command is gone.
+	// A background child that keeps a stderr pipe open does not hold
+	// Wait for long once the command is gone.
 	p.WaitDelay = 200 * time.Millisecond
 	err = p.Start()
-	pr.Close()
+	inR.Close()
+	outW.Close()
 	if err != nil {
 		return err
 	}
+	kill := func() { syscall.Kill(-p.Process.Pid, syscall.SIGKILL) }
+	out := startOutput(c, outR, kill)
+	inDone := make(chan struct{})
 	go func() {
-		io.Copy(pw, c)
-		pw.Close() // the peer's end of stream is the command's
+		defer close(inDone)
+		_, err := io.Copy(inW, c)
+		inW.Close() // the peer's end of stream is the command's
+		if err != nil {
+			// The command stopped reading (it ended): keep reading what
+			// the peer still sends, so that closing does not reset the
+			// connection and lose the command's last output on the way.
+			io.Copy(io.Discard, c)
+		}
 	}()
-	err = p.Wait()
-	pw.Close()
-	syscall.Kill(-p.Process.Pid, syscall.SIGKILL)
-	// Half-close and drain what the peer still sends, briefly: closing
-	// with unread bytes would reset the connection and could lose the
-	// command's last output on the way.
+	exited := make(chan error, 1)
+	go func() { exited <- p.Wait() }()
+	// Each case fires once: a channel that has fired is set to nil.
+	var idle <-chan time.Time // ticks once the client's stream has ended
+	stopped, failed, ended := ctx.Done(), out.failed, (<-chan struct{})(inDone)
+wait:
+	for {
+		select {
+		case err = <-exited:
+			break wait
+		case <-stopped:
+			stopped = nil
+			kill()
+		case <-failed:
+			failed = nil
+			kill() // the client is gone: nobody reads the output
+		case <-ended:
+			ended = nil
+			out.touch() // the grace counts from here at the earliest
+			t := time.NewTicker(execGrace / 4)
+			defer t.Stop()
+			idle = t.C
+		case <-idle:
+			if out.idleFor() >= execGrace {
+				idle = nil
+				kill()
+			}
+		}
+	}
+	// What the command left running in its group goes with it.
+	kill()
+	// The output written before the end is sent; a process that left the
+	// group and holds the pipe is cut off after a grace.
+	select {
+	case <-out.done:
+	case <-time.After(execGrace):
+		outR.SetReadDeadline(time.Now())
+		<-out.done
+	}
+	release() // the command is gone: the next in line may start
+	// Half-close, and let the peer's last bytes drain briefly.
 	c.CloseWrite()
-	c.SetTimeout(time.Second)
-	io.Copy(io.Discard, c)
+	select {
+	case <-inDone:
+	case <-time.After(time.Second):
+	}
 	var exit *exec.ExitError
 	if errors.As(err, &exit) || errors.Is(err, exec.ErrWaitDelay) {
 		return nil // the command's own status is the command's business
 	}
 	return err
+}
+
+// execOutput copies a command's stdout to its client and notes when it
+// last wrote.
+type execOutput struct {
+	mu      sync.Mutex
+	sending bool      // a write to the client is under way
+	last    time.Time // when the latest write to the client ended
+	failed  chan struct{}
+	done    chan struct{} // closed once the output has ended or failed
+}
+
+// startOutput copies from r to c until r ends, calling kill (and closing
+// failed) when a write to c fails.
+func startOutput(c *engine.Conn, r *os.File, kill func()) *execOutput {
+	o := &execOutput{last: time.Now(), failed: make(chan struct{}), done: make(chan struct{})}
+	go func() {
+		defer close(o.done)
+		buf := make([]byte, 32<<10)
+		for {
+			n, rerr := r.Read(buf)
+			if n > 0 {
+				o.mark(true)
+				_, werr := c.Write(buf[:n])
+				o.mark(false)
+				if werr != nil {
+					kill()
+					close(o.failed)
+					return
+				}
+			}
+			if rerr != nil {
+				return
+			}
+		}
+	}()
+	return o
+}
+
+func (o *execOutput) mark(sending bool) {
+	o.mu.Lock()
+	o.sending, o.last = sending, time.Now()
+	o.mu.Unlock()
+}
+
+// touch restarts the idle clock, as a write would.
+func (o *execOutput) touch() {
+	o.mu.Lock()
+	o.last = time.Now()
+	o.mu.Unlock()
+}
+
+// idleFor returns how long the command has written nothing: 0 while its
+// output is being sent (a slow client is still taking it).
+func (o *execOutput) idleFor() time.Duration {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if o.sending {
+		return 0
+	}
+	return time.Since(o.last)
 }
 
 // listenUDP prints the datagrams that arrive and sends each chunk of

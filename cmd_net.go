@@ -31,13 +31,15 @@ var netUsage = `usage:
       handshake included (default: 30 s to connect, then ` + engine.DefaultHandshakeTimeout.String() + ` for the
       handshake).
   wirelab listen PORT [--host H] [--tls --cert FILE --key FILE] [--keep-open]
-                 [--exec CMD] [--udp] [--trace]
+                 [--exec CMD [--max-running N]] [--udp] [--trace]
   wirelab listen HOST PORT [...]    (also HOST:PORT, [::1]:PORT)
   wirelab listen unix:PATH [...]
       binds 127.0.0.1 unless HOST or --host says otherwise, and serves one
       connection (--keep-open: any number, stdin going to all of them).
       --exec runs "sh -c CMD" per connection with its stdin and stdout on
-      the socket.
+      the socket, at most N at once (default ` + strconv.Itoa(engine.DefaultMaxRunning()) + `, four per core; the
+      rest wait in line); once the client's stream ends, a command that
+      writes nothing for ` + execGrace.String() + ` is killed with its process group.
   wirelab cert DIR [--host NAME] [--force]
       writes a self-signed cert.pem and key.pem (ECDSA P-256) for NAME,
       localhost, 127.0.0.1 and ::1, and prints the sha256 fingerprint

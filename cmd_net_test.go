@@ -191,11 +191,11 @@ func TestConnectErrors(t *testing.T) {
 			t.Errorf("%v: exit %d, stderr %q; want %d, %q", c.args, code, errs.String(), c.code, c.err)
 		}
 	}
-	// the insecure way works, when asked for
-	cmd := exec.Command(binary, "connect", "127.0.0.1", port, "--tls", "--insecure")
-	cmd.Stdin = strings.NewReader("")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("--insecure: %v %s", err, out)
+	// the insecure way works, when asked for, and says so in one line
+	code, out, errs := runWirelab(t, nil, "connect", "127.0.0.1", port, "--tls", "--insecure")
+	want := insecureWarning("127.0.0.1:" + port)
+	if code != 0 || out != "" || errs != want {
+		t.Fatalf("--insecure: exit %d, stdout %q, stderr %q; want stderr %q", code, out, errs, want)
 	}
 }
 
@@ -228,6 +228,29 @@ func TestListenExec(t *testing.T) {
 	out, _ := exec.Command(binary, "listen", "0", "--udp", "--exec", "cat").CombinedOutput()
 	if !strings.Contains(string(out), "usage") {
 		t.Fatalf("--udp --exec: %s", out)
+	}
+}
+
+// TestListenExecUsage: an --exec that would run something else than meant
+// is a usage error: a flag taken as the command, an empty command (it
+// listened as if there were no --exec), and --max-running without --exec
+// or below 1.
+func TestListenExecUsage(t *testing.T) {
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--exec", "--keep-open"}, "wirelab: --exec takes the command to run, and got the flag --keep-open: put the command, quoted, right after --exec"},
+		{[]string{"--keep-open", "--exec", "-x"}, "got the flag -x"},
+		{[]string{"--exec", ""}, "wirelab: --exec needs a command: --exec 'CMD' runs sh -c CMD for every connection\n"},
+		{[]string{"--exec=  "}, "--exec needs a command"},
+		{[]string{"--max-running", "3"}, "wirelab: --max-running goes with --exec\n"},
+		{[]string{"--exec", "cat", "--max-running", "0"}, "wirelab: --max-running 0: at least 1 command must be let run\n"},
+	} {
+		code, out, errs := runWirelab(t, nil, append([]string{"listen", "0"}, c.args...)...)
+		if code != 2 || out != "" || !strings.HasPrefix(errs, "wirelab: ") || !strings.Contains(errs, c.want) || !strings.Contains(errs, "usage:") {
+			t.Errorf("listen 0 %q: exit %d, stdout %q, stderr %q; want exit 2 and %q", c.args, code, out, errs, c.want)
+		}
 	}
 }
 
@@ -498,7 +521,7 @@ func TestConnectWrongTransport(t *testing.T) {
 
 	t.Run("tls to plain text", func(t *testing.T) {
 		code, out, errs := runWirelab(t, nil, "connect", "127.0.0.1", plainPort, "--tls", "--insecure")
-		check(t, code, out, errs, `wirelab: connect 127.0.0.1:`+plainPort+`: the peer answered in plain text ("HTTP/1.1 400 Bad Request\r\nContent-Type: ..."): drop --tls`+"\n")
+		check(t, code, out, errs, insecureWarning("127.0.0.1:"+plainPort)+`wirelab: connect 127.0.0.1:`+plainPort+`: the peer answered in plain text ("HTTP/1.1 400 Bad Request\r\nContent-Type: ..."): drop --tls`+"\n")
 	})
 
 	t.Run("lua tls to plain text", func(t *testing.T) {
@@ -513,8 +536,13 @@ func TestConnectWrongTransport(t *testing.T) {
 	t.Run("tls to a silent peer", func(t *testing.T) {
 		silent := tcpServer(t, func(c net.Conn) { io.Copy(io.Discard, c) })
 		code, out, errs := runWirelab(t, nil, "connect", "127.0.0.1", silent, "--tls", "--insecure", "--timeout", "1")
-		check(t, code, out, errs, "wirelab: connect 127.0.0.1:"+silent+": timeout (no TLS handshake within 1s: does the peer speak TLS?)\n")
+		check(t, code, out, errs, insecureWarning("127.0.0.1:"+silent)+"wirelab: connect 127.0.0.1:"+silent+": timeout (no TLS handshake within 1s: does the peer speak TLS?)\n")
 	})
+}
+
+// insecureWarning is the line connect --insecure writes first.
+func insecureWarning(addr string) string {
+	return "wirelab: warning: --insecure: the certificate of " + addr + " is not checked, so anyone on the way can pose as the server\n"
 }
 
 // TestDialLimits: without --timeout the handshake gets the default limit

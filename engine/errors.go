@@ -170,9 +170,9 @@ func dialError(ctx context.Context, addr string, err error) error {
 	return e
 }
 
-// dialAddr is how an error names the address host, port dialled: host:port
+// DialAddr is how errors and warnings name the address host, port dialled: host:port
 // as net.JoinHostPort writes it, or "unix:PATH".
-func dialAddr(host string, port int) string {
+func DialAddr(host string, port int) string {
 	if _, ok := unixPath(host); ok {
 		return host
 	}

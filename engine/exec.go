@@ -41,6 +41,10 @@ type Command struct {
 	// memory, the rest in an unlinked temporary file. A server answering
 	// big outputs to many clients then holds them on disk.
 	Spool int64
+	// Slots, when set, bounds how many commands run at once: Run waits in
+	// its line first (Timeout counts from the start, not the wait), and
+	// gives the slot back once the command's group is gone.
+	Slots *Limiter
 }
 
 // A Result is what a command did.
@@ -100,10 +104,18 @@ const pipeGrace = 2 * time.Second
 // process that left the group (setsid) and still holds the output open is
 // waited for pipeGrace, then cut off: Result.Held says so. The error is
 // nil when the command ran, whatever its status; it wraps ErrInterrupted
-// on cancellation and is the start failure otherwise.
+// on cancellation and is the start failure otherwise. With Command.Slots
+// it first waits for a slot, which cancellation interrupts too.
 func Run(ctx context.Context, c Command) (*Result, error) {
 	if ctx.Err() != nil {
 		return nil, &OpError{Op: "exec", Err: ErrInterrupted}
+	}
+	if c.Slots != nil {
+		release, err := c.Slots.Acquire(ctx)
+		if err != nil {
+			return nil, &OpError{Op: "exec", Err: ErrInterrupted}
+		}
+		defer release()
 	}
 	runCtx, cancel := ctx, context.CancelFunc(func() {})
 	if c.Timeout > 0 {

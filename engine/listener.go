@@ -7,10 +7,24 @@ import (
 	"fmt"
 	"net"
 	"strconv"
+	"strings"
 	"sync/atomic"
 	"syscall"
 	"time"
 )
+
+// IsLoopback reports whether a server bound to host can be reached only
+// from this machine: "localhost", a loopback address (127.0.0.0/8, ::1,
+// ::ffff:127.x.y.z) or a unix:PATH socket. The address is parsed, not
+// matched by its text: 127.example.com is a name like any other, and may
+// point anywhere.
+func IsLoopback(host string) bool {
+	if strings.HasPrefix(host, UnixPrefix) || strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip := net.ParseIP(strings.TrimSuffix(strings.TrimPrefix(host, "["), "]"))
+	return ip != nil && ip.IsLoopback()
+}
 
 // A Listener accepts TCP or Unix-domain connections, plain or TLS.
 type Listener struct {

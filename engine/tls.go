@@ -151,7 +151,7 @@ func handshakeLimit(timeout time.Duration, o TLSOptions) time.Duration {
 // fingerprint; a pin that does not match, with ErrFingerprint; a peer
 // that answers in plain text, with a *NotTLSError quoting what it sent.
 func DialTLS(ctx context.Context, host string, port int, timeout time.Duration, o TLSOptions) (*Conn, error) {
-	addr := dialAddr(host, port)
+	addr := DialAddr(host, port)
 	cfg, err := o.ClientConfig(host)
 	if err != nil {
 		return nil, &OpError{Op: "connect", Addr: addr, Err: err}

@@ -49,7 +49,7 @@ func DialAny(ctx context.Context, host string, port int, timeout time.Duration, 
 	}
 	nc, err := dialNet(ctx, host, port, timeout)
 	if err != nil {
-		return nil, dialError(ctx, dialAddr(host, port), err)
+		return nil, dialError(ctx, DialAddr(host, port), err)
 	}
 	return NewConn(nc), nil
 }

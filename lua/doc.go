@@ -23,8 +23,9 @@
 //	socket_tls.go         the tls options and c:tls
 //	socket_trace.go       socket.trace and c:trace
 //	socket_interactive.go c:interactive
-//	exec.go               the exec module: exec.run, exec.spawn
+//	exec.go               the exec module: exec.run, exec.spawn, exec.limiter
 //	exec_process.go       the process class
+//	exec_limiter.go       exec.limiter and its class: commands at once, in line
 //	task.go               the task module: spawn, sleep, now, the task class
 //	task_chan.go          task.channel
 //	task_dict.go          task.shared

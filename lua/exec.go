@@ -13,8 +13,12 @@ var execModule = &module{
 	name: "exec",
 	doc:  "run commands",
 	funcs: []fn{
-		{"run", execRun, "exec.run(cmd [, {timeout=s, cwd=dir, env={...}, stdin=s, max_output=n, spool=n|true}]) -> {stdout=, stderr=, code=, timed_out=, truncated=, signal=, held=} | nil, err -- cmd is a shell string or an argv table"},
+		{"run", execRun, "exec.run(cmd [, {timeout=s, cwd=dir, env={...}, stdin=s, max_output=n, spool=n|true, limiter=l}]) -> {stdout=, stderr=, code=, timed_out=, truncated=, signal=, held=} | nil, err -- cmd is a shell string or an argv table; with limiter, wait in its line first"},
 		spawnFunc,
+		limiterFunc,
+	},
+	setup: func(L *glua.LState, mod *glua.LTable) {
+		mod.RawSetString("default_max_running", glua.LNumber(engine.DefaultMaxRunning()))
 	},
 }
 
@@ -24,7 +28,7 @@ const DefaultSpool = 64 << 10
 func execRun(L *glua.LState) int {
 	var cmd engine.Command
 	cmd.Shell, cmd.Argv = argvOrShell(L, 1)
-	opts := optTable(L, 2, "timeout", "cwd", "env", "stdin", "max_output", "spool")
+	opts := optTable(L, 2, "timeout", "cwd", "env", "stdin", "max_output", "spool", "limiter")
 	cmd.Timeout = seconds(L, optField(opts, "timeout"), "timeout")
 	cmd.Dir = optString(L, opts, "cwd", "")
 	maxOut := optInt(L, opts, "max_output", engine.DefaultMaxOutput)
@@ -48,6 +52,17 @@ func execRun(L *glua.LState) int {
 	case *glua.LNilType:
 	default:
 		L.RaiseError("option spool must be a number of bytes or true")
+	}
+	switch v := optField(opts, "limiter").(type) {
+	case *glua.LNilType:
+	case *glua.LUserData:
+		l, ok := v.Value.(*engine.Limiter)
+		if !ok {
+			L.ArgError(2, "option limiter must be a limiter (exec.limiter(n))")
+		}
+		cmd.Slots = l
+	default:
+		L.ArgError(2, "option limiter must be a limiter (exec.limiter(n)), got "+v.Type().String())
 	}
 	if env, ok := optField(opts, "env").(*glua.LTable); ok {
 		cmd.Env = map[string]string{}

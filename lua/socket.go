@@ -20,8 +20,14 @@ var socketModule = &module{
 		{"trace", socketTrace, "socket.trace(true | false | {to=path}) -- hexdump every send and receive of the connections made from now on, to stderr or appended to a file"},
 		{"clean_partial", socketCleanPartial, "socket.clean_partial(dir) -> n | nil, err -- remove the partial files that recv_file left in dir's .wirelab-partial when its process was killed mid-transfer"},
 		{"serve", socketServe, "socket.serve(host, port, handler [, {max_conns=n, idle_timeout=s, grace=s, backlog=n, max_depth=n, tls={cert=, key=}, raise=false}]) -> server -- run handler(conn) for every connection, each in its own task; a failed bind raises, as listen (raise=false: nil, err)"},
+		{"is_loopback", socketIsLoopback, "socket.is_loopback(host) -> bool -- whether a server on host is reachable only from this machine: \"localhost\", a loopback address (127.0.0.0/8, ::1) or unix:PATH; the address is parsed, so 127.example.com is not"},
 		{"udp", socketUDP, "socket.udp([host, port] [, {raise=false}]) -> udp -- a UDP socket, bound to host:port when given; a failed bind raises \"udp HOST:PORT: address in use\" (raise=false: nil, err)"},
 	},
+}
+
+func socketIsLoopback(L *glua.LState) int {
+	L.Push(glua.LBool(engine.IsLoopback(L.CheckString(1))))
+	return 1
 }
 
 // lstring turns bytes that nothing else references into a Lua string
@@ -49,7 +55,11 @@ func checkPort(L *glua.LState, n int) int {
 func socketConnect(L *glua.LState) int {
 	host, port, n := addrArgs(L, "")
 	opts := optTable(L, n, "timeout", "tls")
-	c, err := engine.DialAny(ctxOf(L), host, port, seconds(L, optField(opts, "timeout"), "timeout"), clientTLS(L, n, opts))
+	o := clientTLS(L, n, opts)
+	if o != nil && o.Insecure {
+		stateOf(L).rt.warnInsecure(host, port)
+	}
+	c, err := engine.DialAny(ctxOf(L), host, port, seconds(L, optField(opts, "timeout"), "timeout"), o)
 	if err != nil {
 		return fail(L, err)
 	}

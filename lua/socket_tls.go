@@ -73,6 +73,15 @@ func clientTLS(L *glua.LState, n int, opts *glua.LTable) *engine.TLSOptions {
 	return nil
 }
 
+// warnInsecure says on stderr, once a run, that a connection does not
+// check the server's certificate (tls = {verify = false}): the setting is
+// easy to leave in a script that was only meant to be tried out.
+func (rt *Runtime) warnInsecure(host string, port int) {
+	rt.insecure.Do(func() {
+		rt.reportf("wirelab: warning: tls verify = false: the certificate of %s is not checked, so anyone on the way can pose as the server (said once a run)\n", engine.DialAddr(host, port))
+	})
+}
+
 // serverTLS reads the tls option of socket.listen and socket.serve, a
 // table {cert=, key=}; nil when absent.
 func serverTLS(L *glua.LState, n int, fname string, opts *glua.LTable) *tls.Config {

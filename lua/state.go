@@ -463,6 +463,8 @@ type Runtime struct {
 	// unwaited are the failed tasks nobody has waited for yet.
 	unwaited unwaited
 	traces   traceSinks // wire-trace destinations (socket_trace.go)
+	// insecure says once a run that a connection skips TLS verification.
+	insecure sync.Once
 
 	// What the Options chose: the libraries left out, the program's own
 	// modules, where scripts are found, what os.exit does, the standard

@@ -169,11 +169,12 @@ echo(assert(socket.connect("127.0.0.1", port, {tls = {ca = dir .. "/cert.pem"}})
 c, err = socket.connect("127.0.0.1", port, {tls = {ca = dir .. "/cert.pem", sni = "example.com"}})
 assert(c == nil and err:find("not trusted"), err)
 
--- verify = false, only when asked
+-- verify = false, only when asked (and said on stderr, once a run)
 local c2 = assert(socket.connect("127.0.0.1", port, {tls = {verify = false}}))
 local s = c2:tls()
 assert(s.version == "TLS 1.3" and s.fingerprint == fp and s.cipher:find("^TLS_"), s.cipher)
 echo(c2)
+echo(assert(socket.connect("127.0.0.1", port, {tls = {verify = false}})))
 
 -- a plain connection has no TLS
 local ln = assert(socket.listen("127.0.0.1", 0))
@@ -195,6 +196,10 @@ print("ok")
 	out, errs, err := runWire(t, src, port, dir, fp)
 	if err != nil || !strings.Contains(out, "ok") {
 		t.Fatalf("%v\n%s\n%s", err, out, errs)
+	}
+	// Two connections without verification, one line.
+	if want := "wirelab: warning: tls verify = false: the certificate of 127.0.0.1:" + port + " is not checked, so anyone on the way can pose as the server (said once a run)\n"; errs != want {
+		t.Fatalf("stderr %q, want %q", errs, want)
 	}
 }
 

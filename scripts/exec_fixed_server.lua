@@ -12,10 +12,13 @@
 -- warns then), refuses requests that are HTTP (a web page could POST a
 -- command to it), and with --token asks for a secret first: a client's
 -- first request must be the token, answered "wirelab: authenticated".
+-- At most --max-running commands run at once (exec.default_max_running,
+-- four per core); the requests of other clients wait in line, in the order
+-- they came, so a flood of clients queues instead of forking thousands.
 local M = {}
 
 M.defaults = {host = "127.0.0.1", port = 8080, json = false, framed = false,
-  timeout = 30, max_output = 16 * 1024 * 1024, token = ""}
+  timeout = 30, max_output = 16 * 1024 * 1024, token = "", max_running = exec.default_max_running}
 M.help = {
   host = "address to listen on",
   port = "port to listen on (0: any free port)",
@@ -24,6 +27,7 @@ M.help = {
   timeout = "seconds a command may run before it is killed with its children",
   max_output = "bytes of stdout (and of stderr) kept per command",
   token = "a secret each client must send as its first request ('': none)",
+  max_running = "commands run at once; the others wait in line, first come first served",
 }
 
 -- looks_http tells an HTTP request: a browser's POST can carry a command.
@@ -34,9 +38,20 @@ end
 M.http_refusal = "HTTP/1.0 400 Bad Request\r\nContent-Type: text/plain\r\nConnection: close\r\n\r\n"
   .. "wirelab exec server: this port runs shell commands for wirelab clients, not HTTP.\n"
 
--- loopback tells a host that only this machine can reach.
+-- loopback tells a host that only this machine can reach. The address is
+-- parsed: 127.example.com is a name, and may point anywhere.
 function M.loopback(host)
-  return host == "localhost" or host == "::1" or host:match("^127%.") ~= nil
+  return socket.is_loopback(host)
+end
+
+-- limiter makes the line that the commands of every client wait in, from
+-- o.max_running (--max-running), or returns nil and what is wrong with it.
+function M.limiter(o)
+  local n = o.max_running or exec.default_max_running
+  if type(n) ~= "number" or n < 1 or n % 1 ~= 0 then
+    return nil, "--max-running must be a whole number of commands, at least 1; got " .. tostring(n)
+  end
+  return exec.limiter(n)
 end
 
 -- run runs one command through the shell and returns its answer, stdout
@@ -45,9 +60,9 @@ end
 -- 64 KiB a stream waits on disk (exec.run's spool), so clients that never
 -- read their big answers cost the server no memory. A cut answer never
 -- passes for a whole one: plain answers end with a notice line, JSON
--- headers say "truncated": true.
+-- headers say "truncated": true. With o.limiter the command waits its turn.
 function M.run(cmd, o)
-  local r, err = exec.run(cmd, {timeout = o.timeout, max_output = o.max_output, spool = true})
+  local r, err = exec.run(cmd, {timeout = o.timeout, max_output = o.max_output, spool = true, limiter = o.limiter})
   if not r then return {"wirelab: " .. err .. "\n"}, -1 end
   local out = {r.stdout, r.stderr}
   if r.timed_out then out[#out + 1] = "wirelab: killed after " .. o.timeout .. " s\n" end
@@ -128,6 +143,7 @@ end
 
 function M.serve(o)
   o = withDefaults(o)
+  o.limiter = o.limiter or assert(M.limiter(o))
   local box = task.penalties("exec_fixed_server")
   return socket.serve(o.host, o.port, function(conn)
     local authenticated = o.token == ""
@@ -158,6 +174,12 @@ end
 if ... == "exec_fixed_server" then return M end -- loaded with require
 
 local o = flags.parse(arg, M.defaults, {help = M.help})
+local limiter, bad = M.limiter(o)
+if not limiter then
+  io.stderr:write(bad, "\n")
+  os.exit(2)
+end
+o.limiter = limiter
 if not M.loopback(o.host) then
   io.stderr:write("warning: listening on ", o.host, ": anyone who can reach it runs commands as this user",
     o.token == "" and "; set --token" or "", "\n")

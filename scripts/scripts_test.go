@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -749,5 +750,136 @@ func TestFixedClientRefusesBadLength(t *testing.T) {
 				t.Fatalf("exit %d, stderr %q", code, errs)
 			}
 		})
+	}
+}
+
+// peakRunning reads a log of "s" (a command started) and "e" (it ended)
+// lines that the commands appended, in the order they happened, and
+// returns how many ran at once at most and how many started (none while
+// there is no log yet).
+func peakRunning(t *testing.T, log string) (peak, started int) {
+	t.Helper()
+	b, err := os.ReadFile(log)
+	if err != nil && !errors.Is(err, os.ErrNotExist) {
+		t.Fatal(err)
+	}
+	running := 0
+	for _, line := range strings.Fields(string(b)) {
+		switch line {
+		case "s":
+			running++
+			started++
+		case "e":
+			running--
+		}
+		peak = max(peak, running)
+	}
+	return peak, started
+}
+
+// TestExecServersCapRunning: under a flood of clients both exec servers
+// run at most --max-running commands at once, as the commands themselves
+// see it, and answer every client; the rest wait in line. (Before the cap
+// 2,000 clients made 4,000 processes.)
+func TestExecServersCapRunning(t *testing.T) {
+	for _, name := range []string{"exec_fixed_server", "exec_broken_server"} {
+		t.Run(name, func(t *testing.T) {
+			dir := t.TempDir()
+			log := filepath.Join(dir, "log")
+			const limit, clients = 3, 15
+			s := startServer(t, dir, name, "--max-running", strconv.Itoa(limit))
+			var wg sync.WaitGroup
+			for i := range clients {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					c := dial(t, s.port)
+					cmd := fmt.Sprintf("echo s >> %s; sleep 0.2; echo e >> %s; echo done %02d", log, log, i)
+					want := fmt.Sprintf("done %02d\n", i)
+					var got string
+					if name == "exec_fixed_server" {
+						got = docExec(t, c, cmd)
+					} else {
+						c.Write([]byte(cmd))
+						b := make([]byte, len(want))
+						_, err := io.ReadFull(c, b)
+						if err != nil {
+							t.Error(err)
+						}
+						got = string(b)
+					}
+					if got != want {
+						t.Errorf("client %d: %q", i, got)
+					}
+				}()
+			}
+			wg.Wait()
+			peak, started := peakRunning(t, log)
+			t.Logf("%d clients, --max-running %d: at most %d commands at once", clients, limit, peak)
+			if peak > limit || started != clients {
+				t.Fatalf("%d commands at once (--max-running %d), %d of %d started", peak, limit, started, clients)
+			}
+		})
+	}
+}
+
+// TestExecServerFreshClientWaits: with every slot taken, a fresh client's
+// command waits for the first to free, and for no more: it is answered
+// once one of the held commands ends, while the others still hold theirs.
+func TestExecServerFreshClientWaits(t *testing.T) {
+	dir := t.TempDir()
+	log := filepath.Join(dir, "log")
+	const limit = 3
+	s := startServer(t, dir, "exec_fixed_server", "--max-running", strconv.Itoa(limit))
+	held := make([]net.Conn, limit)
+	for i := range held {
+		held[i] = dial(t, s.port)
+		// Each holds its slot until the test creates its file.
+		go held[i].Write([]byte(fmt.Sprintf("echo s >> %[1]s; until [ -e %[2]s/go%[3]d ]; do sleep 0.02; done; echo e >> %[1]s; echo held %[3]d", log, dir, i)))
+		testbin.WaitFor(t, 20*time.Second, "the held command to start", func() bool {
+			_, started := peakRunning(t, log)
+			return started == i+1
+		})
+	}
+	fresh := dial(t, s.port)
+	fresh.Write([]byte("echo hi"))
+	// Answered now, it would have run beside the held ones: look a while.
+	fresh.SetReadDeadline(time.Now().Add(300 * time.Millisecond))
+	if n, err := fresh.Read(make([]byte, 1)); n > 0 || !errors.Is(err, os.ErrDeadlineExceeded) {
+		t.Fatalf("a fresh client answered with %d commands running and --max-running %d: %d bytes, %v", limit, limit, n, err)
+	}
+	fresh.SetReadDeadline(time.Now().Add(20 * time.Second))
+	start := time.Now()
+	os.WriteFile(filepath.Join(dir, "go0"), nil, 0o600)
+	if got := string(readDocFrame(t, held[0])); got != "held 0\n" {
+		t.Fatalf("held 0: %q", got)
+	}
+	if got := string(readDocFrame(t, fresh)); got != "hi\n" {
+		t.Fatalf("fresh: %q", got)
+	}
+	t.Logf("the fresh client was answered %v after the first slot freed", time.Since(start))
+	if peak, started := peakRunning(t, log); started != limit || peak != limit {
+		t.Fatalf("log: %d started, peak %d", started, peak)
+	}
+	if b, _ := os.ReadFile(log); strings.Count(string(b), "e") != 1 {
+		t.Fatalf("the fresh client waited for more than one slot: log %q", b)
+	}
+	for i := 1; i < limit; i++ {
+		os.WriteFile(filepath.Join(dir, fmt.Sprintf("go%d", i)), nil, 0o600)
+		if got := string(readDocFrame(t, held[i])); got != fmt.Sprintf("held %d\n", i) {
+			t.Fatalf("held %d: %q", i, got)
+		}
+	}
+}
+
+// TestExecServerLoopbackParsed: the loopback test parses the address, so
+// a name that starts like one (127.example.com) gets the warning too.
+func TestExecServerLoopbackParsed(t *testing.T) {
+	script := `local fixed = require("exec_fixed_server")
+for _, h in ipairs(arg) do io.write(h, "=", tostring(fixed.loopback(h)), " ") end`
+	out, err := exec.Command(wirelab, "-e", script, "127.0.0.1", "127.9.9.9", "::1", "localhost", "127.example.com", "0.0.0.0", "10.0.0.1").CombinedOutput()
+	want := "127.0.0.1=true 127.9.9.9=true ::1=true localhost=true 127.example.com=false 0.0.0.0=false 10.0.0.1=false "
+	if err != nil || string(out) != want {
+		t.Fatalf("%v %q, want %q", err, out, want)
 	}
 }

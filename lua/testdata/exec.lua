@@ -73,4 +73,43 @@ big.stdout:close(); big.stderr:close()
 assert(select(2, big.stdout:string()) ~= nil and select(2, big.stderr:string()) ~= nil, "a closed blob has nothing to give")
 assert(not pcall(c.send, c, {1, 2}), "only strings and blobs are sent")
 c:close()
+
+-- a limiter: at most n commands at once, the rest in line; it passes to
+-- tasks by reference, so every task waits in the same line
+assert(exec.default_max_running >= 1 and exec.default_max_running % 1 == 0)
+assert(exec.limiter():max() == exec.default_max_running)
+local slots = exec.limiter(2)
+assert(slots:max() == 2 and slots:running() == 0 and slots:waiting() == 0)
+local log = dir .. "/slots.log"
+local runs = {}
+for i = 1, 6 do
+  runs[i] = task.spawn(function()
+    return exec.run("echo s >> " .. log .. "; sleep 0.1; echo e >> " .. log .. "; echo " .. i, {limiter = slots})
+  end)
+end
+for i = 1, 6 do
+  local ok, r = runs[i]:wait(30)
+  assert(ok and r and r.stdout == i .. "\n", tostring(r))
+end
+local running, peak = 0, 0
+for line in io.lines(log) do
+  running = running + (line == "s" and 1 or -1)
+  if running > peak then peak = running end
+end
+assert(peak >= 1 and peak <= 2, "peak " .. peak .. " commands at once, with a limiter of 2")
+assert(slots:running() == 0 and slots:waiting() == 0)
+-- waiting in line is interrupted as running is
+local one = exec.limiter(1)
+local holder = task.spawn(function() return exec.run("sleep 30", {limiter = one}) end)
+while one:running() == 0 do task.sleep(0.01) end
+local queued = task.spawn(function() return exec.run("echo never", {limiter = one}) end)
+while one:waiting() == 0 do task.sleep(0.01) end
+assert(tostring(one) == "<limiter 1 of 1 running, 1 waiting>", tostring(one))
+queued:cancel()
+local ok, r, e = queued:wait(5)
+assert((ok == false and r == "interrupted") or (ok and r == nil and e == "interrupted"), tostring(r))
+holder:cancel(); holder:wait(5)
+assert(one:running() == 0 and one:waiting() == 0)
+assert(select(2, pcall(exec.limiter, 0)):find("bad argument #1 to 'limiter'"))
+assert(select(2, pcall(exec.run, "true", {limiter = 3})):find("option limiter must be a limiter"))
 print("ok")

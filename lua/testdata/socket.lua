@@ -163,4 +163,11 @@ assert(not pcall(c.send, "not a conn", "x"))
 ln:close()
 local a, ae = ln:accept()
 assert(a == nil and ae == "closed", ae)
+-- is_loopback parses the address: a name that starts like one is a name
+for _, h in ipairs({"127.0.0.1", "127.1.2.3", "::1", "localhost", "unix:/tmp/x.sock"}) do
+  assert(socket.is_loopback(h), h)
+end
+for _, h in ipairs({"127.example.com", "0.0.0.0", "::", "10.1.1.1", "127."}) do
+  assert(not socket.is_loopback(h), h)
+end
 print("ok")
