@@ -350,6 +350,9 @@ func matchClass(c, cl byte) bool {
 // then the rest of the pattern, giving back one at a time.
 func (m *matcher) maxExpand(s, p, ep int) int {
 	i := 0
+	// The bytes scanned here are counted only in long runs, for the
+	// context's sake: each is given back below at the cost of a counted
+	// match, or the match succeeds and the call moves past them.
 	for s+i < len(m.src) && m.single(m.src[s+i], p, ep) {
 		if i++; i%stepCheck == 0 {
 			m.step(stepCheck)
@@ -417,20 +420,25 @@ func (m *matcher) matchBalance(s, p int) int {
 	if s >= len(m.src) || m.src[s] != m.pat[p] {
 		return -1
 	}
+	// Every byte scanned counts: nothing gives it back, and "%b()" tried
+	// at each of n opening brackets scans n*n/2 bytes.
 	open, close, depth := m.pat[p], m.pat[p+1], 1
-	for i := s + 1; i < len(m.src); i++ {
+	i := s + 1
+	for ; i < len(m.src); i++ {
 		if (i-s)%stepCheck == 0 {
 			m.step(stepCheck)
 		}
 		switch m.src[i] {
 		case close:
 			if depth--; depth == 0 {
+				m.step(int64((i - s) % stepCheck))
 				return i + 1
 			}
 		case open:
 			depth++
 		}
 	}
+	m.step(int64((i - s) % stepCheck))
 	return -1
 }
 
@@ -444,6 +452,7 @@ func (m *matcher) matchCapture(s int, c byte) int {
 	if cp.len < 0 { // a position capture never matches
 		return -1
 	}
+	m.step(int64(cp.len)) // the comparison may read as many bytes
 	if strings.HasPrefix(m.src[s:], m.src[cp.start:cp.start+cp.len]) {
 		return s + cp.len
 	}
