@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -151,5 +152,101 @@ func testPatternCancelled(t *testing.T, subject, pattern, by string) {
 	case r := <-returned:
 		t.Errorf("the interrupted call returned %q to the handler", r)
 	default:
+	}
+}
+
+// allocated returns the bytes f allocates on the heap, in all.
+func allocated(f func()) uint64 {
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	f()
+	runtime.ReadMemStats(&after)
+	return after.TotalAlloc - before.TotalAlloc
+}
+
+// TestConcatLimit: a concatenation longer than MaxString raises "string
+// length overflow" (Lua 5.1's words) before it is built, in a chain, in a
+// loop, past a metamethod and in a function whose environment has no
+// globals at all; one up to MaxString is built.
+func TestConcatLimit(t *testing.T) {
+	opts := Options{MaxString: 1024}
+	for _, src := range []string{
+		`local s = string.rep("x", 600) return s .. s`,
+		`local s = "x" while true do s = s .. s end`,
+		`local s = string.rep("x", 512) return s .. 1 .. s`,
+		`local t = {s = string.rep("x", 600)} t.s = t.s .. t.s`,
+		`local s = string.rep("x", 600) local o = setmetatable({}, {__concat = function(a, b) return s end}) return s .. o .. "y"`,
+		`local s = string.rep("x", 600) setfenv(1, {}) return s .. s`,
+		`local s = string.rep("x", 600) return (function(...) return s .. ... end)(s)`,
+	} {
+		if _, err := runChunk(t, nil, opts, src); !strings.Contains(err, "string length overflow") {
+			t.Errorf("%s: error %q, want string length overflow", src, err)
+		}
+	}
+	for _, src := range []string{
+		`local s = string.rep("x", 512) assert(#(s .. s) == 1024)`,
+		`local s = string.rep("x", 511) assert(#(s .. 1 .. s) == 1023)`,
+		`local s, assert = string.rep("x", 512), assert setfenv(1, {}) assert(#(s .. s) == 1024)`,
+	} {
+		if _, err := runChunk(t, nil, opts, src); err != "" {
+			t.Errorf("%s: %s", src, err)
+		}
+	}
+	// Refused before it is built: 64 MiB asked, far less allocated.
+	var err string
+	n := allocated(func() {
+		_, err = runChunk(t, nil, Options{MaxString: 1 << 20},
+			`local s = string.rep("x", 2^20) local t = {} for i = 1, 64 do t[i] = "s" end
+			return loadstring("local s = ... return " .. table.concat(t, " .. "))(s)`)
+	})
+	if !strings.Contains(err, "string length overflow") {
+		t.Errorf("64 operands: error %q", err)
+	}
+	if n > 32<<20 {
+		t.Errorf("64 operands of 1 MiB: %d MiB allocated", n>>20)
+	}
+}
+
+// TestBuildersLimit: gsub and struct.pack refuse a result longer than
+// MaxString before building it.
+func TestBuildersLimit(t *testing.T) {
+	opts := Options{MaxString: 1024}
+	for _, c := range []struct{ src, want string }{
+		{`return string.gsub(string.rep("x", 100), ".+", string.rep("%0", 11))`, "resulting string too large"},
+		{`return string.gsub(string.rep("x", 100), "(.+)", string.rep("%1", 11))`, "resulting string too large"},
+		{`return string.gsub("x", "x", string.rep("y", 1025))`, "resulting string too large"},
+		{`return struct.pack("1025s", "a")`, "struct.pack: resulting string too large"},
+		{`return struct.pack("512s512sB", "a", "b", 1)`, "struct.pack: resulting string too large"},
+	} {
+		if _, err := runChunk(t, nil, opts, c.src); !strings.Contains(err, c.want) {
+			t.Errorf("%s: error %q, want %s", c.src, err, c.want)
+		}
+	}
+	for _, src := range []string{
+		`assert(#string.gsub(string.rep("x", 100), ".+", string.rep("%0", 10)) == 1000)`,
+		`assert(#struct.pack("1024s", "a") == 1024)`,
+	} {
+		if _, err := runChunk(t, nil, opts, src); err != "" {
+			t.Errorf("%s: %s", src, err)
+		}
+	}
+	// A replacement of 1 GiB past a MaxString of 4 MiB fails having
+	// allocated little more than the limit; so does a struct of 2 GB
+	// under the default limit.
+	for _, c := range []struct {
+		opts Options
+		src  string
+	}{
+		{Options{MaxString: 4 << 20}, `return string.gsub(string.rep("x", 1024), ".+", string.rep("%0", 2^20))`},
+		{Options{}, `return struct.pack("1000000000s1000000000s", "a", "b")`},
+	} {
+		var err string
+		n := allocated(func() { _, err = runChunk(t, nil, c.opts, c.src) })
+		if !strings.Contains(err, "resulting string too large") {
+			t.Errorf("%s: error %q", c.src, err)
+		}
+		if n > 64<<20 {
+			t.Errorf("%s: %d MiB allocated", c.src, n>>20)
+		}
 	}
 }

@@ -48,7 +48,9 @@ type matcher struct {
 	// the budget limit due each time it passes a multiple of stepCheck.
 	steps int64
 	limit int64
-	caps  [maxCaptures]capture
+	// maxLen is the Host's MaxString, read once per call, for gsub.
+	maxLen int64
+	caps   [maxCaptures]capture
 }
 
 // newMatcher returns a matcher of pat against src, with the step budget
@@ -60,7 +62,7 @@ func newMatcher(L *glua.LState, src, pat string) *matcher {
 	if limit > 0 {
 		limit += int64(len(src)) * patternStepsPerByte
 	}
-	return &matcher{L: L, src: src, pat: pat, limit: limit}
+	return &matcher{L: L, src: src, pat: pat, limit: limit, maxLen: host.MaxString(L)}
 }
 
 // patternStepsPerByte is what each byte of a subject adds to a call's
@@ -659,14 +661,24 @@ func (m *matcher) appendValue(b []byte, s, e int, repl glua.LValue) []byte {
 	}
 	switch v := v.(type) {
 	case glua.LString:
-		return append(b, v...)
+		return m.add(b, string(v))
 	case glua.LNumber:
-		return append(b, NumberText(float64(v))...)
+		return m.add(b, NumberText(float64(v)))
 	}
 	if glua.LVAsBool(v) {
 		luaError(L, "invalid replacement value (a %s)", v.Type().String())
 	}
-	return append(b, m.src[s:e]...) // nil or false: keep the match
+	return m.add(b, m.src[s:e]) // nil or false: keep the match
+}
+
+// add appends piece to gsub's result b, raising first if the result
+// would pass MaxString: a replacement such as "%0%0%0%0" on a long match
+// must fail before it is built, not after.
+func (m *matcher) add(b []byte, piece string) []byte {
+	if int64(len(b)+len(piece)) > m.maxLen {
+		luaError(m.L, "resulting string too large")
+	}
+	return append(b, piece...)
 }
 
 // appendRepl appends the replacement string r for the match src[s:e]: %0
@@ -677,9 +689,9 @@ func (m *matcher) appendRepl(b []byte, s, e int, r string) []byte {
 	for {
 		i := strings.IndexByte(r, '%')
 		if i < 0 {
-			return append(b, r...)
+			return m.add(b, r)
 		}
-		b = append(b, r[:i]...)
+		b = m.add(b, r[:i])
 		var c byte
 		if i+1 < len(r) {
 			c = r[i+1]
@@ -689,16 +701,16 @@ func (m *matcher) appendRepl(b []byte, s, e int, r string) []byte {
 		}
 		switch {
 		case c == '0':
-			b = append(b, m.src[s:e]...)
+			b = m.add(b, m.src[s:e])
 		case isDigit(c):
 			switch v := m.capture(int(c-'1'), s, e).(type) {
 			case glua.LString:
-				b = append(b, v...)
+				b = m.add(b, string(v))
 			case glua.LNumber:
-				b = append(b, NumberText(float64(v))...)
+				b = m.add(b, NumberText(float64(v)))
 			}
 		default:
-			b = append(b, c)
+			b = m.add(b, string(c))
 		}
 	}
 }
