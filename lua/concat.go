@@ -70,12 +70,27 @@ func concatCall(e *ast.StringConcatOpExpr) *ast.FuncCallExpr {
 	fn := &ast.StringExpr{Value: string(concatKey)}
 	fn.SetLine(e.Line())
 	fn.SetLastLine(e.LastLine())
-	// AdjustRet: one result, and never a tail call, which would leave no
-	// frame to name an operand in an error.
-	call := &ast.FuncCallExpr{Func: fn, Args: args, AdjustRet: true}
+	// Not AdjustRet, which would make gopher-lua compile p = p .. x, p
+	// the last parameter, into p's register before reading p (it does so
+	// with p = (f(p)) too); concat51 returns one value anyway. A return
+	// makes it AdjustRet (concatReturn).
+	call := &ast.FuncCallExpr{Func: fn, Args: args}
 	call.SetLine(e.Line())
 	call.SetLastLine(e.LastLine())
 	return call
+}
+
+// concatReturn makes return a .. b no tail call, which would leave no
+// frame to name an operand in an error.
+func concatReturn(s *ast.ReturnStmt) {
+	if len(s.Exprs) != 1 {
+		return
+	}
+	if c, ok := s.Exprs[0].(*ast.FuncCallExpr); ok {
+		if k, ok := c.Func.(*ast.StringExpr); ok && k.Value == string(concatKey) {
+			c.AdjustRet = true
+		}
+	}
 }
 
 // placeConcat replaces the placeholder constant with concatFn in p and the

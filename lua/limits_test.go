@@ -189,6 +189,12 @@ func TestConcatLimit(t *testing.T) {
 		`local s = string.rep("x", 512) assert(#(s .. s) == 1024)`,
 		`local s = string.rep("x", 511) assert(#(s .. 1 .. s) == 1023)`,
 		`local s, assert = string.rep("x", 512), assert setfenv(1, {}) assert(#(s .. s) == 1024)`,
+		// A parameter given its own concatenation (udp_echo_server's logger).
+		`local function f(p) p = p .. "x" return p end assert(f("a") == "ax")`,
+		`local function f(a, p) p = p .. a .. p return p end assert(f(1, "b") == "b1b")`,
+		`local function f(...) return "<" .. ... end assert(f("a", "b") == "<a" and select("#", f("a", "b")) == 1)`,
+		`assert(select("#", ("a"):rep(2) .. "b") == 1)`,
+		`local t = {"a" .. "b", "c" .. (function() return "d", "e" end)()} assert(#t == 2 and t[2] == "cd")`,
 	} {
 		if _, err := runChunk(t, nil, opts, src); err != "" {
 			t.Errorf("%s: %s", src, err)

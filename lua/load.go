@@ -180,6 +180,7 @@ func adjustStmts(stmts []ast.Stmt) {
 			s.Func = adjustExpr(s.Func).(*ast.FunctionExpr)
 		case *ast.ReturnStmt:
 			adjustExprs(s.Exprs)
+			concatReturn(s)
 		}
 	}
 }
