@@ -42,6 +42,7 @@
 //	libviews.go  the libraries every state shares, and each state's view of them
 //	transfer.go, transfer_rules.go  values and objects moving between states
 //	run.go, load.go, locals.go       running and compiling chunks
+//	concat.go    concatenation bounded by MaxString, as the loader compiles it
 //	pcall.go     Lua 5.1's pcall, xpcall, error, coroutines
 //	errname.go, errargs.go, vmframe.go, syntax51.go  errors in Lua 5.1's words
 //	suggest.go   "did you mean ...?"

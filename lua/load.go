@@ -70,6 +70,9 @@ func compileFrom(L *glua.LState, src io.Reader, name string) (*glua.LFunction, e
 		return nil, &glua.ApiError{Type: glua.ApiErrorSyntax, Object: glua.LString(err.Error()), Cause: err}
 	}
 	proto, err := glua.Compile(chunk, name)
+	if err == nil {
+		placeConcat(proto)
+	}
 	if err != nil {
 		// gopher-lua's compiler finds some of what Lua 5.1's parser
 		// reports (break outside a loop, ... outside a vararg function).
@@ -151,17 +154,17 @@ func adjustStmts(stmts []ast.Stmt) {
 		case *ast.LocalAssignStmt:
 			adjustExprs(s.Exprs)
 		case *ast.FuncCallStmt:
-			adjustExpr(s.Expr)
+			s.Expr = adjustExpr(s.Expr)
 		case *ast.DoBlockStmt:
 			adjustStmts(s.Stmts)
 		case *ast.WhileStmt:
-			adjustExpr(s.Condition)
+			s.Condition = adjustExpr(s.Condition)
 			adjustStmts(s.Stmts)
 		case *ast.RepeatStmt:
-			adjustExpr(s.Condition)
+			s.Condition = adjustExpr(s.Condition)
 			adjustStmts(s.Stmts)
 		case *ast.IfStmt:
-			adjustExpr(s.Condition)
+			s.Condition = adjustExpr(s.Condition)
 			adjustStmts(s.Then)
 			adjustStmts(s.Else)
 		case *ast.NumberForStmt:
@@ -174,68 +177,75 @@ func adjustStmts(stmts []ast.Stmt) {
 			adjustExprs(s.Exprs)
 			adjustStmts(s.Stmts)
 		case *ast.FuncDefStmt:
-			adjustExpr(s.Func)
+			s.Func = adjustExpr(s.Func).(*ast.FunctionExpr)
 		case *ast.ReturnStmt:
 			adjustExprs(s.Exprs)
+			concatReturn(s)
 		}
 	}
 }
 
 func adjustExprs(es []ast.Expr) {
-	for _, e := range es {
-		adjustExpr(e)
+	for i, e := range es {
+		es[i] = adjustExpr(e)
 	}
 }
 
-// adjustExpr finds the functions inside an expression.
-func adjustExpr(e ast.Expr) {
+// adjustExpr finds the functions inside an expression, and returns it
+// with each concatenation made a call of concat51 (concat.go).
+func adjustExpr(e ast.Expr) ast.Expr {
 	switch e := e.(type) {
 	case *ast.FunctionExpr:
 		adjustStmts(e.Stmts)
 	case *ast.AttrGetExpr:
-		adjustExpr(e.Object)
-		adjustExpr(e.Key)
+		e.Object = adjustExpr(e.Object)
+		e.Key = adjustExpr(e.Key)
 	case *ast.TableExpr:
 		n := 0
 		for _, f := range e.Fields {
 			if f.Key == nil {
 				n++
+			} else {
+				f.Key = adjustExpr(f.Key)
 			}
-			adjustExpr(f.Key)
-			adjustExpr(f.Value)
+			f.Value = adjustExpr(f.Value)
 		}
 		if n > maxListItems {
 			panic(tooManyItems{e.Line(), n})
 		}
 	case *ast.FuncCallExpr:
-		adjustExpr(e.Func)
-		adjustExpr(e.Receiver)
+		if e.Func != nil {
+			e.Func = adjustExpr(e.Func)
+		}
+		if e.Receiver != nil {
+			e.Receiver = adjustExpr(e.Receiver)
+		}
 		adjustExprs(e.Args)
 	case *ast.LogicalOpExpr:
-		adjustExpr(e.Lhs)
-		adjustExpr(e.Rhs)
+		e.Lhs = adjustExpr(e.Lhs)
+		e.Rhs = adjustExpr(e.Rhs)
 	case *ast.RelationalOpExpr:
-		adjustExpr(e.Lhs)
-		adjustExpr(e.Rhs)
+		e.Lhs = adjustExpr(e.Lhs)
+		e.Rhs = adjustExpr(e.Rhs)
 	case *ast.StringConcatOpExpr:
-		adjustExpr(e.Lhs)
-		adjustExpr(e.Rhs)
+		return concatCall(e)
 	case *ast.ArithmeticOpExpr:
-		adjustExpr(e.Lhs)
-		adjustExpr(e.Rhs)
+		e.Lhs = adjustExpr(e.Lhs)
+		e.Rhs = adjustExpr(e.Rhs)
 	case *ast.UnaryMinusOpExpr:
-		adjustExpr(e.Expr)
+		e.Expr = adjustExpr(e.Expr)
 	case *ast.UnaryNotOpExpr:
-		adjustExpr(e.Expr)
+		e.Expr = adjustExpr(e.Expr)
 	case *ast.UnaryLenOpExpr:
-		adjustExpr(e.Expr)
+		e.Expr = adjustExpr(e.Expr)
 	}
+	return e
 }
 
 // toNumber wraps a numeric for's bound as bound - 0, unless it is a
 // number literal already.
 func toNumber(e ast.Expr) ast.Expr {
-	adjustExpr(e)
+	e = adjustExpr(e)
 	switch x := e.(type) {
 	case *ast.NumberExpr:
 		return e

@@ -17,6 +17,8 @@ func init() { lua51.SetHost(luaHost{}) }
 
 func (luaHost) MaxString(L *glua.LState) int64 { return maxString(L) }
 
+func (luaHost) PatternSteps(L *glua.LState) int64 { return stateOf(L).rt.patternSteps }
+
 func (luaHost) Materialize(L *glua.LState, t *glua.LTable) { materialize(L, t) }
 
 func (luaHost) Context(L *glua.LState) context.Context { return ctxOf(L) }

@@ -40,6 +40,13 @@ type Options struct {
 	// "string too large" instead of exhausting memory. Default
 	// DefaultMaxString.
 	MaxString int64
+	// MaxPatternSteps bounds the work of one call of string.find, match,
+	// gsub or of a gmatch iterator: a call may take this many steps of the
+	// pattern matcher (an item tried at a position, a byte scanned), and
+	// 64 more for each byte of its subject, before it raises "pattern too
+	// complex". A pattern such as ".-.-.-.-.-b" would otherwise run for
+	// hours on 100 KB. 0: DefaultMaxPatternSteps; negative: no limit.
+	MaxPatternSteps int64
 	// Omit names the libraries and modules to leave out, in every state of
 	// the runtime (the main script, tasks and handlers): their globals are
 	// nil and require fails for them. Any of wirelab's modules (socket,
@@ -83,6 +90,11 @@ type Module struct {
 
 // DefaultMaxString is the default Options.MaxString: 1 GiB.
 const DefaultMaxString = 1 << 30
+
+// DefaultMaxPatternSteps is the default Options.MaxPatternSteps, about a
+// second of one idle core: far more than a pattern whose work grows with
+// its subject's length alone ever needs.
+const DefaultMaxPatternSteps = 100_000_000
 
 // DefaultCloseTimeout is the default Options.CloseTimeout.
 const DefaultCloseTimeout = 2 * time.Second
@@ -129,7 +141,7 @@ func NewRuntime(ctx context.Context, o Options) *Runtime {
 // library template, itself made with a runtime.
 func newRuntime(ctx context.Context, o Options) *Runtime {
 	rt := &Runtime{idle: make(chan struct{}), servers: map[*Server]struct{}{}, procs: map[*engine.Process]struct{}{},
-		stdout: o.Stdout, stderr: o.Stderr, maxString: o.MaxString,
+		stdout: o.Stdout, stderr: o.Stderr, maxString: o.MaxString, patternSteps: o.MaxPatternSteps,
 		omit: map[string]bool{}, custom: map[string]*module{}, customCode: map[string]uintptr{}, scripts: o.Scripts,
 		exit: o.Exit, stdin: o.Stdin, procOut: o.Stdout, procErr: o.Stderr,
 		closeTimeout: o.CloseTimeout, busy: make(chan struct{}, 1)}
@@ -147,6 +159,12 @@ func newRuntime(ctx context.Context, o Options) *Runtime {
 	sort.Strings(rt.customNames)
 	if rt.maxString <= 0 {
 		rt.maxString = DefaultMaxString
+	}
+	switch {
+	case rt.patternSteps == 0:
+		rt.patternSteps = DefaultMaxPatternSteps
+	case rt.patternSteps < 0:
+		rt.patternSteps = 0 // none
 	}
 	if rt.closeTimeout <= 0 {
 		rt.closeTimeout = DefaultCloseTimeout

@@ -452,8 +452,9 @@ type Runtime struct {
 	stdout io.Writer
 	stderr io.Writer
 
-	dicts     engine.Registry
-	maxString int64
+	dicts        engine.Registry
+	maxString    int64
+	patternSteps int64 // 0: none
 
 	mu      sync.Mutex
 	active  int

@@ -34,6 +34,10 @@ func compileFormat(L *glua.LState, n int) *netproto.Format {
 
 func structPack(L *glua.LState) int {
 	f := compileFormat(L, 1)
+	// The size is known from the format: refuse before allocating it.
+	if int64(f.Size()) > maxString(L) {
+		L.RaiseError("struct.pack: resulting string too large")
+	}
 	vals := make([]any, 0, L.GetTop()-1)
 	for i := 2; i <= L.GetTop(); i++ {
 		switch v := L.Get(i).(type) {

@@ -12,6 +12,10 @@ type Host interface {
 	// MaxString is the longest string a library may build in L; past it
 	// the call raises instead of allocating.
 	MaxString(L *glua.LState) int64
+	// PatternSteps is the steps that one call of find, match, gsub or of
+	// a gmatch iterator may take in L, besides 64 for each byte of the
+	// subject; past them it raises "pattern too complex". 0: no limit.
+	PatternSteps(L *glua.LState) int64
 	// Materialize makes t, a table L reads through a shared view (the
 	// libraries are shared by every state), a table of L's own before a
 	// library function writes to it.

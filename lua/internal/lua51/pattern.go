@@ -9,6 +9,13 @@ package lua51
 // As in Lua 5.1, where C sees a NUL-terminated string, a pattern ends at
 // its first NUL (use %z to match one).
 //
+// A match counts its steps (items tried, bytes scanned): past the Host's
+// PatternSteps for one call it raises "pattern too complex", so that a
+// pattern such as ".-.-.-.-.-b", whose work grows as a power of the
+// subject's length, cannot run for hours; and every stepCheck steps it
+// checks its task's context, so that interrupting the task (srv:close(),
+// Ctrl-C, t:cancel()) ends a match under way.
+//
 // Why not gopher-lua's own matcher: it fails pm.lua of the Lua 5.1 test
 // suite, which this one passes as lua5.1 does (TestLua51Suite).
 
@@ -21,6 +28,7 @@ import (
 const (
 	maxCaptures   = 32           // Lua 5.1's LUA_MAXCAPTURES
 	maxMatchDepth = 10000        // nested items before "pattern too complex"
+	stepCheck     = 1 << 14      // steps between checks of the budget and the context
 	capUnfinished = -1           // capture length while open
 	capPosition   = -2           // capture length of a position capture ()
 	specials      = "^$*+?.([%-" // make find no plain search
@@ -36,8 +44,50 @@ type matcher struct {
 	src, pat string
 	level    int // captures open or closed
 	depth    int
-	steps    int
-	caps     [maxCaptures]capture
+	// steps counts the steps of the call, a check of the context and of
+	// the budget limit due each time it passes a multiple of stepCheck.
+	steps int64
+	limit int64
+	// maxLen is the Host's MaxString, read once per call, for gsub.
+	maxLen int64
+	caps   [maxCaptures]capture
+}
+
+// newMatcher returns a matcher of pat against src, with the step budget
+// of one call of L: the Host's PatternSteps plus patternStepsPerByte for
+// each byte of the subject, so that a long subject may take the linear
+// work that any pattern needs on it.
+func newMatcher(L *glua.LState, src, pat string) *matcher {
+	limit := host.PatternSteps(L)
+	if limit > 0 {
+		limit += int64(len(src)) * patternStepsPerByte
+	}
+	return &matcher{L: L, src: src, pat: pat, limit: limit, maxLen: host.MaxString(L)}
+}
+
+// patternStepsPerByte is what each byte of a subject adds to a call's
+// step budget.
+const patternStepsPerByte = 64
+
+// step counts n steps, checking the budget and the context each time the
+// count passes a multiple of stepCheck.
+func (m *matcher) step(n int64) {
+	before := m.steps
+	m.steps += n
+	if before/stepCheck != m.steps/stepCheck {
+		m.check()
+	}
+}
+
+// check raises "pattern too complex" past the budget, or the context's
+// error once the task is interrupted.
+func (m *matcher) check() {
+	if ctx := host.Context(m.L); ctx.Err() != nil {
+		m.L.RaiseError("%v", ctx.Err())
+	}
+	if m.limit > 0 && m.steps > m.limit {
+		m.raise("pattern too complex")
+	}
 }
 
 // raise raises a pattern error.
@@ -60,8 +110,8 @@ func (m *matcher) match(s, p int) int {
 // recurses for the rest.
 func (m *matcher) doMatch(s, p int) int {
 	for {
-		if m.steps++; m.steps&0xffff == 0 {
-			m.checkContext()
+		if m.steps++; m.steps%stepCheck == 0 {
+			m.check()
 		}
 		if p == len(m.pat) {
 			return s
@@ -146,14 +196,6 @@ func (m *matcher) doMatch(s, p int) int {
 			return -1
 		}
 		s, p = s+1, ep
-	}
-}
-
-// checkContext raises once the state's context is done, so that a
-// runaway match can be interrupted.
-func (m *matcher) checkContext() {
-	if ctx := m.L.Context(); ctx != nil && ctx.Err() != nil {
-		m.L.RaiseError("%v", ctx.Err())
 	}
 }
 
@@ -310,8 +352,13 @@ func matchClass(c, cl byte) bool {
 // then the rest of the pattern, giving back one at a time.
 func (m *matcher) maxExpand(s, p, ep int) int {
 	i := 0
+	// The bytes scanned here are counted only in long runs, for the
+	// context's sake: each is given back below at the cost of a counted
+	// match, or the match succeeds and the call moves past them.
 	for s+i < len(m.src) && m.single(m.src[s+i], p, ep) {
-		i++
+		if i++; i%stepCheck == 0 {
+			m.step(stepCheck)
+		}
 	}
 	for ; i >= 0; i-- {
 		if r := m.match(s+i, ep+1); r != -1 {
@@ -375,17 +422,25 @@ func (m *matcher) matchBalance(s, p int) int {
 	if s >= len(m.src) || m.src[s] != m.pat[p] {
 		return -1
 	}
+	// Every byte scanned counts: nothing gives it back, and "%b()" tried
+	// at each of n opening brackets scans n*n/2 bytes.
 	open, close, depth := m.pat[p], m.pat[p+1], 1
-	for i := s + 1; i < len(m.src); i++ {
+	i := s + 1
+	for ; i < len(m.src); i++ {
+		if (i-s)%stepCheck == 0 {
+			m.step(stepCheck)
+		}
 		switch m.src[i] {
 		case close:
 			if depth--; depth == 0 {
+				m.step(int64((i - s) % stepCheck))
 				return i + 1
 			}
 		case open:
 			depth++
 		}
 	}
+	m.step(int64((i - s) % stepCheck))
 	return -1
 }
 
@@ -399,6 +454,7 @@ func (m *matcher) matchCapture(s int, c byte) int {
 	if cp.len < 0 { // a position capture never matches
 		return -1
 	}
+	m.step(int64(cp.len)) // the comparison may read as many bytes
 	if strings.HasPrefix(m.src[s:], m.src[cp.start:cp.start+cp.len]) {
 		return s + cp.len
 	}
@@ -479,7 +535,7 @@ func findAux(L *glua.LState, find bool) int {
 	if anchor {
 		cpat = cpat[1:]
 	}
-	m := &matcher{L: L, src: src, pat: cpat}
+	m := newMatcher(L, src, cpat)
 	lit := firstLiteral(cpat)
 	for s := int(init); ; s++ {
 		if lit >= 0 && !anchor {
@@ -510,10 +566,11 @@ func findAux(L *glua.LState, find bool) int {
 // 5.1, a leading '^' is no anchor there but a plain character.
 func strGmatch(L *glua.LState) int {
 	src := checkLString(L, 1)
-	m := &matcher{src: src, pat: cString(checkLString(L, 2))}
+	m := newMatcher(L, src, cString(checkLString(L, 2)))
 	pos := 0
 	L.Push(L.NewFunction(func(L *glua.LState) int {
-		m.L = L
+		// Each call of the iterator is a call with a budget of its own.
+		m.L, m.steps = L, 0
 		for s := pos; s <= len(src); s++ {
 			m.reset()
 			if e := m.match(s, 0); e != -1 {
@@ -544,7 +601,7 @@ func strGsub(L *glua.LState) int {
 	if anchor {
 		pat = pat[1:]
 	}
-	m := &matcher{L: L, src: src, pat: pat}
+	m := newMatcher(L, src, pat)
 	lit := -1
 	if !anchor {
 		lit = firstLiteral(pat)
@@ -604,14 +661,24 @@ func (m *matcher) appendValue(b []byte, s, e int, repl glua.LValue) []byte {
 	}
 	switch v := v.(type) {
 	case glua.LString:
-		return append(b, v...)
+		return m.add(b, string(v))
 	case glua.LNumber:
-		return append(b, NumberText(float64(v))...)
+		return m.add(b, NumberText(float64(v)))
 	}
 	if glua.LVAsBool(v) {
 		luaError(L, "invalid replacement value (a %s)", v.Type().String())
 	}
-	return append(b, m.src[s:e]...) // nil or false: keep the match
+	return m.add(b, m.src[s:e]) // nil or false: keep the match
+}
+
+// add appends piece to gsub's result b, raising first if the result
+// would pass MaxString: a replacement such as "%0%0%0%0" on a long match
+// must fail before it is built, not after.
+func (m *matcher) add(b []byte, piece string) []byte {
+	if int64(len(b)+len(piece)) > m.maxLen {
+		luaError(m.L, "resulting string too large")
+	}
+	return append(b, piece...)
 }
 
 // appendRepl appends the replacement string r for the match src[s:e]: %0
@@ -622,9 +689,9 @@ func (m *matcher) appendRepl(b []byte, s, e int, r string) []byte {
 	for {
 		i := strings.IndexByte(r, '%')
 		if i < 0 {
-			return append(b, r...)
+			return m.add(b, r)
 		}
-		b = append(b, r[:i]...)
+		b = m.add(b, r[:i])
 		var c byte
 		if i+1 < len(r) {
 			c = r[i+1]
@@ -634,16 +701,16 @@ func (m *matcher) appendRepl(b []byte, s, e int, r string) []byte {
 		}
 		switch {
 		case c == '0':
-			b = append(b, m.src[s:e]...)
+			b = m.add(b, m.src[s:e])
 		case isDigit(c):
 			switch v := m.capture(int(c-'1'), s, e).(type) {
 			case glua.LString:
-				b = append(b, v...)
+				b = m.add(b, string(v))
 			case glua.LNumber:
-				b = append(b, NumberText(float64(v))...)
+				b = m.add(b, NumberText(float64(v)))
 			}
 		default:
-			b = append(b, c)
+			b = m.add(b, string(c))
 		}
 	}
 }
