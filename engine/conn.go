@@ -622,7 +622,7 @@ func (c *Conn) SendFrame(ctx context.Context, h *netproto.Format, payload []byte
 		}
 	} else {
 		bufs := net.Buffers{head, payload}
-		_, err = bufs.WriteTo(c.nc.buffers())
+		_, err = c.nc.writeBuffers(&bufs)
 	}
 	return classify(ctx, "send", err)
 }
@@ -639,7 +639,7 @@ func (c *Conn) SendParts(ctx context.Context, head []byte, parts []Part) error {
 	defer c.unlockWrite()
 	bufs := net.Buffers{head}
 	flush := func() error {
-		_, err := bufs.WriteTo(c.nc.buffers())
+		_, err := c.nc.writeBuffers(&bufs)
 		bufs = bufs[:0]
 		return err
 	}

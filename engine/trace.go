@@ -181,13 +181,27 @@ func closeWrite(nc net.Conn) error {
 	return nc.Close()
 }
 
-// buffers returns the writer for net.Buffers: the bare transport when
-// untraced, so that a header and a body go out in one writev(2).
-func (w *wire) buffers() io.Writer {
-	if w.tracer.Load() == nil {
-		return w.Conn
+// writeBuffers writes bufs as net.Buffers do on the transport (one
+// writev(2) on TCP and Unix sockets), traced or not: tracing must not
+// change what goes out, so a traced write is the same call, dumped once,
+// before it, with the total byte count.
+func (w *wire) writeBuffers(bufs *net.Buffers) (int64, error) {
+	t := w.tracer.Load()
+	if t == nil {
+		return bufs.WriteTo(w.Conn)
 	}
-	return w
+	var all []byte
+	for _, b := range *bufs {
+		all = append(all, b...)
+	}
+	if len(all) > 0 {
+		t.Dump(true, w.Conn.RemoteAddr(), all)
+	}
+	n, err := bufs.WriteTo(w.Conn)
+	if err != nil && n < int64(len(all)) {
+		t.sendFailed(w.Conn.RemoteAddr(), int(n), len(all), err)
+	}
+	return n, err
 }
 
 // SetTracer traces c's traffic to t from now on; nil stops tracing.

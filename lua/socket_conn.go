@@ -42,7 +42,7 @@ var connClass = &class{
 		{"settimeout", connSetTimeout, "c:settimeout(s) -- limit each later operation to s seconds (nil: none)"},
 		{"peer", connPeer, "c:peer() -> host, port -- the peer's address"},
 		{"local", connLocal, "c:local() -> host, port -- this end's address"},
-		{"shutdown", connShutdown, "c:shutdown() -- stop sending; the peer reads end of stream, replies still arrive"},
+		{"shutdown", connShutdown, "c:shutdown() -> true | nil, err -- stop sending; the peer reads end of stream, replies still arrive"},
 		{"close", connClose, "c:close() -- close the connection"},
 		{"closed", connClosed, "c:closed() -> bool -- whether close was called"},
 		{"tls", connTLS, "c:tls() -> {version=, cipher=, fingerprint=, server_name=} | nil, err -- the TLS session: \"TLS 1.3\", the cipher suite, the peer certificate's \"sha256:hex\""},
@@ -86,8 +86,11 @@ func connPeer(L *glua.LState) int { return pushAddr(L, checkConn(L, 1).RemoteAdd
 func connLocal(L *glua.LState) int { return pushAddr(L, checkConn(L, 1).LocalAddr()) }
 
 func connShutdown(L *glua.LState) int {
-	checkConn(L, 1).CloseWrite()
-	return 0
+	if err := checkConn(L, 1).CloseWrite(); err != nil {
+		return fail(L, err)
+	}
+	L.Push(glua.LTrue)
+	return 1
 }
 
 func connClose(L *glua.LState) int {

@@ -42,7 +42,7 @@ local peer = task.spawn(function()
   while true do
     local cmd = cmds:recv()
     if cmd == "close" then c:close() break end
-    if cmd == "shutdown" then c:shutdown() end
+    if cmd == "shutdown" then assert(c:shutdown() == true) end
     if type(cmd) == "table" then
       for _, piece in ipairs(cmd) do
         assert(c:send(piece))
