@@ -207,22 +207,9 @@ func colons(fp string) string {
 // nothing cannot hold a TLS connect past its timeout, and that cancelling
 // interrupts it.
 func TestTLSHandshakeTimeout(t *testing.T) {
-	ln, err := Listen(context.Background(), "127.0.0.1", 0, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	go func() {
-		for {
-			c, err := ln.Accept(context.Background())
-			if err != nil {
-				return
-			}
-			t.Cleanup(func() { c.Close() })
-		}
-	}()
+	ln := silentListener(t)
 	start := time.Now()
-	_, err = DialTLS(context.Background(), "127.0.0.1", ln.Port(), 200*time.Millisecond, TLSOptions{Insecure: true})
+	_, err := DialTLS(context.Background(), "127.0.0.1", ln.Port(), 200*time.Millisecond, TLSOptions{Insecure: true})
 	if !errors.Is(err, ErrTimeout) || time.Since(start) > 2*time.Second {
 		t.Fatalf("err %v after %v, want timeout", err, time.Since(start))
 	}
