@@ -5,6 +5,8 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"math"
+	"strconv"
 	"strings"
 
 	"github.com/wirelab/wirelab/internal/textsim"
@@ -57,4 +59,35 @@ func flagError(fs *flag.FlagSet, err error) error {
 		return fmt.Errorf("unknown flag -%s (did you mean --%s?)", name, s)
 	}
 	return fmt.Errorf("unknown flag -%s", name)
+}
+
+// A sizeFlag is a flag of a size in bytes: 1048576, 512K, 256MiB, 2G
+// (K, M, G and T are powers of 1024, with or without "iB" or "B").
+type sizeFlag struct{ n int64 }
+
+func (f *sizeFlag) String() string { return strconv.FormatInt(f.n, 10) }
+
+// Set parses s as a size.
+func (f *sizeFlag) Set(s string) error {
+	n, err := parseSize(s)
+	if err != nil {
+		return err
+	}
+	f.n = n
+	return nil
+}
+
+// parseSize parses a size in bytes with an optional binary unit.
+func parseSize(s string) (int64, error) {
+	num, unit := s, ""
+	if i := strings.IndexFunc(s, func(r rune) bool { return r < '0' || r > '9' }); i >= 0 {
+		num, unit = s[:i], strings.ToUpper(s[i:])
+	}
+	unit = strings.TrimSuffix(strings.TrimSuffix(unit, "B"), "I")
+	sh, ok := map[string]uint{"": 0, "K": 10, "M": 20, "G": 30, "T": 40}[unit]
+	n, err := strconv.ParseInt(num, 10, 64)
+	if !ok || err != nil || n <= 0 || n > math.MaxInt64>>sh {
+		return 0, fmt.Errorf("%q is not a size: give bytes, or a number with K, M, G or T (256MiB, 2G)", s)
+	}
+	return n << sh, nil
 }

@@ -24,12 +24,14 @@ import (
 // wirelab run, -e, -i and FILE.lua: a script in a runtime, until its
 // servers and tasks are done.
 
-// cmdRun is wirelab run [--trace] [--cpuprofile FILE] SCRIPT [ARGS...]:
+// cmdRun is wirelab run [--trace] [--max-memory SIZE] [--cpuprofile FILE] SCRIPT [ARGS...]:
 // run's flags come before the script; what follows it is the script's.
 func cmdRun(args []string, stdout, stderr io.Writer) int {
 	fs := newFlags("run")
 	trace := fs.Bool("trace", false, "hexdump every connection's traffic to stderr")
 	profile := fs.String("cpuprofile", "", "write a CPU profile to FILE")
+	var budget sizeFlag
+	fs.Var(&budget, "max-memory", "the memory budget: past it the tasks that hold the most get \"not enough memory\" (default half the machine's)")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			fmt.Fprint(stdout, usage)
@@ -42,8 +44,10 @@ func cmdRun(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprint(stderr, usage)
 		return 2
 	}
+	o := options(stdout, stderr)
+	o.MaxMemory = budget.n
 	return profiled(*profile, stderr, func() int {
-		return runMain(stdout, stderr, func(rt *lua.Runtime) error {
+		return runWith(o, stdout, stderr, func(rt *lua.Runtime) error {
 			if *trace {
 				rt.TraceAll(nil)
 			}
@@ -98,9 +102,14 @@ func cmdScriptThenPrompt(args []string, stderr io.Writer) int {
 // tasks; the first SIGINT or SIGTERM interrupts them all. The runtime's
 // Close is the one shutdown sequence, as the prompt's.
 func runMain(stdout, stderr io.Writer, start func(*lua.Runtime) error) int {
+	return runWith(options(stdout, stderr), stdout, stderr, start)
+}
+
+// runWith is runMain with the runtime's options given.
+func runWith(o lua.Options, stdout, stderr io.Writer, start func(*lua.Runtime) error) int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	rt := lua.NewRuntime(ctx, options(stdout, stderr))
+	rt := lua.NewRuntime(ctx, o)
 	defer rt.Close()
 	err := start(rt)
 	if err == nil {

@@ -72,7 +72,24 @@ func coWrap(L *glua.LState) int {
 	L.Push(L.Get(glua.UpvalueIndex(1)))
 	L.Push(L.CheckFunction(1))
 	L.Call(1, 1)
+	if f, ok := L.Get(-1).(*glua.LFunction); ok && len(f.Upvalues) > 0 {
+		if th, ok := f.Upvalues[0].Value().(*glua.LState); ok {
+			watchThread(L, th)
+		}
+	}
 	L.Push(L.NewClosure(coWrapped, L.Get(-1)))
+	return 1
+}
+
+// coCreate is coroutine.create; its upvalue is gopher-lua's create. The
+// coroutine gets the memory budget's check (memory.go).
+func coCreate(L *glua.LState) int {
+	L.Push(L.Get(glua.UpvalueIndex(1)))
+	L.Push(L.CheckFunction(1))
+	L.Call(1, 1)
+	if th, ok := L.Get(-1).(*glua.LState); ok {
+		watchThread(L, th)
+	}
 	return 1
 }
 
@@ -117,8 +134,8 @@ func (s *state) takeThread(L *glua.LState) *thread {
 	}
 	if ctx := L.Context(); ctx == nil {
 		th.L.RemoveContext()
-	} else if th.L.Context() != ctx {
-		th.L.SetContext(ctx)
+	} else {
+		s.setContext(th.L, ctx)
 	}
 	// The thread stands for L: the same globals (setfenv(0, t) inside the
 	// call carries back out, in run).
@@ -592,10 +609,12 @@ func frameLine(L *glua.LState, dbg *glua.Debug, bottom bool) string {
 }
 
 // patchCoroutine wraps resume and wrap, so that a coroutine's error is
-// worded as Lua 5.1 words it, and adds running.
+// worded as Lua 5.1 words it, and create and wrap, for the memory budget,
+// and adds running.
 func patchCoroutine(L *glua.LState, co *glua.LTable) {
-	resume, wrap := co.RawGetString("resume"), co.RawGetString("wrap")
+	resume, wrap, create := co.RawGetString("resume"), co.RawGetString("wrap"), co.RawGetString("create")
 	co.RawSetString("resume", L.NewClosure(coResume, resume))
 	co.RawSetString("wrap", L.NewClosure(coWrap, wrap))
+	co.RawSetString("create", L.NewClosure(coCreate, create))
 	co.RawSetString("running", L.NewFunction(coRunning))
 }

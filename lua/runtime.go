@@ -47,6 +47,15 @@ type Options struct {
 	// complex". A pattern such as ".-.-.-.-.-b" would otherwise run for
 	// hours on 100 KB. 0: DefaultMaxPatternSteps; negative: no limit.
 	MaxPatternSteps int64
+	// MaxMemory is the memory budget, in bytes of Go's heap, which every
+	// state of the runtime shares with the rest of the process. When the
+	// heap stays above it after a collection, the states running Lua code
+	// that hold the most get "not enough memory", raised where their code
+	// stands (pcall catches it, as in Lua 5.1), so that one script's
+	// runaway table or million coroutines end that script's task and not
+	// the process with every connection in it (memory.go says how). 0:
+	// DefaultMaxMemory(); negative: no budget.
+	MaxMemory int64
 	// Omit names the libraries and modules to leave out, in every state of
 	// the runtime (the main script, tasks and handlers): their globals are
 	// nil and require fails for them. Any of wirelab's modules (socket,
@@ -95,6 +104,16 @@ const DefaultMaxString = 1 << 30
 // second of one idle core: far more than a pattern whose work grows with
 // its subject's length alone ever needs.
 const DefaultMaxPatternSteps = 100_000_000
+
+// DefaultMaxMemory is the default Options.MaxMemory: half the machine's
+// memory, or of the memory its control group may use when that is less;
+// 4 GiB where neither can be read.
+func DefaultMaxMemory() int64 {
+	if n := machineMemory(); n > 0 {
+		return n / 2
+	}
+	return 4 << 30
+}
 
 // DefaultCloseTimeout is the default Options.CloseTimeout.
 const DefaultCloseTimeout = 2 * time.Second
@@ -181,6 +200,12 @@ func newRuntime(ctx context.Context, o Options) *Runtime {
 		rt.lines = &lineReader{in: rt.stdin}
 	}
 	rt.ctx, rt.cancel = context.WithCancel(ctx)
+	switch {
+	case o.MaxMemory == 0:
+		rt.mem = newMemWatch(rt.ctx, DefaultMaxMemory())
+	case o.MaxMemory > 0:
+		rt.mem = newMemWatch(rt.ctx, o.MaxMemory)
+	}
 	return rt
 }
 
@@ -419,13 +444,14 @@ func (rt *Runtime) Call(fn *glua.LFunction, args ...glua.LValue) ([]glua.LValue,
 	rt.mu.Lock()
 	rt.interrupt = cancel
 	rt.mu.Unlock()
-	L.SetContext(ctx)
+	s := stateOf(L)
+	s.setContext(L, ctx)
 	defer func() {
 		rt.mu.Lock()
 		rt.interrupt = nil
 		rt.mu.Unlock()
 		cancel()
-		L.SetContext(rt.ctx)
+		s.setContext(L, rt.ctx)
 	}()
 	return call(L, ctx, fn, args)
 }

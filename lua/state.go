@@ -10,6 +10,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/wirelab/wirelab/lua/internal/lua51"
@@ -94,6 +95,9 @@ type state struct {
 	// loaded: they stay nil. gc is what collectgarbage remembers.
 	removed map[string]bool
 	gc      gcState
+	// memRound is the last round of the memory budget's pressure in
+	// which the state measured itself (memory.go).
+	memRound atomic.Uint64
 }
 
 // stateOf returns the Go side of L.
@@ -109,10 +113,14 @@ func stateOf(L *glua.LState) *state {
 
 // ctxOf returns the context that L's blocking calls honour.
 func ctxOf(L *glua.LState) context.Context {
-	if ctx := L.Context(); ctx != nil {
+	switch ctx := L.Context().(type) {
+	case nil:
+		return context.Background()
+	case *memCtx:
+		return ctx.Context
+	default:
 		return ctx
 	}
-	return context.Background()
 }
 
 // newState returns a fresh state whose blocking calls honour ctx. Its
@@ -154,7 +162,7 @@ func (rt *Runtime) newStateDepth(ctx context.Context, depth int) *glua.LState {
 		L.G.Global.RawSetString("module", glua.LNil)
 	}
 	if ctx != nil {
-		L.SetContext(ctx)
+		s.setContext(L, ctx)
 	}
 	return L
 }
@@ -172,7 +180,7 @@ type template struct {
 }
 
 var libTemplate = sync.OnceValue(func() *template {
-	rt := newRuntime(context.Background(), Options{Stdout: io.Discard, Stderr: io.Discard})
+	rt := newRuntime(context.Background(), Options{Stdout: io.Discard, Stderr: io.Discard, MaxMemory: -1})
 	L := rt.newState(noContext)
 	defer L.Close()
 	for name := range gopherLibs {
@@ -454,7 +462,8 @@ type Runtime struct {
 
 	dicts        engine.Registry
 	maxString    int64
-	patternSteps int64 // 0: none
+	patternSteps int64     // 0: none
+	mem          *memWatch // nil: no memory budget
 
 	mu      sync.Mutex
 	active  int
