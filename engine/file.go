@@ -87,7 +87,8 @@ type FileResult struct {
 // peer's: not empty, not "." or "..", no slash or backslash; valid UTF-8
 // (and no U+FFFD) without control characters (a newline forges log lines) or format
 // characters (Unicode's Cf, such as U+202E, which reverses the text shown
-// after it, and U+FEFF), nor line or paragraph separators; not ending in a
+// after it, and U+FEFF), nor line or paragraph separators; none of the
+// characters Windows refuses (< > : " | ? *); not ending in a
 // dot or a space (Windows drops them, so two names would be one); not a
 // device name of Windows (CON, PRN, AUX, NUL, COM0-9, LPT0-9 and COM or
 // LPT with a superscript digit, in any case, alone or before an
@@ -104,6 +105,9 @@ func CheckName(name string) error {
 	}
 	if strings.HasSuffix(name, ".") || strings.HasSuffix(name, " ") {
 		return &NameError{Name: name, Rule: "ends in a dot or a space"}
+	}
+	if i := strings.IndexAny(name, windowsForbidden); i >= 0 {
+		return &NameError{Name: name, Rule: fmt.Sprintf("%q cannot be in a file name on Windows", name[i])}
 	}
 	if windowsDevice(name) {
 		return &NameError{Name: name, Rule: "reserved on Windows"}
@@ -135,6 +139,11 @@ func checkLocalName(name string) error {
 	}
 	return nil
 }
+
+// windowsForbidden are the characters Windows refuses in a file name
+// (besides the slashes and control characters refused everywhere); ':'
+// would name an NTFS stream of another file.
+const windowsForbidden = `<>:"|?*`
 
 // windowsDevice reports whether Windows takes name for a device: its part
 // before the first dot, without trailing spaces, is one of the reserved

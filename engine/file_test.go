@@ -45,6 +45,12 @@ func TestCheckName(t *testing.T) {
 		"COM\u00b9":        "bad file name (reserved on Windows)",
 		"CON .txt":         "bad file name (reserved on Windows)",
 		".wirelab-partial": "bad file name (reserved for partial files)",
+		"a:b.txt":          `bad file name (':' cannot be in a file name on Windows)`,
+		"what?.txt":        `bad file name ('?' cannot be in a file name on Windows)`,
+		"x<y>z":            `bad file name ('<' cannot be in a file name on Windows)`,
+		`say"hi"`:          `bad file name ('"' cannot be in a file name on Windows)`,
+		"a|b":              `bad file name ('|' cannot be in a file name on Windows)`,
+		"*.txt":            `bad file name ('*' cannot be in a file name on Windows)`,
 		".WireLab-Partial": "bad file name (reserved for partial files)",
 	} {
 		err := CheckName(name)
