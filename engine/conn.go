@@ -293,7 +293,17 @@ func (c *Conn) read(ctx context.Context, op string, fn func() error) error {
 	defer c.unlockRead()
 	err := fn()
 	c.completed(err)
-	return classify(ctx, op, err)
+	return c.recvError(ctx, op, err)
+}
+
+// recvError is classify for a receive, which tells c's trace when it
+// timed out.
+func (c *Conn) recvError(ctx context.Context, op string, err error) error {
+	err = classify(ctx, op, err)
+	if err != nil && err.(*OpError).Err == ErrTimeout {
+		c.timedOut()
+	}
+	return err
 }
 
 // write runs fn, a write on c.nc, under the write lock, the deadline and ctx.
@@ -354,7 +364,7 @@ func (c *Conn) Read(p []byte) (int, error) {
 		return n, io.EOF
 	}
 	c.completed(err)
-	return n, classify(ctx, "recv", err)
+	return n, c.recvError(ctx, "recv", err)
 }
 
 // Write writes all of p under c's timeout: c is an io.Writer.
@@ -427,7 +437,7 @@ func (c *Conn) RecvExact(ctx context.Context, n int) ([]byte, error) {
 		c.unread(buf)
 	}
 	c.completed(err)
-	return buf, classify(ctx, "recv", err)
+	return buf, c.recvError(ctx, "recv", err)
 }
 
 // RecvUntil reads up to and including delim and returns the bytes before
@@ -672,7 +682,7 @@ func (c *Conn) RecvFrame(ctx context.Context, h *netproto.Format, max int64) ([]
 	defer c.unlockRead()
 	buf, err := c.readFrame(h, max)
 	c.completed(err)
-	return buf, classify(ctx, "recv", err)
+	return buf, c.recvError(ctx, "recv", err)
 }
 
 // readFrame is RecvFrame under the read lock.

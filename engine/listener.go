@@ -143,7 +143,9 @@ func (l *Listener) Accept(ctx context.Context) (*Conn, error) {
 	if l.tls != nil {
 		nc = tls.Server(&alertPlain{Conn: nc}, l.tls)
 	}
-	return NewConn(nc), nil
+	c := NewConn(nc)
+	c.nc.accepted = true
+	return c, nil
 }
 
 // Closed reports whether Close has been called.

@@ -24,7 +24,7 @@ import (
 type readBuf struct {
 	src  io.Reader
 	raw  syscall.RawConn // nil: plain reads from src
-	seen func([]byte)    // given what raw reads bring (the trace), or nil
+	seen func([]byte, error) // given what raw reads bring, and how they end (the trace), or nil
 	buf  []byte          // nil while empty and waiting
 	pbuf *[]byte         // buf's pool entry, so that giving it back allocates nothing
 	r, w int             // buf[r:w] are the bytes held
@@ -52,7 +52,7 @@ func newReadBuf(src io.Reader) *readBuf {
 		}
 	}
 	if w, ok := src.(*wire); ok {
-		b.seen = w.received
+		b.seen = w.readDone
 	}
 	return b
 }
@@ -133,13 +133,20 @@ func (b *readBuf) rawRead() (int, error) {
 		return 0, err
 	case rerr != nil:
 		b.release()
-		return 0, &syscallError{rerr}
+		err = &syscallError{rerr}
 	case n == 0:
 		b.release()
-		return 0, io.EOF
+		err = io.EOF
 	}
 	if b.seen != nil {
-		b.seen(b.buf[b.w : b.w+n])
+		if err != nil {
+			b.seen(nil, err)
+		} else {
+			b.seen(b.buf[b.w:b.w+n], nil)
+		}
+	}
+	if err != nil {
+		return 0, err
 	}
 	return n, nil
 }

@@ -7,6 +7,8 @@ import (
 	"errors"
 	"io"
 	"net"
+	"net/netip"
+	"os"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -14,42 +16,164 @@ import (
 	"time"
 )
 
-// A Tracer writes every byte a traced connection sends or receives as a
-// hexdump in hexdump -C layout, each chunk behind a header line:
+// A Tracer writes every byte a traced connection sends or receives, each
+// chunk behind a header line, as a hexdump in hexdump -C layout or, with
+// TraceText, as escaped text:
 //
-//	12:00:00.000000 >> sent 5 bytes to 127.0.0.1:9000
+//	12:00:00.000000 >> sent 5 bytes to 127.0.0.1:9000 at offset 0
 //	00000000  68 65 6c 6c 6f                                    |hello|
 //
-// Received chunks read "<< received N bytes from PEER". One chunk is one
-// read or write on the socket, so the bytes a buffered read takes ahead,
-// and the delimiters that RecvUntil consumes, appear once, as they came.
+// Received chunks read "<< received N bytes from PEER at offset K", K
+// being the stream offset of the chunk's first byte in its direction. One
+// chunk is one system call on the socket: one read, one write, writev or
+// sendfile (a send of several pieces is one chunk with the total count),
+// so the bytes a buffered read takes ahead, and the delimiters that
+// RecvUntil consumes, appear once, as they came. Lines in the same layout
+// tell the connection's life: "-- connected to PEER from LOCAL" (or
+// "-- accepted PEER on LOCAL"), "<< FIN from PEER" (its end of stream),
+// ">> FIN to PEER" (our shutdown), "<< RST from PEER" (a reset), "-- closed
+// PEER", and "<< receive from PEER timed out".
+//
 // A Tracer is safe for many connections at once: each chunk's lines reach
-// the writer in one Write, under a mutex, so chunks never interleave.
+// the writer in one Write, under a mutex shared by every Tracer of that
+// writer, so chunks never interleave. With a Capture it also hands each
+// connection's traffic to a capture file, as packets.
 type Tracer struct {
-	mu sync.Mutex
-	w  io.Writer
+	out     *traceOut // nil: no dumps, the capture only
+	format  TraceFormat
+	capture Capture
 	// Now gives the timestamps; nil means time.Now. Tests fix it.
 	Now func() time.Time
 }
 
-// NewTracer returns a Tracer writing to w.
-func NewTracer(w io.Writer) *Tracer { return &Tracer{w: w} }
+// traceOut is a trace's writer and the lock that keeps its chunks whole.
+type traceOut struct {
+	mu sync.Mutex
+	w  io.Writer
+}
 
-// Dump writes one chunk: sent says the direction, peer the other end.
-func (t *Tracer) Dump(sent bool, peer net.Addr, p []byte) {
-	now := time.Now
+func (o *traceOut) write(b []byte) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	o.w.Write(b)
+}
+
+// TraceFormat is how a Tracer shows bytes.
+type TraceFormat int
+
+const (
+	// TraceHex is hexdump -C's layout.
+	TraceHex TraceFormat = iota
+	// TraceText is the bytes as text, as socat -v shows them: printable
+	// ASCII as it is, \r, \n, \t and \\ escaped, every other byte as \ddd
+	// (decimal, as Lua writes it); a line ends after each \n, and is
+	// broken after 100 columns.
+	TraceText
+)
+
+// NewTracer returns a Tracer writing hexdumps to w.
+func NewTracer(w io.Writer) *Tracer { return &Tracer{out: &traceOut{w: w}} }
+
+// CaptureTracer returns a Tracer that writes no dumps, only the capture.
+func CaptureTracer(c Capture) *Tracer { return &Tracer{capture: c} }
+
+// WithFormat returns a Tracer like t that shows bytes in format f. The two
+// share t's writer and its lock.
+func (t *Tracer) WithFormat(f TraceFormat) *Tracer {
+	u := *t
+	u.format = f
+	return &u
+}
+
+// WithCapture returns a Tracer like t that also hands every connection's
+// traffic to c (nil: none).
+func (t *Tracer) WithCapture(c Capture) *Tracer {
+	u := *t
+	u.capture = c
+	return &u
+}
+
+// Capturing returns the capture t hands traffic to, or nil.
+func (t *Tracer) Capturing() Capture { return t.capture }
+
+// A Capture receives traced traffic as packets: a capture file
+// (engine/capture) satisfies it.
+type Capture interface {
+	// Stream begins a TCP connection between local and remote; outbound
+	// when we connected.
+	Stream(local, remote netip.AddrPort, outbound bool) CaptureStream
+	// Datagram is one UDP datagram from src to dst.
+	Datagram(src, dst netip.AddrPort, payload []byte)
+}
+
+// A CaptureStream is one connection of a Capture, in the calls that
+// crossed it.
+type CaptureStream interface {
+	Sent(p []byte)
+	Received(p []byte)
+	FinSent()
+	FinReceived()
+	Reset(byPeer bool)
+	Close()
+	Mark(text string)
+}
+
+func (t *Tracer) now() time.Time {
 	if t.Now != nil {
-		now = t.Now
+		return t.Now()
 	}
-	buf := make([]byte, 0, 64+(len(p)+15)/16*79)
-	buf = now().AppendFormat(buf, "15:04:05.000000")
+	return time.Now()
+}
+
+// header appends a line's timestamp and its direction's mark.
+func (t *Tracer) header(buf []byte, mark string) []byte {
+	buf = t.now().AppendFormat(buf, "15:04:05.000000")
+	return append(append(append(buf, ' '), mark...), ' ')
+}
+
+// Dump writes one chunk of a datagram socket (no stream offset): sent
+// says the direction, peer the other end.
+func (t *Tracer) Dump(sent bool, peer net.Addr, p []byte) { t.dump(sent, peer, -1, p) }
+
+// Datagram traces one UDP datagram between local and peer: its dump, and
+// its packet in the capture.
+func (t *Tracer) Datagram(sent bool, local, peer net.Addr, p []byte) {
+	if t.out != nil {
+		t.dump(sent, peer, -1, p)
+	}
+	if t.capture != nil {
+		l, r := addrPort(local), addrPort(peer)
+		if l.IsValid() && r.IsValid() {
+			if sent {
+				t.capture.Datagram(l, r, p)
+			} else {
+				t.capture.Datagram(r, l, p)
+			}
+		}
+	}
+}
+
+// dump writes one chunk; off is the stream offset of its first byte, -1
+// for a datagram.
+func (t *Tracer) dump(sent bool, peer net.Addr, off int64, p []byte) {
+	if t.out == nil {
+		return
+	}
+	t.out.write(t.appendChunk(nil, sent, peer, off, int64(len(p)), p))
+}
+
+// appendChunk appends a chunk's header for size bytes, and p shown.
+func (t *Tracer) appendChunk(buf []byte, sent bool, peer net.Addr, off, size int64, p []byte) []byte {
+	if buf == nil {
+		buf = make([]byte, 0, 80+len(p)*4)
+	}
 	if sent {
-		buf = append(buf, " >> sent "...)
+		buf = t.header(buf, ">> sent")
 	} else {
-		buf = append(buf, " << received "...)
+		buf = t.header(buf, "<< received")
 	}
-	buf = strconv.AppendInt(buf, int64(len(p)), 10)
-	if len(p) == 1 {
+	buf = strconv.AppendInt(buf, size, 10)
+	if size == 1 {
 		buf = append(buf, " byte"...)
 	} else {
 		buf = append(buf, " bytes"...)
@@ -60,25 +184,32 @@ func (t *Tracer) Dump(sent bool, peer net.Addr, p []byte) {
 		buf = append(buf, " from "...)
 	}
 	buf = append(buf, peerName(peer)...)
+	if off >= 0 {
+		buf = append(buf, " at offset "...)
+		buf = strconv.AppendInt(buf, off, 10)
+	}
 	buf = append(buf, '\n')
-	buf = AppendHexdump(buf, p)
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	t.w.Write(buf)
+	if t.format == TraceText {
+		return AppendText(buf, p)
+	}
+	return AppendHexdump(buf, p)
+}
+
+// event writes one line of the connection's life: mark, then what.
+func (t *Tracer) event(mark, what string) {
+	if t.out == nil {
+		return
+	}
+	buf := t.header(make([]byte, 0, 40+len(what)), mark)
+	buf = append(append(buf, what...), '\n')
+	t.out.write(buf)
 }
 
 // sendFailed notes that only n of the size bytes just dumped as sent
 // went out, and why.
-func (t *Tracer) sendFailed(peer net.Addr, n, size int, err error) {
-	now := time.Now
-	if t.Now != nil {
-		now = t.Now
-	}
-	line := now().Format("15:04:05.000000") + " >> send to " + peerName(peer) + " failed after " +
-		strconv.Itoa(n) + " of the " + strconv.Itoa(size) + " bytes above: " + err.Error() + "\n"
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	io.WriteString(t.w, line)
+func (t *Tracer) sendFailed(peer net.Addr, n, size int64, err error) {
+	t.event(">>", "send to "+peerName(peer)+" failed after "+strconv.FormatInt(n, 10)+" of the "+
+		strconv.FormatInt(size, 10)+" bytes above: "+err.Error())
 }
 
 // peerName is how a dump names the other end.
@@ -105,30 +236,128 @@ func AppendHexdump(buf, p []byte) []byte {
 	return w.Bytes()
 }
 
+// AppendText appends p as TraceText shows it.
+func AppendText(buf, p []byte) []byte {
+	col := 0
+	for _, c := range p {
+		start := len(buf)
+		switch {
+		case c == '\n':
+			buf = append(buf, '\\', 'n', '\n')
+			col = 0
+			continue
+		case c == '\r':
+			buf = append(buf, '\\', 'r')
+		case c == '\t':
+			buf = append(buf, '\\', 't')
+		case c == '\\':
+			buf = append(buf, '\\', '\\')
+		case c >= 0x20 && c < 0x7f:
+			buf = append(buf, c)
+		default:
+			buf = append(buf, '\\', '0'+c/100, '0'+c/10%10, '0'+c%10)
+		}
+		if col += len(buf) - start; col >= 100 {
+			buf = append(buf, '\n')
+			col = 0
+		}
+	}
+	if col > 0 {
+		buf = append(buf, '\n')
+	}
+	return buf
+}
+
+// addrPort is a TCP or UDP address as a netip.AddrPort; invalid for others.
+func addrPort(a net.Addr) netip.AddrPort {
+	switch a := a.(type) {
+	case *net.TCPAddr:
+		return a.AddrPort()
+	case *net.UDPAddr:
+		return a.AddrPort()
+	}
+	return netip.AddrPort{}
+}
+
 // wire is the transport under a Conn's buffer: every read and write of
-// the connection goes through it, and through its Tracer when one is set.
-// Without one it adds an atomic load per call.
+// the connection goes through it, and through its trace when one is set.
+// It counts the bytes each way, traced or not, so that a trace begun late
+// still gives true stream offsets. Without a trace it adds an atomic load
+// and an atomic add per call.
 type wire struct {
 	net.Conn // the transport: a TCP, Unix or TLS connection
-	tracer   atomic.Pointer[Tracer]
+	trace    atomic.Pointer[connTrace]
+	sent     atomic.Int64 // bytes written so far
+	received atomic.Int64 // bytes read so far
+	accepted bool         // the peer connected to us
+	// Each ending is told once.
+	finIn, finOut, reset, closed atomic.Bool
+}
+
+// A connTrace is a connection's trace: its Tracer and its stream in the
+// Tracer's capture.
+type connTrace struct {
+	t      *Tracer
+	stream CaptureStream // nil: no capture
 }
 
 func (w *wire) Read(p []byte) (int, error) {
 	n, err := w.Conn.Read(p)
-	w.received(p[:max(n, 0)])
+	w.readDone(p[:max(n, 0)], err)
 	return n, err
 }
 
-// received traces bytes read from the transport, by Read or by the read
-// buffer's reads of the socket itself (readBuf).
-func (w *wire) received(p []byte) {
-	if t := w.tracer.Load(); t != nil && len(p) > 0 {
-		t.Dump(false, w.Conn.RemoteAddr(), p)
+// readDone counts and traces what one read of the transport brought, by
+// Read or by the read buffer's reads of the socket itself (readBuf), and
+// how it ended: the peer's end of stream, or a reset.
+func (w *wire) readDone(p []byte, err error) {
+	off := w.received.Add(int64(len(p))) - int64(len(p))
+	ct := w.trace.Load()
+	if ct == nil {
+		return
+	}
+	if len(p) > 0 {
+		ct.t.dump(false, w.Conn.RemoteAddr(), off, p)
+		if ct.stream != nil {
+			ct.stream.Received(p)
+		}
+	}
+	switch {
+	case err == nil:
+	case errors.Is(err, io.EOF):
+		if !w.finIn.Swap(true) {
+			ct.t.event("<<", "FIN from "+peerName(w.Conn.RemoteAddr())+": end of stream after "+plural(off+int64(len(p)), "byte"))
+			if ct.stream != nil {
+				ct.stream.FinReceived()
+			}
+		}
+	case errors.Is(err, syscall.ECONNRESET):
+		w.resetBy(ct, err)
 	}
 }
 
+// resetBy tells the peer's reset, once.
+func (w *wire) resetBy(ct *connTrace, err error) {
+	if w.reset.Swap(true) {
+		return
+	}
+	ct.t.event("<<", "RST from "+peerName(w.Conn.RemoteAddr())+": connection reset by peer after "+
+		plural(w.sent.Load(), "byte")+" sent and "+strconv.FormatInt(w.received.Load(), 10)+" received")
+	if ct.stream != nil {
+		ct.stream.Reset(true)
+	}
+}
+
+// plural is "1 byte", "2 bytes".
+func plural(n int64, unit string) string {
+	if n == 1 {
+		return "1 " + unit
+	}
+	return strconv.FormatInt(n, 10) + " " + unit + "s"
+}
+
 // SyscallConn gives the read buffer the socket of a TCP or Unix
-// transport, which it reads directly, tracing through received; a TLS
+// transport, which it reads directly, tracing through readDone; a TLS
 // transport has none.
 func (w *wire) SyscallConn() (syscall.RawConn, error) {
 	if sc, ok := w.Conn.(syscall.Conn); ok {
@@ -143,24 +372,108 @@ func (w *wire) SyscallConn() (syscall.RawConn, error) {
 // dump after the write raced it and could show the answer first). A write
 // that fails says how much of p did not go out.
 func (w *wire) Write(p []byte) (int, error) {
-	t := w.tracer.Load()
-	if t != nil && len(p) > 0 {
-		t.Dump(true, w.Conn.RemoteAddr(), p)
+	ct := w.trace.Load()
+	if ct != nil && len(p) > 0 {
+		ct.t.dump(true, w.Conn.RemoteAddr(), w.sent.Load(), p)
 	}
 	n, err := w.Conn.Write(p)
-	if t != nil && err != nil && n < len(p) {
-		t.sendFailed(w.Conn.RemoteAddr(), n, len(p), err)
-	}
+	w.wrote(ct, p, int64(n), int64(len(p)), err)
 	return n, err
 }
 
-// ReadFrom keeps sendfile(2) and splice for untraced TCP connections;
-// traced ones copy through Write, so that the bytes are shown.
+// wrote counts n bytes of a send of size gone out, and tells its
+// capture (p, the bytes, when known) and its failure.
+func (w *wire) wrote(ct *connTrace, p []byte, n, size int64, err error) {
+	w.sent.Add(n)
+	if ct == nil {
+		return
+	}
+	if ct.stream != nil && n > 0 && p != nil {
+		ct.stream.Sent(p[:n])
+	}
+	if err != nil && n < size {
+		ct.t.sendFailed(w.Conn.RemoteAddr(), n, size, err)
+		if errors.Is(err, syscall.ECONNRESET) {
+			w.resetBy(ct, err)
+		}
+	}
+}
+
+// ReadFrom keeps sendfile(2) and splice, traced or not. Traced, a file's
+// bytes are dumped before they go, read for the dump with pread from where
+// the file stands, and the socket still gets one sendfile: a trace changes
+// no system call. Other readers, traced, go through Write.
 func (w *wire) ReadFrom(r io.Reader) (int64, error) {
-	if rf, ok := w.Conn.(io.ReaderFrom); ok && w.tracer.Load() == nil {
-		return rf.ReadFrom(r)
+	rf, ok := w.Conn.(io.ReaderFrom)
+	ct := w.trace.Load()
+	if ct == nil && ok {
+		n, err := rf.ReadFrom(r)
+		w.sent.Add(n)
+		return n, err
+	}
+	lr, limited := r.(*io.LimitedReader)
+	if ok && limited {
+		if f, isFile := lr.R.(*os.File); isFile {
+			return w.sendFileTraced(ct, rf, lr, f)
+		}
 	}
 	return io.Copy(struct{ io.Writer }{w}, r)
+}
+
+// sendFileTraced is ReadFrom of a traced file: one dump of the bytes the
+// call is to send, then the call.
+func (w *wire) sendFileTraced(ct *connTrace, rf io.ReaderFrom, lr *io.LimitedReader, f *os.File) (int64, error) {
+	pos, err := f.Seek(0, io.SeekCurrent)
+	size := lr.N
+	if fi, serr := f.Stat(); err == nil && serr == nil && fi.Mode().IsRegular() {
+		size = min(size, max(fi.Size()-pos, 0))
+	} else {
+		return io.Copy(struct{ io.Writer }{w}, lr)
+	}
+	ct.t.dumpFile(w.Conn.RemoteAddr(), w.sent.Load(), f, pos, size, ct.stream)
+	n, err := rf.ReadFrom(lr)
+	w.wrote(ct, nil, n, size, err)
+	return n, err
+}
+
+// dumpFile dumps size bytes of f from pos as one chunk sent, reading
+// them in pieces, under the writer's lock for the whole chunk, and gives
+// them to stream, if any.
+func (t *Tracer) dumpFile(peer net.Addr, off int64, f *os.File, pos, size int64, stream CaptureStream) {
+	if t.out == nil && stream == nil {
+		return
+	}
+	if t.out != nil {
+		t.out.mu.Lock()
+		defer t.out.mu.Unlock()
+		t.out.w.Write(t.appendChunk(nil, true, peer, off, size, nil))
+	}
+	var hexw io.WriteCloser
+	if t.out != nil && t.format == TraceHex {
+		hexw = hex.Dumper(t.out.w)
+	}
+	buf := make([]byte, min(size, 64<<10))
+	for done := int64(0); done < size; {
+		n, err := f.ReadAt(buf[:min(int64(len(buf)), size-done)], pos+done)
+		if n > 0 {
+			switch {
+			case hexw != nil:
+				hexw.Write(buf[:n])
+			case t.out != nil:
+				t.out.w.Write(AppendText(nil, buf[:n]))
+			}
+			if stream != nil {
+				stream.Sent(buf[:n])
+			}
+		}
+		done += int64(n)
+		if err != nil {
+			break
+		}
+	}
+	if hexw != nil {
+		hexw.Close()
+	}
 }
 
 // CloseWrite shuts down the sending side of the transport. Over TLS it
@@ -168,7 +481,27 @@ func (w *wire) ReadFrom(r io.Reader) (int64, error) {
 // and then shuts down the TCP side, so that TLS and plain peers alike read
 // end of stream.
 func (w *wire) CloseWrite() error {
-	return closeWrite(w.Conn)
+	err := closeWrite(w.Conn)
+	if ct := w.trace.Load(); ct != nil && err == nil && !w.finOut.Swap(true) {
+		ct.t.event(">>", "FIN to "+peerName(w.Conn.RemoteAddr())+": shutdown after "+plural(w.sent.Load(), "byte")+" sent")
+		if ct.stream != nil {
+			ct.stream.FinSent()
+		}
+	}
+	return err
+}
+
+// Close closes the transport, and tells the trace.
+func (w *wire) Close() error {
+	err := w.Conn.Close()
+	if ct := w.trace.Load(); ct != nil && !w.closed.Swap(true) {
+		ct.t.event("--", "closed "+peerName(w.Conn.RemoteAddr())+": "+plural(w.sent.Load(), "byte")+" sent, "+
+			strconv.FormatInt(w.received.Load(), 10)+" received")
+		if ct.stream != nil {
+			ct.stream.Close()
+		}
+	}
+	return err
 }
 
 func closeWrite(nc net.Conn) error {
@@ -186,26 +519,78 @@ func closeWrite(nc net.Conn) error {
 // change what goes out, so a traced write is the same call, dumped once,
 // before it, with the total byte count.
 func (w *wire) writeBuffers(bufs *net.Buffers) (int64, error) {
-	t := w.tracer.Load()
-	if t == nil {
-		return bufs.WriteTo(w.Conn)
+	ct := w.trace.Load()
+	if ct == nil {
+		n, err := bufs.WriteTo(w.Conn)
+		w.sent.Add(n)
+		return n, err
 	}
 	var all []byte
 	for _, b := range *bufs {
 		all = append(all, b...)
 	}
 	if len(all) > 0 {
-		t.Dump(true, w.Conn.RemoteAddr(), all)
+		ct.t.dump(true, w.Conn.RemoteAddr(), w.sent.Load(), all)
 	}
 	n, err := bufs.WriteTo(w.Conn)
-	if err != nil && n < int64(len(all)) {
-		t.sendFailed(w.Conn.RemoteAddr(), int(n), len(all), err)
-	}
+	w.wrote(ct, all, n, int64(len(all)), err)
 	return n, err
 }
 
-// SetTracer traces c's traffic to t from now on; nil stops tracing.
-func (c *Conn) SetTracer(t *Tracer) { c.nc.tracer.Store(t) }
+// SetTracer traces c's traffic to t from now on; nil stops tracing. The
+// trace begins with a line naming both ends: "connected" or "accepted"
+// for a connection with no traffic yet, "tracing" with the bytes so far
+// otherwise. A capture gets the connection as a stream from here.
+func (c *Conn) SetTracer(t *Tracer) {
+	if t == nil {
+		c.nc.trace.Store(nil)
+		return
+	}
+	if old := c.nc.trace.Load(); old != nil && old.t == t {
+		return
+	}
+	w := c.nc
+	ct := &connTrace{t: t}
+	local, peer := w.Conn.LocalAddr(), w.Conn.RemoteAddr()
+	sent, got := w.sent.Load(), w.received.Load()
+	switch {
+	case sent != 0 || got != 0:
+		t.event("--", "tracing "+peerName(peer)+" from "+peerName(local)+": "+plural(sent, "byte")+" sent and "+
+			strconv.FormatInt(got, 10)+" received before")
+	case w.accepted:
+		t.event("--", "accepted "+peerName(peer)+" on "+peerName(local))
+	default:
+		t.event("--", "connected to "+peerName(peer)+" from "+peerName(local))
+	}
+	if t.capture != nil {
+		if l, r := addrPort(local), addrPort(peer); l.IsValid() && r.IsValid() {
+			ct.stream = t.capture.Stream(l, r, !w.accepted)
+		}
+	}
+	w.trace.Store(ct)
+}
 
 // Tracer returns the Tracer set on c, or nil.
-func (c *Conn) Tracer() *Tracer { return c.nc.tracer.Load() }
+func (c *Conn) Tracer() *Tracer {
+	if ct := c.nc.trace.Load(); ct != nil {
+		return ct.t
+	}
+	return nil
+}
+
+// Mark puts a comment on the next packet of c's capture, if it has one.
+func (c *Conn) Mark(text string) bool {
+	if ct := c.nc.trace.Load(); ct != nil && ct.stream != nil {
+		ct.stream.Mark(text)
+		return true
+	}
+	return false
+}
+
+// timedOut tells c's trace that a receive timed out.
+func (c *Conn) timedOut() {
+	if ct := c.nc.trace.Load(); ct != nil {
+		ct.t.event("<<", "receive from "+peerName(c.nc.Conn.RemoteAddr())+" timed out after "+c.Timeout().String()+
+			", "+plural(c.nc.received.Load(), "byte")+" received so far")
+	}
+}

@@ -62,3 +62,46 @@ func TestTraceKeepsWritev(t *testing.T) {
 		t.Fatalf("%d dumps of the whole 3 bytes, want %d:\n%s", got, rounds, out.String()[:min(500, len(out.String()))])
 	}
 }
+
+// TestTraceKeepsSendfile: a traced SendFile is still one sendfile, not a
+// copy through writes, and its dump is one chunk of the whole file whose
+// bytes are the file's.
+func TestTraceKeepsSendfile(t *testing.T) {
+	dir := t.TempDir()
+	data := make([]byte, 4<<20)
+	for i := range data {
+		data[i] = byte(i * 7 / 3)
+	}
+	path := dir + "/f.bin"
+	os.WriteFile(path, data, 0o644)
+	a, b := tcpPair(t)
+	ctx := context.Background()
+	send := func() int {
+		got := make(chan []byte)
+		go func() { p, _ := b.RecvExact(ctx, len(data)); got <- p }()
+		before := writeCalls(t)
+		if _, err := a.SendFile(ctx, path, FileOptions{Size: -1}); err != nil {
+			t.Fatal(err)
+		}
+		calls := writeCalls(t) - before
+		if p := <-got; string(p) != string(data) {
+			t.Fatal("the file arrived changed")
+		}
+		return calls
+	}
+	plain := send()
+	var out testbin.Buffer
+	a.SetTracer(NewTracer(&out).WithFormat(TraceText))
+	traced := send()
+	if traced > plain+8 {
+		t.Fatalf("SendFile of 4 MiB: %d write calls untraced, %d traced", plain, traced)
+	}
+	head := ">> sent 4194304 bytes to " + b.LocalAddr().String() + " at offset 4194304\n"
+	i := strings.Index(out.String(), head)
+	if i < 0 || strings.Count(out.String(), ">> sent") != 1 {
+		t.Fatalf("want one dump of the whole file; trace begins\n%.400s", out.String())
+	}
+	if want := string(AppendText(nil, data)); !strings.Contains(out.String()[i+len(head):], want[:1000]) {
+		t.Fatal("the dump does not show the file's bytes")
+	}
+}

@@ -3,7 +3,10 @@ package engine
 import (
 	"bytes"
 	"context"
+	"errors"
+	"net"
 	"os/exec"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -68,11 +71,12 @@ func TestTraceExchange(t *testing.T) {
 	if err != nil || string(rest) != "\x00\xff" {
 		t.Fatalf("%q %v", rest, err)
 	}
-	peer := b.LocalAddr().String()
-	want := "03:04:05.678901 >> sent 18 bytes to " + peer + "\n" +
+	peer, local := b.LocalAddr().String(), a.LocalAddr().String()
+	want := "03:04:05.678901 -- connected to " + peer + " from " + local + "\n" +
+		"03:04:05.678901 >> sent 18 bytes to " + peer + " at offset 0\n" +
 		"00000000  47 45 54 20 2f 20 48 54  54 50 2f 31 2e 30 0d 0a  |GET / HTTP/1.0..|\n" +
 		"00000010  0d 0a                                             |..|\n" +
-		"03:04:05.678901 << received 19 bytes from " + peer + "\n" +
+		"03:04:05.678901 << received 19 bytes from " + peer + " at offset 0\n" +
 		"00000000  48 54 54 50 2f 31 2e 30  20 32 30 30 20 4f 4b 0d  |HTTP/1.0 200 OK.|\n" +
 		"00000010  0a 00 ff                                          |...|\n"
 	if out.String() != want {
@@ -106,6 +110,9 @@ func TestTraceConcurrent(t *testing.T) {
 	lines := strings.Split(strings.TrimSuffix(out.String(), "\n"), "\n")
 	var letter byte
 	for i, l := range lines {
+		if strings.Contains(l, " -- connected to ") {
+			continue
+		}
 		if strings.Contains(l, ">> sent") {
 			letter = 0
 			continue
@@ -119,8 +126,8 @@ func TestTraceConcurrent(t *testing.T) {
 			t.Fatalf("line %d mixes dumps: %q", i, l)
 		}
 	}
-	if len(lines) != 8*50*(1+63) {
-		t.Fatalf("%d lines, want %d", len(lines), 8*50*64)
+	if len(lines) != 8+8*50*(1+63) {
+		t.Fatalf("%d lines, want %d", len(lines), 8+8*50*64)
 	}
 }
 
@@ -196,4 +203,126 @@ func TestTraceSaysWhenSendFails(t *testing.T) {
 	if !strings.Contains(out.String(), " bytes above: ") || !strings.Contains(out.String(), "failed after ") {
 		t.Fatalf("a failed send is not noted; the trace ends\n%s", out.String()[max(0, len(out.String())-400):])
 	}
+}
+
+// TestTraceLife: the trace tells how a connection lives and ends, in the
+// dumps' layout, with the offsets of every chunk: accepted, the chunks
+// (the second's offset after the first), a receive that timed out, the
+// peer's FIN, our FIN, close; and, on another connection, a reset.
+func TestTraceLife(t *testing.T) {
+	ln, err := Listen(context.Background(), "127.0.0.1", 0, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	client, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer client.Close()
+	srv, err := ln.Accept(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out testbin.Buffer
+	tr := NewTracer(&out)
+	tr.Now = func() time.Time { return time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC) }
+	srv.SetTracer(tr)
+	ctx := context.Background()
+	client.Write([]byte("hello"))
+	if got, err := srv.RecvExact(ctx, 5); err != nil || string(got) != "hello" {
+		t.Fatalf("%q %v", got, err)
+	}
+	srv.SetTimeout(20 * time.Millisecond)
+	if _, err := srv.Recv(ctx, 10); !errors.Is(err, ErrTimeout) {
+		t.Fatalf("recv: %v, want a timeout", err)
+	}
+	srv.SetTimeout(0)
+	client.Write([]byte("world"))
+	client.(*net.TCPConn).CloseWrite()
+	if got, err := srv.RecvExact(ctx, 5); err != nil || string(got) != "world" {
+		t.Fatalf("%q %v", got, err)
+	}
+	if _, err := srv.Recv(ctx, 10); !errors.Is(err, ErrClosed) {
+		t.Fatalf("recv at the end: %v", err)
+	}
+	srv.Send(ctx, []byte("bye"))
+	srv.CloseWrite()
+	srv.Close()
+	peer, local := client.LocalAddr().String(), client.RemoteAddr().String()
+	at := "03:04:05.000000 "
+	want := at + "-- accepted " + peer + " on " + local + "\n" +
+		at + "<< received 5 bytes from " + peer + " at offset 0\n" +
+		"00000000  68 65 6c 6c 6f                                    |hello|\n" +
+		at + "<< receive from " + peer + " timed out after 20ms, 5 bytes received so far\n" +
+		at + "<< received 5 bytes from " + peer + " at offset 5\n" +
+		"00000000  77 6f 72 6c 64                                    |world|\n" +
+		at + "<< FIN from " + peer + ": end of stream after 10 bytes\n" +
+		at + ">> sent 3 bytes to " + peer + " at offset 0\n" +
+		"00000000  62 79 65                                          |bye|\n" +
+		at + ">> FIN to " + peer + ": shutdown after 3 bytes sent\n" +
+		at + "-- closed " + peer + ": 3 bytes sent, 10 received\n"
+	if out.String() != want {
+		t.Fatalf("trace\n%s\nwant\n%s", out.String(), want)
+	}
+
+	// A reset: the peer closes with unread bytes (SO_LINGER 0 sends RST).
+	a, b := tcpPair(t)
+	var rst testbin.Buffer
+	a.SetTracer(NewTracer(&rst))
+	b.nc.Conn.(*net.TCPConn).SetLinger(0)
+	b.Close()
+	if _, err := a.Recv(ctx, 10); err == nil {
+		t.Fatal("a recv after the peer's reset succeeded")
+	}
+	if !strings.Contains(rst.String(), "<< RST from "+b.LocalAddr().String()+": connection reset by peer") {
+		t.Fatalf("no RST line:\n%s", rst.String())
+	}
+}
+
+// TestTraceText: the text view escapes what is not printable, keeps a
+// line per \n, and shows the same headers.
+func TestTraceText(t *testing.T) {
+	all := make([]byte, 256)
+	for i := range all {
+		all[i] = byte(i)
+	}
+	got := string(AppendText(nil, []byte("GET / HTTP/1.1\r\nHost: x\r\n\r\n\x00\xff\\\tz")))
+	want := "GET / HTTP/1.1\\r\\n\nHost: x\\r\\n\n\\r\\n\n\\000\\255\\\\\\tz\n"
+	if got != want {
+		t.Fatalf("text\n%q\nwant\n%q", got, want)
+	}
+	// Every byte can be read back from its escape, as Lua reads "\ddd".
+	back := strings.NewReplacer(`\r`, "\r", `\n`+"\n", "\n", `\t`, "\t", `\\`, `\`, "\n", "")
+	text := back.Replace(string(AppendText(nil, all)))
+	var dec []byte
+	for i := 0; i < len(text); i++ {
+		if text[i] == '\\' && i+4 <= len(text) && isDigits(text[i+1:i+4]) {
+			n, _ := strconv.Atoi(text[i+1 : i+4])
+			dec = append(dec, byte(n))
+			i += 3
+			continue
+		}
+		dec = append(dec, text[i])
+	}
+	if !bytes.Equal(dec, all) {
+		t.Fatalf("the text of 0..255 reads back as %q", dec)
+	}
+	a, b := tcpPair(t)
+	var out testbin.Buffer
+	a.SetTracer(NewTracer(&out).WithFormat(TraceText))
+	a.Send(context.Background(), []byte("PING\r\n"))
+	b.RecvExact(context.Background(), 6)
+	if !strings.HasSuffix(out.String(), ">> sent 6 bytes to "+b.LocalAddr().String()+" at offset 0\nPING\\r\\n\n") {
+		t.Fatalf("text trace:\n%s", out.String())
+	}
+}
+
+func isDigits(s string) bool {
+	for _, c := range []byte(s) {
+		if c < '0' || c > '9' {
+			return false
+		}
+	}
+	return len(s) == 3
 }
