@@ -40,8 +40,10 @@ type File struct {
 	ng       *pcapgo.NgWriter
 	err      error
 	closed   bool
-	comments []string // Mark's, for the next packet of the file
-	udpID    uint16   // the IPv4 identification of the last datagram
+	comments []string  // Mark's, for the next packet of the file
+	udpID    uint16    // the IPv4 identification of the last datagram
+	held     []*Stream // streams holding calls (Stream.Hold), for Close
+	at       time.Time // when not zero, the time of the packets being written
 }
 
 // Create creates (or truncates) the file at path and writes the section
@@ -102,8 +104,12 @@ func (f *File) Close() error {
 	if f.closed {
 		return f.err
 	}
+	// Every block was written as it was made; only what streams held
+	// waits.
+	for len(f.held) > 0 {
+		f.held[0].release()
+	}
 	f.closed = true
-	// Every block was written as it was made: nothing is buffered here.
 	if f.closer != nil {
 		if err := f.closer.Close(); err != nil && f.err == nil {
 			f.err = err
@@ -152,6 +158,9 @@ func (f *File) dead() bool { return f.closed || f.err != nil }
 
 // now is the timestamp of the next packet. f.mu is held.
 func (f *File) now() time.Time {
+	if !f.at.IsZero() {
+		return f.at
+	}
 	if f.Now != nil {
 		return f.Now()
 	}

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/gopacket/gopacket/layers"
 )
@@ -210,6 +211,84 @@ func TestOneWay(t *testing.T) {
 			}
 			noExpertProblems(t, file, 0)
 		}
+	}
+}
+
+// TestHold: while a stream holds, the peer's packets wait for our next
+// packet (or Release, or the File's Close) with their own times, and
+// secrets go out at once, ahead of them.
+func TestHold(t *testing.T) {
+	var rec recorder
+	f, err := New(&rec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.Now = clock()
+	s := f.TCP(us4, peer4, true) // packets 1-3, at 1, 2, 3 ms
+	s.Hold()
+	s.Sent([]byte("hello")) // 4 ms: written now
+	buf := []byte("server flight")
+	s.Received(buf)            // 5 ms: held
+	copy(buf, "XXXXXXXXXXXXX") // the caller reuses its buffer
+	s.Mark("after the flight") // held: for the packet after the flight
+	s.Received([]byte("more")) // 6 ms: held
+	n := len(rec.writes)
+	f.AddSecrets([]byte(keylog))          // written at once
+	f.UDP(us6, peer6, []byte("datagram")) // 7 ms: other packets are not held
+	if len(rec.writes) != n+2 {
+		t.Fatalf("%d writes while holding, want the secrets and the datagram", len(rec.writes)-n)
+	}
+	s.Sent([]byte("finished"))   // 8 ms: the held packets first
+	s.Received([]byte("ticket")) // 9 ms: held
+	s.Release()                  // written now
+	s.Received([]byte("data"))   // 10 ms: written at once
+	s.Hold()
+	s.FinReceived() // 11 ms: held until the File's Close
+	if err := f.Close(); err != nil {
+		t.Fatal(err)
+	}
+	ps, _, err := readPackets(t, rec.bytes())
+	if err != nil {
+		t.Fatal(err)
+	}
+	type want struct {
+		From    netip.AddrPort
+		Payload string
+		Ms      int
+		Comment string
+	}
+	wants := []want{
+		{us4, "", 1, ""}, {peer4, "", 2, ""}, {us4, "", 3, ""},
+		{us4, "hello", 4, ""},
+		{us6, "datagram", 7, ""},
+		{peer4, "server flight", 5, ""},
+		{peer4, "more", 6, "after the flight"},
+		{us4, "finished", 8, ""},
+		{peer4, "ticket", 9, ""},
+		{peer4, "data", 10, ""},
+		{peer4, "", 11, ""}, // the FIN
+		{us4, "", 11, ""},   // its ACK
+	}
+	if len(ps) != len(wants) {
+		t.Fatalf("%d packets, want %d", len(ps), len(wants))
+	}
+	start := ps[0].ci.Timestamp.Add(-time.Millisecond)
+	for i, p := range ps {
+		var payload []byte
+		if tc := p.tcp(); tc != nil {
+			payload = tc.Payload
+		} else {
+			payload = p.udp().Payload
+		}
+		got := want{p.src(), string(payload), int(p.ci.Timestamp.Sub(start) / time.Millisecond), strings.Join(p.comments, ",")}
+		if got != wants[i] {
+			t.Errorf("packet %d: %v, want %v", i+1, got, wants[i])
+		}
+	}
+	tcpCheck(t, ps)
+	bs, _ := blocks(t, rec.bytes())
+	if bs[2+4].typ != 0x0A { // the header's two blocks and four packets before it
+		t.Errorf("the secrets are not before the held packets")
 	}
 }
 
@@ -449,6 +528,12 @@ func concurrentFile(t *testing.T, streams int) ([]byte, map[flow][]byte) {
 	both.Go(func() {
 		for j := range 50 {
 			p := bytesOf(j*50+1, byte(j+1))
+			switch j % 10 {
+			case 0:
+				s.Hold()
+			case 5:
+				s.Release()
+			}
 			s.Received(p)
 			f.AddSecrets([]byte(keylog))
 			got = append(got, p...)
@@ -457,8 +542,8 @@ func concurrentFile(t *testing.T, streams int) ([]byte, map[flow][]byte) {
 	both.Wait()
 	s.FinSent()
 	s.FinReceived()
-	want[flow{local, remote}], want[flow{remote, local}] = sent, got
 	wg.Wait()
+	want[flow{local, remote}], want[flow{remote, local}] = sent, got
 	if err := f.Close(); err != nil {
 		t.Fatal(err)
 	}

@@ -1,9 +1,12 @@
 package capture
 
 import (
+	"bytes"
 	"math/rand/v2"
 	"net"
 	"net/netip"
+	"slices"
+	"time"
 
 	"github.com/gopacket/gopacket/layers"
 )
@@ -29,6 +32,8 @@ type Stream struct {
 	us, peer endpoint
 	done     bool     // after an RST or Close: nothing more is written
 	comments []string // Mark's, for the stream's next packet
+	holding  bool     // between Hold and Release
+	held     []heldCall
 }
 
 // endpoint is one side of a Stream: its address and its sequence space.
@@ -79,76 +84,188 @@ func (f *File) TCP(local, remote netip.AddrPort, outbound bool) *Stream {
 // Sent records one send call's bytes from us: one packet, or packets of
 // the loopback MSS when p is larger. An empty p, or bytes after our FIN
 // (which no socket sends), writes nothing.
-func (s *Stream) Sent(p []byte) { s.data(true, p) }
+func (s *Stream) Sent(p []byte) {
+	if s.lock() {
+		defer s.f.mu.Unlock()
+		s.release()
+		s.data(true, p)
+	}
+}
 
 // Received records one read's bytes from the peer, as the peer's packet(s)
 // split as Sent splits. An empty p, or bytes after the peer's FIN, writes
-// nothing.
-func (s *Stream) Received(p []byte) { s.data(false, p) }
+// nothing. While the stream holds (Hold), the bytes are copied and wait.
+func (s *Stream) Received(p []byte) {
+	if s.lock() {
+		defer s.f.mu.Unlock()
+		if s.holding {
+			s.hold(heldCall{data: bytes.Clone(p)})
+			return
+		}
+		s.data(false, p)
+	}
+}
 
 // FinSent records our shutdown(SHUT_WR) or close: a FIN from us, and the
 // peer's acknowledgement of it. Only the first call writes.
-func (s *Stream) FinSent() { s.finish(true) }
+func (s *Stream) FinSent() {
+	if s.lock() {
+		defer s.f.mu.Unlock()
+		s.release()
+		s.finish(true)
+	}
+}
 
 // FinReceived records the peer's end of stream: a FIN from the peer, and
-// our acknowledgement of it. Only the first call writes.
-func (s *Stream) FinReceived() { s.finish(false) }
+// our acknowledgement of it. Only the first call writes. While the stream
+// holds, it waits behind the bytes held.
+func (s *Stream) FinReceived() {
+	if s.lock() {
+		defer s.f.mu.Unlock()
+		if s.holding {
+			s.hold(heldCall{fin: true})
+			return
+		}
+		s.finish(false)
+	}
+}
 
 // Reset records an RST, from the peer when byPeer, else from us, and ends
-// the stream.
+// the stream (what it held is written first).
 func (s *Stream) Reset(byPeer bool) {
-	f := s.f
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	if s.dead() {
-		return
+	if s.lock() {
+		defer s.f.mu.Unlock()
+		s.release()
+		a, b := &s.us, &s.peer
+		if byPeer {
+			a, b = b, a
+		}
+		s.segment(a, b, rst|ack, nil)
+		s.done = true
 	}
-	a, b := &s.us, &s.peer
-	if byPeer {
-		a, b = b, a
-	}
-	s.segment(a, b, rst|ack, nil)
-	s.done = true
 }
 
-// Close records our close: a FIN from us unless one was sent already (or
-// the stream was reset), then nothing more is written for s.
+// Close records our close: what the stream held, then a FIN from us
+// unless one was sent already (or the stream was reset); after it nothing
+// more is written for s.
 func (s *Stream) Close() {
-	f := s.f
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	if s.dead() {
-		return
+	if s.lock() {
+		defer s.f.mu.Unlock()
+		s.release()
+		if !s.us.fin {
+			s.fin(&s.us, &s.peer)
+		}
+		s.done = true
 	}
-	if !s.us.fin {
-		s.fin(&s.us, &s.peer)
-	}
-	s.done = true
 }
 
-// Mark puts text as a packet comment on the next packet written for s.
+// Mark puts text as a packet comment on the next packet written for s
+// (while calls are held, the next one after them).
 func (s *Stream) Mark(text string) {
-	f := s.f
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	if s.dead() {
-		return
+	if s.lock() {
+		defer s.f.mu.Unlock()
+		if len(s.held) > 0 {
+			s.hold(heldCall{mark: true, comment: cleanComment(text)})
+			return
+		}
+		s.comments = append(s.comments, cleanComment(text))
 	}
-	s.comments = append(s.comments, cleanComment(text))
+}
+
+// Hold makes the peer's packets wait: from now until Release, Received and
+// FinReceived are kept (with their times), and written when we next send
+// (Sent, FinSent, Reset, Close), at Release, or at the File's Close.
+// Secrets added meanwhile (AddSecrets) are written at once, so they come
+// before the peer's packets that were read while they were derived.
+//
+// Hold is for a TLS handshake, on either side: call it before the
+// handshake and Release when the handshake returns. crypto/tls logs the
+// secrets it derives from the peer's flight after reading that flight (a
+// TLS 1.3 client: the ServerHello, read with the encrypted flight behind
+// it; a TLS 1.2 server: the client's key exchange, with its encrypted
+// Finished), and Wireshark decrypts only what comes after the secrets in
+// the file. A process killed while holding loses what was held.
+func (s *Stream) Hold() {
+	if s.lock() {
+		defer s.f.mu.Unlock()
+		s.holding = true
+	}
+}
+
+// Release ends Hold: what was held is written now, and later calls are
+// written as they come.
+func (s *Stream) Release() {
+	if s.lock() {
+		defer s.f.mu.Unlock()
+		s.holding = false
+		s.release()
+	}
+}
+
+// heldCall is a call that waits while the stream holds.
+type heldCall struct {
+	at      time.Time // when it was made: its packets' timestamp
+	data    []byte    // Received's bytes
+	fin     bool      // FinReceived
+	mark    bool      // Mark, with comment
+	comment string
+}
+
+// lock locks the file and reports whether s may still write; when it
+// returns false the file is unlocked.
+func (s *Stream) lock() bool {
+	s.f.mu.Lock()
+	if s.dead() {
+		s.f.mu.Unlock()
+		return false
+	}
+	return true
 }
 
 // dead reports whether nothing more may be written for s. f.mu is held.
 func (s *Stream) dead() bool { return s.done || s.f.dead() }
 
+// hold keeps c, a packet's call stamped now, until release. f.mu is held.
+func (s *Stream) hold(c heldCall) {
+	if !c.mark {
+		c.at = s.f.now()
+	}
+	if len(s.held) == 0 {
+		s.f.held = append(s.f.held, s)
+	}
+	s.held = append(s.held, c)
+}
+
+// release writes the held calls, each with its own time. f.mu is held.
+func (s *Stream) release() {
+	if len(s.held) == 0 {
+		return
+	}
+	f := s.f
+	for _, c := range s.held {
+		f.at = c.at
+		switch {
+		case c.mark:
+			s.comments = append(s.comments, c.comment)
+		case c.fin:
+			s.finish(false)
+		default:
+			s.data(false, c.data)
+		}
+	}
+	f.at = time.Time{}
+	s.held = nil
+	f.held = slices.DeleteFunc(f.held, func(x *Stream) bool { return x == s })
+}
+
+// data writes p from us (ours) or from the peer. f.mu is held.
 func (s *Stream) data(ours bool, p []byte) {
 	f := s.f
-	f.mu.Lock()
-	defer f.mu.Unlock()
 	a, b := &s.us, &s.peer
 	if !ours {
 		a, b = b, a
 	}
-	if s.dead() || a.fin || len(p) == 0 {
+	if a.fin {
 		return
 	}
 	for len(p) > 0 && !f.dead() {
@@ -165,18 +282,16 @@ func (s *Stream) data(ours bool, p []byte) {
 	}
 }
 
+// finish writes the FIN from us (ours) or from the peer, once. f.mu is
+// held.
 func (s *Stream) finish(ours bool) {
-	f := s.f
-	f.mu.Lock()
-	defer f.mu.Unlock()
 	a, b := &s.us, &s.peer
 	if !ours {
 		a, b = b, a
 	}
-	if s.dead() || a.fin {
-		return
+	if !a.fin {
+		s.fin(a, b)
 	}
-	s.fin(a, b)
 }
 
 // fin writes a FIN from a and b's acknowledgement of it (a kernel
