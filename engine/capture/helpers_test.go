@@ -163,7 +163,7 @@ func (w *failAfter) Write(p []byte) (int, error) {
 }
 
 // tshark runs tshark on args and returns its standard output; the test is
-// skipped when tshark is not installed, and fails when it exits non-zero or
+// skipped when tshark is not installed or under -short, and fails when it exits non-zero or
 // says anything on stderr (its complaints about a file go there).
 func tshark(t *testing.T, args ...string) string {
 	t.Helper()
@@ -178,6 +178,9 @@ func tshark(t *testing.T, args ...string) string {
 // its standard error and how it exited.
 func tsharkAllowError(t *testing.T, args ...string) (stdout, stderr string, err error) {
 	t.Helper()
+	if testing.Short() {
+		t.Skip("-short: Wireshark's reading of the files is not checked (tshark takes a while)")
+	}
 	path, err := exec.LookPath("tshark")
 	if err != nil {
 		t.Skip("tshark is not installed (apt-get install tshark): Wireshark's reading of the files is not checked")

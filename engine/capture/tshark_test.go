@@ -39,7 +39,6 @@ func writeFile(t *testing.T, name string, build func(f *File)) string {
 // expected with exactly that count, and nothing else.
 func noExpertProblems(t *testing.T, file string, resets int) {
 	t.Helper()
-	tshark(t, "-r", file) // skips when tshark is missing
 	report := tshark(t, append([]string{"-r", file, "-q", "-z", "expert"}, checksums...)...)
 	bad, _ := expertLines(report)
 	var want []string
