@@ -4,6 +4,7 @@ go 1.26.8
 
 require (
 	github.com/creack/pty v1.1.24
+	github.com/gopacket/gopacket v1.7.7
 	github.com/peterh/liner v1.2.3
 	github.com/yuin/gopher-lua v1.1.2
 	golang.org/x/crypto v0.58.0
@@ -15,4 +16,5 @@ require (
 require (
 	github.com/clipperhouse/uax29/v2 v2.7.0 // indirect
 	github.com/mattn/go-runewidth v0.0.31 // indirect
+	golang.org/x/net v0.60.0 // indirect
 )
