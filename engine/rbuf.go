@@ -23,12 +23,12 @@ import (
 // valid until the next call.
 type readBuf struct {
 	src  io.Reader
-	raw  syscall.RawConn // nil: plain reads from src
+	raw  syscall.RawConn     // nil: plain reads from src
 	seen func([]byte, error) // given what raw reads bring, and how they end (the trace), or nil
-	buf  []byte          // nil while empty and waiting
-	pbuf *[]byte         // buf's pool entry, so that giving it back allocates nothing
-	r, w int             // buf[r:w] are the bytes held
-	err  error           // the read error not yet returned
+	buf  []byte              // nil while empty and waiting
+	pbuf *[]byte             // buf's pool entry, so that giving it back allocates nothing
+	r, w int                 // buf[r:w] are the bytes held
+	err  error               // the read error not yet returned
 	// readOnce is the function raw reads call, made once rather than as
 	// a closure per read; it leaves its results in n and errno.
 	readOnce func(fd uintptr) bool
