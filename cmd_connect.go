@@ -40,8 +40,9 @@ func dialLimits(timeout string) (whole, handshake time.Duration, err error) {
 
 // connectFlags are connect's options.
 type connectFlags struct {
-	tls, udp, trace, insecure, crlf bool
-	fingerprint, ca, sni, timeout   string
+	tls, udp, insecure, crlf      bool
+	fingerprint, ca, sni, timeout string
+	traceOptions
 }
 
 func cmdConnect(args []string, stdin *os.File, stdout, stderr io.Writer) int {
@@ -49,7 +50,7 @@ func cmdConnect(args []string, stdin *os.File, stdout, stderr io.Writer) int {
 	fs := newFlags("connect")
 	fs.BoolVar(&f.tls, "tls", false, "speak TLS")
 	fs.BoolVar(&f.udp, "udp", false, "send datagrams")
-	fs.BoolVar(&f.trace, "trace", false, "hexdump the traffic on stderr")
+	f.traceOptions.add(fs)
 	fs.BoolVar(&f.insecure, "insecure", false, "do not verify the certificate")
 	fs.BoolVar(&f.crlf, "crlf", false, "send line ends as \\r\\n")
 	fs.StringVar(&f.fingerprint, "fingerprint", "", "pin the certificate: sha256:HEX")
@@ -82,12 +83,18 @@ func cmdConnect(args []string, stdin *os.File, stdout, stderr io.Writer) int {
 	}
 	ctx, stop := signalContext()
 	defer stop()
+	tr, endCapture, err := f.tracer(stderr)
+	if err != nil {
+		fmt.Fprintf(stderr, "wirelab: %v\n", err)
+		return 1
+	}
+	defer endCapture()
 	var in io.Reader = stdin
 	if f.crlf {
 		in = &crlfReader{r: stdin}
 	}
 	if f.udp {
-		return connectUDP(ctx, host, port, f.trace, in, stdout, stderr)
+		return connectUDP(ctx, host, port, tr, in, stdout, stderr)
 	}
 	if f.insecure {
 		fmt.Fprintf(stderr, "wirelab: warning: --insecure: the certificate of %s is not checked, so anyone on the way can pose as the server\n", engine.DialAddr(host, port))
@@ -100,8 +107,8 @@ func cmdConnect(args []string, stdin *os.File, stdout, stderr io.Writer) int {
 	if err != nil {
 		return netFail(ctx, stderr, cliError(err))
 	}
-	if f.trace {
-		c.SetTracer(engine.NewTracer(stderr))
+	if tr != nil {
+		c.SetTracer(tr)
 	}
 	err = bridgeFrom(ctx, c, stdin, in, stdout, !f.tls)
 	if errors.Is(err, errPeerSpeaksTLS) || errors.Is(err, errResetUnanswered) || errors.Is(err, errClosedUnanswered) {
@@ -169,17 +176,13 @@ func (c *crlfReader) Read(p []byte) (int, error) {
 
 // connectUDP sends each chunk of stdin as a datagram and prints the
 // datagrams that come back, until 1 s after stdin ends.
-func connectUDP(ctx context.Context, host string, port int, trace bool, stdin io.Reader, stdout, stderr io.Writer) int {
+func connectUDP(ctx context.Context, host string, port int, tr *engine.Tracer, stdin io.Reader, stdout, stderr io.Writer) int {
 	var d net.Dialer
 	pc, err := d.DialContext(ctx, "udp", net.JoinHostPort(host, strconv.Itoa(port)))
 	if err != nil {
 		return netFail(ctx, stderr, err)
 	}
 	defer pc.Close()
-	var tr *engine.Tracer
-	if trace {
-		tr = engine.NewTracer(stderr)
-	}
 	context.AfterFunc(ctx, func() { pc.Close() })
 	eof := make(chan struct{})
 	go func() {
@@ -188,12 +191,12 @@ func connectUDP(ctx context.Context, host string, port int, trace bool, stdin io
 		for {
 			n, err := stdin.Read(buf)
 			if n > 0 {
+				if tr != nil {
+					tr.Datagram(true, pc.LocalAddr(), pc.RemoteAddr(), buf[:n])
+				}
 				if _, err := pc.Write(buf[:n]); err != nil {
 					fmt.Fprintf(stderr, "wirelab: %v\n", err)
 					return
-				}
-				if tr != nil {
-					tr.Dump(true, pc.RemoteAddr(), buf[:n])
 				}
 			}
 			if err != nil {
@@ -217,7 +220,7 @@ func connectUDP(ctx context.Context, host string, port int, trace bool, stdin io
 		n, err := pc.Read(buf)
 		if n > 0 {
 			if tr != nil {
-				tr.Dump(false, pc.RemoteAddr(), buf[:n])
+				tr.Datagram(false, pc.LocalAddr(), pc.RemoteAddr(), buf[:n])
 			}
 			stdout.Write(buf[:n])
 		}

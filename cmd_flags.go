@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/wirelab/wirelab/engine"
+	"github.com/wirelab/wirelab/engine/capture"
 	"github.com/wirelab/wirelab/internal/textsim"
 )
 
@@ -90,4 +92,73 @@ func parseSize(s string) (int64, error) {
 		return 0, fmt.Errorf("%q is not a size: give bytes, or a number with K, M, G or T (256MiB, 2G)", s)
 	}
 	return n << sh, nil
+}
+
+// A traceFlag is --trace (hexdumps), --trace=text (escaped text) or
+// --trace=hex, on stderr.
+type traceFlag struct {
+	on     bool
+	format engine.TraceFormat
+}
+
+// IsBoolFlag lets --trace stand alone.
+func (f *traceFlag) IsBoolFlag() bool { return true }
+
+func (f *traceFlag) String() string {
+	switch {
+	case !f.on:
+		return "false"
+	case f.format == engine.TraceText:
+		return "text"
+	}
+	return "hex"
+}
+
+// Set reads --trace's value.
+func (f *traceFlag) Set(s string) error {
+	switch s {
+	case "true", "hex":
+		f.on, f.format = true, engine.TraceHex
+	case "text":
+		f.on, f.format = true, engine.TraceText
+	case "false":
+		f.on = false
+	default:
+		return fmt.Errorf("--trace=%s: hex or text expected", s)
+	}
+	return nil
+}
+
+// traceOptions are --trace and --pcap, as connect and listen take them.
+type traceOptions struct {
+	trace traceFlag
+	pcap  string
+}
+
+func (o *traceOptions) add(fs *flag.FlagSet) {
+	fs.Var(&o.trace, "trace", "dump the traffic on stderr (--trace=text: as escaped text)")
+	fs.StringVar(&o.pcap, "pcap", "", "write the traffic into a pcapng FILE for Wireshark")
+}
+
+// tracer opens the capture, if any, and returns the Tracer the options
+// ask for (nil: none) and what closes the capture.
+func (o *traceOptions) tracer(stderr io.Writer) (*engine.Tracer, func(), error) {
+	var t *engine.Tracer
+	if o.trace.on {
+		t = engine.NewTracer(stderr).WithFormat(o.trace.format)
+	}
+	if o.pcap == "" {
+		return t, func() {}, nil
+	}
+	f, err := capture.Create(o.pcap)
+	if err != nil {
+		return nil, nil, fmt.Errorf("--pcap: %w", err)
+	}
+	c := engine.NewFileCapture(f)
+	if t == nil {
+		t = engine.CaptureTracer(c)
+	} else {
+		t = t.WithCapture(c)
+	}
+	return t, func() { c.Close() }, nil
 }

@@ -23,9 +23,10 @@ import (
 
 // listenFlags are listen's options.
 type listenFlags struct {
-	tls, udp, trace, keepOpen bool
-	host, cert, key, exec     string
-	maxRunning                int
+	tls, udp, keepOpen    bool
+	host, cert, key, exec string
+	maxRunning            int
+	traceOptions
 }
 
 func cmdListen(args []string, stdin *os.File, stdout, stderr io.Writer) int {
@@ -33,7 +34,7 @@ func cmdListen(args []string, stdin *os.File, stdout, stderr io.Writer) int {
 	fs := newFlags("listen")
 	fs.BoolVar(&f.tls, "tls", false, "speak TLS")
 	fs.BoolVar(&f.udp, "udp", false, "take datagrams")
-	fs.BoolVar(&f.trace, "trace", false, "hexdump the traffic on stderr")
+	f.traceOptions.add(fs)
 	fs.BoolVar(&f.keepOpen, "keep-open", false, "serve any number of connections")
 	fs.StringVar(&f.host, "host", "", "the address to bind")
 	fs.StringVar(&f.cert, "cert", "", "the certificate, with --tls")
@@ -87,7 +88,7 @@ func cmdListen(args []string, stdin *os.File, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "wirelab: warning: --exec on %s runs %q for anyone who can reach it\n", host, f.exec)
 	}
 	if f.udp {
-		return listenUDP(ctx, host, port, f.trace, stdin, stdout, stderr)
+		return listenUDP(ctx, host, port, &f.traceOptions, stdin, stdout, stderr)
 	}
 	var ln *engine.Listener
 	if f.tls {
@@ -103,11 +104,13 @@ func cmdListen(args []string, stdin *os.File, stdout, stderr io.Writer) int {
 		return netFail(ctx, stderr, err)
 	}
 	defer ln.Close()
-	fmt.Fprintf(stderr, "listening on %s\n", ln.Addr())
-	var tr *engine.Tracer
-	if f.trace {
-		tr = engine.NewTracer(stderr)
+	tr, endCapture, err := f.tracer(stderr)
+	if err != nil {
+		fmt.Fprintf(stderr, "wirelab: %v\n", err)
+		return 1
 	}
+	defer endCapture()
+	fmt.Fprintf(stderr, "listening on %s\n", ln.Addr())
 	accept := func() (*engine.Conn, error) {
 		c, err := ln.Accept(ctx)
 		if err == nil && tr != nil {
@@ -415,7 +418,7 @@ func (o *execOutput) idleFor() time.Duration {
 
 // listenUDP prints the datagrams that arrive and sends each chunk of
 // stdin to the latest sender.
-func listenUDP(ctx context.Context, host string, port int, trace bool, stdin io.Reader, stdout, stderr io.Writer) int {
+func listenUDP(ctx context.Context, host string, port int, trace *traceOptions, stdin io.Reader, stdout, stderr io.Writer) int {
 	var lc net.ListenConfig
 	pc, err := lc.ListenPacket(ctx, "udp", net.JoinHostPort(host, strconv.Itoa(port)))
 	if err != nil {
@@ -423,11 +426,13 @@ func listenUDP(ctx context.Context, host string, port int, trace bool, stdin io.
 	}
 	defer pc.Close()
 	context.AfterFunc(ctx, func() { pc.Close() })
-	fmt.Fprintf(stderr, "listening on %s\n", pc.LocalAddr())
-	var tr *engine.Tracer
-	if trace {
-		tr = engine.NewTracer(stderr)
+	tr, endCapture, err := trace.tracer(stderr)
+	if err != nil {
+		fmt.Fprintf(stderr, "wirelab: %v\n", err)
+		return 1
 	}
+	defer endCapture()
+	fmt.Fprintf(stderr, "listening on %s\n", pc.LocalAddr())
 	var mu sync.Mutex
 	var last net.Addr
 	go func() {
@@ -438,10 +443,10 @@ func listenUDP(ctx context.Context, host string, port int, trace bool, stdin io.
 			to := last
 			mu.Unlock()
 			if n > 0 && to != nil {
-				pc.WriteTo(buf[:n], to)
 				if tr != nil {
-					tr.Dump(true, to, buf[:n])
+					tr.Datagram(true, pc.LocalAddr(), to, buf[:n])
 				}
+				pc.WriteTo(buf[:n], to)
 			}
 			if err != nil {
 				return
@@ -458,7 +463,7 @@ func listenUDP(ctx context.Context, host string, port int, trace bool, stdin io.
 		last = from
 		mu.Unlock()
 		if tr != nil {
-			tr.Dump(false, from, buf[:n])
+			tr.Datagram(false, pc.LocalAddr(), from, buf[:n])
 		}
 		stdout.Write(buf[:n])
 	}

@@ -19,7 +19,7 @@ import (
 // The nc-style commands: wirelab connect, wirelab listen and wirelab cert.
 
 var netUsage = `usage:
-  wirelab connect HOST PORT [--tls] [--udp] [--trace] [--crlf] [--timeout S]
+  wirelab connect HOST PORT [--tls] [--udp] [--trace[=text]] [--pcap FILE] [--crlf] [--timeout S]
                   [--insecure | --fingerprint sha256:HEX | --ca FILE] [--sni NAME]
   wirelab connect HOST:PORT ...     (also [::1]:PORT)
   wirelab connect unix:PATH [--tls ...] [--trace]
@@ -29,9 +29,11 @@ var netUsage = `usage:
       ends 1 s after stdin without a new datagram. --crlf sends each line
       end of stdin as "\r\n". --timeout S limits the whole connect, TLS
       handshake included (default: 30 s to connect, then ` + engine.DefaultHandshakeTimeout.String() + ` for the
-      handshake).
+      handshake). --trace dumps what crosses on stderr, as hexdump -C or,
+      with --trace=text, as escaped text; --pcap FILE writes it into a
+      pcapng file that Wireshark opens.
   wirelab listen PORT [--host H] [--tls --cert FILE --key FILE] [--keep-open]
-                 [--exec CMD [--max-running N]] [--udp] [--trace]
+                 [--exec CMD [--max-running N]] [--udp] [--trace[=text]] [--pcap FILE]
   wirelab listen HOST PORT [...]    (also HOST:PORT, [::1]:PORT)
   wirelab listen unix:PATH [...]
       binds 127.0.0.1 unless HOST or --host says otherwise, and serves one

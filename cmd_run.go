@@ -24,11 +24,13 @@ import (
 // wirelab run, -e, -i and FILE.lua: a script in a runtime, until its
 // servers and tasks are done.
 
-// cmdRun is wirelab run [--trace] [--max-memory SIZE] [--cpuprofile FILE] SCRIPT [ARGS...]:
+// cmdRun is wirelab run [--trace[=text]] [--pcap FILE] [--max-memory SIZE] [--cpuprofile FILE] SCRIPT [ARGS...]:
 // run's flags come before the script; what follows it is the script's.
 func cmdRun(args []string, stdout, stderr io.Writer) int {
 	fs := newFlags("run")
-	trace := fs.Bool("trace", false, "hexdump every connection's traffic to stderr")
+	var trace traceFlag
+	fs.Var(&trace, "trace", "dump every connection's traffic to stderr (--trace=text: as escaped text)")
+	pcap := fs.String("pcap", "", "write every socket's traffic into a pcapng FILE for Wireshark")
 	profile := fs.String("cpuprofile", "", "write a CPU profile to FILE")
 	var budget sizeFlag
 	fs.Var(&budget, "max-memory", "the memory budget: past it the tasks that hold the most get \"not enough memory\" (default half the machine's)")
@@ -48,8 +50,13 @@ func cmdRun(args []string, stdout, stderr io.Writer) int {
 	o.MaxMemory = budget.n
 	return profiled(*profile, stderr, func() int {
 		return runWith(o, stdout, stderr, func(rt *lua.Runtime) error {
-			if *trace {
-				rt.TraceAll(nil)
+			if trace.on {
+				rt.TraceAllAs(nil, trace.format)
+			}
+			if *pcap != "" {
+				if err := rt.CaptureAll(*pcap); err != nil {
+					return fmt.Errorf("--pcap: %w", err)
+				}
 			}
 			return rt.RunFile(fs.Arg(0), fs.Args()[1:]...)
 		})

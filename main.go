@@ -19,12 +19,14 @@ const usage = `usage:
   wirelab                        the interactive prompt (stdin not a terminal: run it as a script)
   wirelab FILE.lua [ARGS...]     run a script file, as lua FILE.lua does
   wirelab -i SCRIPT [ARGS...]    run a script, then the prompt with its globals
-  wirelab run [--trace] [--max-memory SIZE] [--cpuprofile FILE] SCRIPT [ARGS...]
+  wirelab run [--trace[=text]] [--pcap FILE] [--max-memory SIZE] [--cpuprofile FILE] SCRIPT [ARGS...]
                                  run a script file, or a bundled script by name
                                  (--cpuprofile, or WIRELAB_PPROF=FILE for any
                                  command: write a CPU profile for go tool pprof)
                                  (--trace: hexdump every connection's traffic
-                                 to stderr, as socket.trace(true))
+                                 to stderr, as socket.trace(true); --trace=text:
+                                 as escaped text; --pcap FILE: into a pcapng
+                                 file for Wireshark)
                                  (--max-memory: past SIZE (256MiB, 2G) the tasks
                                  holding the most get "not enough memory";
                                  default half the machine's memory)

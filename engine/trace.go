@@ -14,6 +14,8 @@ import (
 	"sync/atomic"
 	"syscall"
 	"time"
+
+	"github.com/wirelab/wirelab/engine/capture"
 )
 
 // A Tracer writes every byte a traced connection sends or receives, each
@@ -116,7 +118,139 @@ type CaptureStream interface {
 	Reset(byPeer bool)
 	Close()
 	Mark(text string)
+	// Hold keeps the peer's packets back until Release, written before
+	// our next packet (a TLS handshake, whose keys are known only after
+	// the peer's flight is read: the keys must come first in the file).
+	Hold()
+	Release()
 }
+
+// A FileCapture is a capture file as a Capture. When both ends of a
+// connection are this process's and traced into the same file (a script
+// talking to its own server), the connection is one stream: the end
+// traced second feeds the first end's stream with its sends as the
+// peer's, and the first end's reads add nothing, so every byte is one
+// packet, in the sizes of the send calls that made it. Likewise a
+// datagram between two of the process's UDP sockets is the sender's one
+// packet.
+type FileCapture struct {
+	f       *capture.File
+	mu      sync.Mutex
+	streams map[[2]netip.AddrPort]*pairedStream // open streams by (local, remote)
+	ours    map[netip.AddrPort]bool             // addresses our UDP sockets sent from
+}
+
+// Close closes the file.
+func (c *FileCapture) Close() error { return c.f.Close() }
+
+// NewFileCapture makes f a Capture; one per file.
+func NewFileCapture(f *capture.File) *FileCapture {
+	return &FileCapture{f: f, streams: map[[2]netip.AddrPort]*pairedStream{}, ours: map[netip.AddrPort]bool{}}
+}
+
+// Stream implements Capture.
+func (c *FileCapture) Stream(local, remote netip.AddrPort, outbound bool) CaptureStream {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if first, ok := c.streams[[2]netip.AddrPort{remote, local}]; ok && !first.paired.Load() {
+		first.paired.Store(true)
+		return &mirrorStream{first: first}
+	}
+	s := &pairedStream{Stream: c.f.TCP(local, remote, outbound), c: c, key: [2]netip.AddrPort{local, remote}}
+	c.streams[s.key] = s
+	return s
+}
+
+// Datagram implements Capture.
+func (c *FileCapture) Datagram(src, dst netip.AddrPort, payload []byte) {
+	c.f.UDP(src, dst, payload)
+}
+
+// sentDatagram records a datagram about to be sent, before the send,
+// and notes src as ours, so that its receipt by a socket of ours adds
+// nothing.
+func (c *FileCapture) sentDatagram(src, dst netip.AddrPort, payload []byte) {
+	c.mu.Lock()
+	c.ours[src] = true
+	c.mu.Unlock()
+	c.f.UDP(src, dst, payload)
+}
+
+// receivedDatagram records a datagram received, unless one of our
+// sockets sent it.
+func (c *FileCapture) receivedDatagram(src, dst netip.AddrPort, payload []byte) {
+	c.mu.Lock()
+	ours := c.ours[src]
+	c.mu.Unlock()
+	if !ours {
+		c.f.UDP(src, dst, payload)
+	}
+}
+
+// A pairedStream is a connection's stream, which the end traced second
+// may join (paired): its own reads are then that end's sends.
+type pairedStream struct {
+	*capture.Stream
+	c      *FileCapture
+	key    [2]netip.AddrPort
+	paired atomic.Bool
+	ended  atomic.Int32 // ends closed: 2 with a pair, 1 without
+}
+
+func (s *pairedStream) Received(p []byte) {
+	if !s.paired.Load() {
+		s.Stream.Received(p)
+	}
+}
+
+func (s *pairedStream) FinReceived() {
+	if !s.paired.Load() {
+		s.Stream.FinReceived()
+	}
+}
+
+// Close is our end's close: with a pair, our FIN, the stream going on
+// until the other end closes too.
+func (s *pairedStream) Close() {
+	if s.paired.Load() {
+		s.Stream.FinSent()
+	} else {
+		s.Stream.Close()
+	}
+	s.end()
+}
+
+// end forgets the stream once every end of it is closed, and closes it.
+func (s *pairedStream) end() {
+	n := s.ended.Add(1)
+	if s.paired.Load() && n < 2 {
+		return
+	}
+	s.Stream.Close()
+	s.c.mu.Lock()
+	if s.c.streams[s.key] == s {
+		delete(s.c.streams, s.key)
+	}
+	s.c.mu.Unlock()
+}
+
+// A mirrorStream is the second end of a paired stream: what it sends, the
+// first end receives.
+type mirrorStream struct{ first *pairedStream }
+
+func (m *mirrorStream) Sent(p []byte)   { m.first.Stream.Received(p) }
+func (m *mirrorStream) Received([]byte) {}
+func (m *mirrorStream) FinSent()        { m.first.Stream.FinReceived() }
+func (m *mirrorStream) FinReceived()    {}
+func (m *mirrorStream) Reset(byPeer bool) {
+	if !byPeer {
+		m.first.Stream.Reset(true)
+	}
+}
+func (m *mirrorStream) Close()           { m.first.Stream.FinReceived(); m.first.end() }
+func (m *mirrorStream) Mark(text string) { m.first.Stream.Mark(text) }
+func (m *mirrorStream) Hold()            {}
+func (m *mirrorStream) Release()         {}
 
 func (t *Tracer) now() time.Time {
 	if t.Now != nil {
@@ -136,20 +270,38 @@ func (t *Tracer) header(buf []byte, mark string) []byte {
 func (t *Tracer) Dump(sent bool, peer net.Addr, p []byte) { t.dump(sent, peer, -1, p) }
 
 // Datagram traces one UDP datagram between local and peer: its dump, and
-// its packet in the capture.
+// its packet in the capture. A sent one is traced before it goes.
 func (t *Tracer) Datagram(sent bool, local, peer net.Addr, p []byte) {
-	if t.out != nil {
-		t.dump(sent, peer, -1, p)
+	t.dump(sent, peer, -1, p)
+	l, r := addrPort(local), addrPort(peer)
+	if !l.IsValid() || !r.IsValid() {
+		return
 	}
-	if t.capture != nil {
-		l, r := addrPort(local), addrPort(peer)
-		if l.IsValid() && r.IsValid() {
-			if sent {
-				t.capture.Datagram(l, r, p)
-			} else {
-				t.capture.Datagram(r, l, p)
-			}
-		}
+	l = localPort(local, r.Addr())
+	if sent {
+		t.sentDatagram(l, r, p)
+	} else {
+		t.receivedDatagram(r, l, p)
+	}
+}
+
+func (t *Tracer) sentDatagram(src, dst netip.AddrPort, p []byte) {
+	switch c := t.capture.(type) {
+	case nil:
+	case *FileCapture:
+		c.sentDatagram(src, dst, p)
+	default:
+		c.Datagram(src, dst, p)
+	}
+}
+
+func (t *Tracer) receivedDatagram(src, dst netip.AddrPort, p []byte) {
+	switch c := t.capture.(type) {
+	case nil:
+	case *FileCapture:
+		c.receivedDatagram(src, dst, p)
+	default:
+		c.Datagram(src, dst, p)
 	}
 }
 
@@ -374,25 +526,36 @@ func (w *wire) SyscallConn() (syscall.RawConn, error) {
 func (w *wire) Write(p []byte) (int, error) {
 	ct := w.trace.Load()
 	if ct != nil && len(p) > 0 {
-		ct.t.dump(true, w.Conn.RemoteAddr(), w.sent.Load(), p)
+		ct.sending(w.Conn.RemoteAddr(), w.sent.Load(), p)
 	}
 	n, err := w.Conn.Write(p)
-	w.wrote(ct, p, int64(n), int64(len(p)), err)
+	w.wrote(ct, int64(n), int64(len(p)), err)
 	return n, err
 }
 
+// sending dumps and captures p before it goes out, so that the dump and
+// the packet of an answer never come before those of what it answers.
+func (ct *connTrace) sending(peer net.Addr, off int64, p []byte) {
+	ct.t.dump(true, peer, off, p)
+	if ct.stream != nil {
+		ct.stream.Sent(p)
+	}
+}
+
 // wrote counts n bytes of a send of size gone out, and tells its
-// capture (p, the bytes, when known) and its failure.
-func (w *wire) wrote(ct *connTrace, p []byte, n, size int64, err error) {
+// failure: in the dump, and on the capture's next packet, since the
+// packet of the whole send is already there.
+func (w *wire) wrote(ct *connTrace, n, size int64, err error) {
 	w.sent.Add(n)
 	if ct == nil {
 		return
 	}
-	if ct.stream != nil && n > 0 && p != nil {
-		ct.stream.Sent(p[:n])
-	}
 	if err != nil && n < size {
 		ct.t.sendFailed(w.Conn.RemoteAddr(), n, size, err)
+		if ct.stream != nil {
+			ct.stream.Mark("the send above failed after " + strconv.FormatInt(n, 10) + " of its " +
+				strconv.FormatInt(size, 10) + " bytes: " + err.Error())
+		}
 		if errors.Is(err, syscall.ECONNRESET) {
 			w.resetBy(ct, err)
 		}
@@ -432,7 +595,7 @@ func (w *wire) sendFileTraced(ct *connTrace, rf io.ReaderFrom, lr *io.LimitedRea
 	}
 	ct.t.dumpFile(w.Conn.RemoteAddr(), w.sent.Load(), f, pos, size, ct.stream)
 	n, err := rf.ReadFrom(lr)
-	w.wrote(ct, nil, n, size, err)
+	w.wrote(ct, n, size, err)
 	return n, err
 }
 
@@ -530,10 +693,10 @@ func (w *wire) writeBuffers(bufs *net.Buffers) (int64, error) {
 		all = append(all, b...)
 	}
 	if len(all) > 0 {
-		ct.t.dump(true, w.Conn.RemoteAddr(), w.sent.Load(), all)
+		ct.sending(w.Conn.RemoteAddr(), w.sent.Load(), all)
 	}
 	n, err := bufs.WriteTo(w.Conn)
-	w.wrote(ct, all, n, int64(len(all)), err)
+	w.wrote(ct, n, int64(len(all)), err)
 	return n, err
 }
 

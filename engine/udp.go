@@ -22,7 +22,15 @@ type UDP struct {
 	rmu     sync.Mutex
 	timeout atomic.Int64
 	closed  atomic.Bool
+	tracer  atomic.Pointer[Tracer]
 }
+
+// SetTracer traces u's datagrams to t from now on (nil: no more): each is
+// dumped, sent ones before they go, and is a UDP packet in t's capture.
+func (u *UDP) SetTracer(t *Tracer) { u.tracer.Store(t) }
+
+// Tracer returns the Tracer set on u, or nil.
+func (u *UDP) Tracer() *Tracer { return u.tracer.Load() }
 
 // ListenUDP opens a UDP socket bound to host:port. An empty host with port
 // 0 gives an unbound client socket, as Python's socket(SOCK_DGRAM) is: the
@@ -79,7 +87,15 @@ func (u *UDP) SendTo(ctx context.Context, data []byte, host string, port int) (i
 	if u.pc.LocalAddr().(*net.UDPAddr).IP.To4() != nil && dst.Addr().Is6() && dst.Addr().Is4In6() {
 		dst = netip.AddrPortFrom(dst.Addr().Unmap(), dst.Port())
 	}
+	t := u.tracer.Load()
+	if t != nil {
+		t.dump(true, net.UDPAddrFromAddrPort(dst), -1, data)
+		t.sentDatagram(localPort(u.pc.LocalAddr(), dst.Addr()), dst, data)
+	}
 	n, err := u.pc.WriteToUDPAddrPort(data, dst)
+	if t != nil && err != nil {
+		t.sendFailed(net.UDPAddrFromAddrPort(dst), int64(n), int64(len(data)), err)
+	}
 	return n, classify(ctx, "sendto", err)
 }
 
@@ -107,5 +123,32 @@ func (u *UDP) RecvFrom(ctx context.Context, max int) (data []byte, from netip.Ad
 	if rerr != nil {
 		return nil, from, false, classify(ctx, "recvfrom", rerr)
 	}
-	return buf[:n], netip.AddrPortFrom(from.Addr().Unmap(), from.Port()), flags&syscall.MSG_TRUNC != 0, nil
+	from = netip.AddrPortFrom(from.Addr().Unmap(), from.Port())
+	if t := u.tracer.Load(); t != nil {
+		t.dump(false, net.UDPAddrFromAddrPort(from), -1, buf[:n])
+		t.receivedDatagram(from, localPort(u.pc.LocalAddr(), from.Addr()), buf[:n])
+	}
+	return buf[:n], from, flags&syscall.MSG_TRUNC != 0, nil
+}
+
+// localPort is the address a datagram to or from peer had at our end: the
+// socket's, or, for a socket bound to every address, the loopback
+// address of peer's family when peer is on loopback (else the
+// unspecified one: a socket call does not say which address it used).
+func localPort(local net.Addr, peer netip.Addr) netip.AddrPort {
+	ap := addrPort(local)
+	a := ap.Addr().Unmap()
+	if a.IsUnspecified() || !a.IsValid() {
+		switch {
+		case peer.IsLoopback() && peer.Is4():
+			a = netip.AddrFrom4([4]byte{127, 0, 0, 1})
+		case peer.IsLoopback():
+			a = netip.IPv6Loopback()
+		case peer.Is4():
+			a = netip.IPv4Unspecified()
+		default:
+			a = netip.IPv6Unspecified()
+		}
+	}
+	return netip.AddrPortFrom(a, ap.Port())
 }

@@ -17,7 +17,7 @@ var socketModule = &module{
 	funcs: []fn{
 		{"connect", socketConnect, "socket.connect(host, port [, {timeout=s, tls=true|{verify=, sni=, ca=, fingerprint=}}]) -> conn | nil, err -- open a TCP connection (TLS with tls; host \"unix:PATH\": a Unix socket)"},
 		{"listen", socketListen, "socket.listen(host, port [, {backlog=n, tls={cert=, key=}, raise=false}]) -> listener -- listen for TCP connections; port 0 picks a free one (host \"unix:PATH\": a Unix socket). A port in use raises \"listen HOST:PORT: address in use\"; with raise=false it returns nil, err instead"},
-		{"trace", socketTrace, "socket.trace(true | false | {to=path}) -- hexdump every send and receive of the connections made from now on, to stderr or appended to a file"},
+		{"trace", socketTrace, "socket.trace(true | false | {to=path, format=\"text\", pcap=path}) -- dump every send, receive and event of the sockets made from now on (TCP, UDP, Unix), to stderr or appended to a file, as hexdump or text; pcap: into a pcapng file too"},
 		{"clean_partial", socketCleanPartial, "socket.clean_partial(dir) -> n | nil, err -- remove the partial files that recv_file left in dir's .wirelab-partial when its process was killed mid-transfer"},
 		{"serve", socketServe, "socket.serve(host, port, handler [, {max_conns=n, idle_timeout=s, grace=s, backlog=n, max_depth=n, tls={cert=, key=}, raise=false}]) -> server -- run handler(conn) for every connection, each in its own task; a failed bind raises, as listen (raise=false: nil, err)"},
 		{"is_loopback", socketIsLoopback, "socket.is_loopback(host) -> bool -- whether a server on host is reachable only from this machine: \"localhost\", a loopback address (127.0.0.0/8, ::1) or unix:PATH; the address is parsed, so 127.example.com is not"},
@@ -101,6 +101,9 @@ func socketUDP(L *glua.LState) int {
 	u, err := engine.ListenUDP(ctxOf(L), host, port)
 	if err != nil {
 		return bindFail(L, opts, err)
+	}
+	if t := stateOf(L).rt.allTrace(); t != nil {
+		u.SetTracer(t)
 	}
 	L.Push(newObject(L, u))
 	return 1

@@ -46,7 +46,8 @@ var connClass = &class{
 		{"close", connClose, "c:close() -- close the connection"},
 		{"closed", connClosed, "c:closed() -> bool -- whether close was called"},
 		{"tls", connTLS, "c:tls() -> {version=, cipher=, fingerprint=, server_name=} | nil, err -- the TLS session: \"TLS 1.3\", the cipher suite, the peer certificate's \"sha256:hex\""},
-		{"trace", connTrace, "c:trace(true | false | {to=path}) -- hexdump this connection's sends and receives, to stderr or appended to a file"},
+		{"trace", connTrace, "c:trace(true | false | {to=path, format=\"text\", pcap=path}) -- dump this connection's sends, receives and events (FIN, RST, close), to stderr or appended to a file, as hexdump or text; pcap: into a pcapng file too"},
+		{"mark", connMark, "c:mark(text) -> true | nil, err -- a comment on the next packet of this connection's capture (Wireshark shows it)"},
 		{"interactive", connInteractive, "c:interactive([{crlf=true}]) -> reason -- hand the terminal to the connection: stdin lines go out (with crlf, each line end as \"\\r\\n\", as HTTP, SMTP and Redis want), what arrives is printed, until the peer closes (\"closed\"), stdin ends (\"eof\") or Ctrl-C (\"interrupted\")"},
 	},
 }

@@ -4,21 +4,76 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strconv"
 	"sync"
 
 	glua "github.com/yuin/gopher-lua"
 
 	"github.com/wirelab/wirelab/engine"
+	"github.com/wirelab/wirelab/engine/capture"
 )
 
 // traceSinks are a runtime's wire-trace destinations: stderr and files,
 // one Tracer each, so that every connection tracing to the same place
 // shares its lock and their dumps never interleave.
 type traceSinks struct {
-	mu     sync.Mutex
-	stderr *engine.Tracer
-	files  map[string]*engine.Tracer
-	all    *engine.Tracer // set by socket.trace: every new connection's
+	mu       sync.Mutex
+	stderr   *engine.Tracer
+	files    map[string]*engine.Tracer
+	captures map[string]*engine.FileCapture // by absolute path
+	all      *engine.Tracer           // set by socket.trace: every new socket's
+	// pinned is the capture of wirelab run --pcap (CaptureAll): every
+	// socket's, whatever socket.trace and c:trace say after.
+	pinned *engine.FileCapture
+}
+
+// withPinned is t with the runtime's pinned capture, if it has one.
+func (rt *Runtime) withPinned(t *engine.Tracer) *engine.Tracer {
+	rt.traces.mu.Lock()
+	pinned := rt.traces.pinned
+	rt.traces.mu.Unlock()
+	switch {
+	case pinned == nil || t != nil && t.Capturing() != nil:
+		return t
+	case t == nil:
+		return engine.CaptureTracer(pinned)
+	}
+	return t.WithCapture(pinned)
+}
+
+// capture returns the runtime's capture file at path, created (or
+// truncated) the first time the runtime names it.
+func (rt *Runtime) capture(path string) (*engine.FileCapture, error) {
+	s := &rt.traces
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if abs, err := filepath.Abs(path); err == nil {
+		path = abs
+	}
+	if f, ok := s.captures[path]; ok {
+		return f, nil
+	}
+	f, err := capture.Create(path)
+	if err != nil {
+		return nil, err
+	}
+	if s.captures == nil {
+		s.captures = map[string]*engine.FileCapture{}
+	}
+	c := engine.NewFileCapture(f)
+	s.captures[path] = c
+	return c, nil
+}
+
+// closeCaptures ends the runtime's capture files, once its sockets are
+// closed.
+func (s *traceSinks) closeCaptures() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for path, f := range s.captures {
+		f.Close()
+		delete(s.captures, path)
+	}
 }
 
 // stderrWriter writes to the runtime's stderr as it is at each write (the
@@ -63,31 +118,60 @@ func (rt *Runtime) tracer(path string) (*engine.Tracer, error) {
 
 // TraceAll traces every connection the runtime makes from now on to w
 // (nil: the runtime's stderr), as wirelab run --trace does.
-func (rt *Runtime) TraceAll(w io.Writer) {
+func (rt *Runtime) TraceAll(w io.Writer) { rt.TraceAllAs(w, engine.TraceHex) }
+
+// TraceAllAs is TraceAll showing the bytes in format f (wirelab run
+// --trace=text).
+func (rt *Runtime) TraceAllAs(w io.Writer, f engine.TraceFormat) {
 	var t *engine.Tracer
 	if w == nil {
 		t, _ = rt.tracer("")
 	} else {
 		t = engine.NewTracer(w)
 	}
+	t = rt.withPinned(t.WithFormat(f))
+	rt.traces.mu.Lock()
+	defer rt.traces.mu.Unlock()
+	rt.traces.all = t
+}
+
+// CaptureAll writes every socket the runtime makes from now on into the
+// pcapng file at path, as wirelab run --pcap does, beside the trace
+// TraceAll set, if any.
+func (rt *Runtime) CaptureAll(path string) error {
+	f, err := rt.capture(path)
+	if err != nil {
+		return err
+	}
+	rt.traces.mu.Lock()
+	rt.traces.pinned = f
+	rt.traces.mu.Unlock()
+	t := rt.withPinned(rt.allTrace())
 	rt.traces.mu.Lock()
 	rt.traces.all = t
 	rt.traces.mu.Unlock()
+	return nil
+}
+
+// allTrace is the trace socket.trace set for new sockets, or nil.
+func (rt *Runtime) allTrace() *engine.Tracer {
+	rt.traces.mu.Lock()
+	defer rt.traces.mu.Unlock()
+	return rt.traces.all
 }
 
 // traceNew gives a connection the runtime's trace, if socket.trace set
 // one, unless it has its own already.
 func (rt *Runtime) traceNew(c *engine.Conn) {
-	rt.traces.mu.Lock()
-	t := rt.traces.all
-	rt.traces.mu.Unlock()
-	if t != nil && c.Tracer() == nil {
+	if t := rt.allTrace(); t != nil && c.Tracer() == nil {
 		c.SetTracer(t)
 	}
 }
 
 // traceArg reads the argument of socket.trace and c:trace: true (stderr),
-// false or nil (off), or {to = path}.
+// false or nil (off), or {to = path, format = "hex" or "text", pcap =
+// path}: the dumps go to stderr or to the file to, and with pcap the
+// traffic goes into that pcapng file too (with pcap alone, only there).
 func traceArg(L *glua.LState, n int, fname string) (*engine.Tracer, bool) {
 	switch v := L.Get(n).(type) {
 	case glua.LBool:
@@ -99,21 +183,48 @@ func traceArg(L *glua.LState, n int, fname string) (*engine.Tracer, bool) {
 	case *glua.LNilType:
 		return nil, false
 	case *glua.LTable:
-		checkOptionKeys(L, n, fname, v, "to")
-		path := optString(L, v, "to", "")
-		t, err := stateOf(L).rt.tracer(path)
-		if err != nil {
-			L.ArgError(n, "trace: "+err.Error())
+		checkOptionKeys(L, n, fname, v, "to", "format", "pcap")
+		rt := stateOf(L).rt
+		path, pcap := optString(L, v, "to", ""), optString(L, v, "pcap", "")
+		format := engine.TraceHex
+		switch f := optString(L, v, "format", "hex"); f {
+		case "hex":
+		case "text":
+			format = engine.TraceText
+		default:
+			L.ArgError(n, "option format: \"hex\" or \"text\" expected, got "+strconv.Quote(f))
+		}
+		var t *engine.Tracer
+		if pcap == "" || path != "" || v.RawGetString("format") != glua.LNil {
+			var err error
+			if t, err = rt.tracer(path); err != nil {
+				L.ArgError(n, "trace: "+err.Error())
+			}
+			if format != engine.TraceHex {
+				t = t.WithFormat(format)
+			}
+		}
+		if pcap != "" {
+			f, err := rt.capture(pcap)
+			if err != nil {
+				L.ArgError(n, "trace: "+err.Error())
+			}
+			if t == nil {
+				t = engine.CaptureTracer(f)
+			} else {
+				t = t.WithCapture(f)
+			}
 		}
 		return t, true
 	}
-	L.ArgError(n, "true, false or {to = path} expected, got "+L.Get(n).Type().String())
+	L.ArgError(n, "true, false or {to = path, format = \"text\", pcap = path} expected, got "+L.Get(n).Type().String())
 	return nil, false
 }
 
 func socketTrace(L *glua.LState) int {
 	t, _ := traceArg(L, 1, "trace")
 	rt := stateOf(L).rt
+	t = rt.withPinned(t)
 	rt.traces.mu.Lock()
 	rt.traces.all = t
 	rt.traces.mu.Unlock()
@@ -123,6 +234,25 @@ func socketTrace(L *glua.LState) int {
 func connTrace(L *glua.LState) int {
 	c := checkConn(L, 1)
 	t, _ := traceArg(L, 2, "trace")
-	c.SetTracer(t)
+	c.SetTracer(stateOf(L).rt.withPinned(t))
+	return 0
+}
+
+// connMark is c:mark(text): a comment on the next packet of c's capture.
+func connMark(L *glua.LState) int {
+	c, text := checkConn(L, 1), L.CheckString(2)
+	if !c.Mark(text) {
+		L.Push(glua.LNil)
+		L.Push(glua.LString("not captured: trace it with {pcap = path} first"))
+		return 2
+	}
+	L.Push(glua.LTrue)
+	return 1
+}
+
+func udpTrace(L *glua.LState) int {
+	u := checkUDP(L)
+	t, _ := traceArg(L, 2, "trace")
+	u.SetTracer(stateOf(L).rt.withPinned(t))
 	return 0
 }

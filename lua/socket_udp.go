@@ -25,6 +25,7 @@ var udpClass = &class{
 		{"settimeout", udpSetTimeout, "u:settimeout(s) -- limit each later recvfrom to s seconds (nil: none)"},
 		{"port", udpPort, "u:port() -> n -- the local port"},
 		{"close", udpClose, "u:close() -- close the socket"},
+		{"trace", udpTrace, "u:trace(true | false | {to=path, format=\"text\", pcap=path}) -- dump this socket's datagrams, as c:trace does; pcap: one UDP packet each"},
 	},
 }
 
