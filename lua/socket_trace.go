@@ -21,7 +21,7 @@ type traceSinks struct {
 	stderr   *engine.Tracer
 	files    map[string]*engine.Tracer
 	captures map[string]*engine.FileCapture // by absolute path
-	all      *engine.Tracer           // set by socket.trace: every new socket's
+	all      *engine.Tracer                 // set by socket.trace: every new socket's
 	// pinned is the capture of wirelab run --pcap (CaptureAll): every
 	// socket's, whatever socket.trace and c:trace say after.
 	pinned *engine.FileCapture
