@@ -92,12 +92,12 @@ func TestTsharkFollow(t *testing.T) {
 	for stream, c := range []struct{ client, server netip.AddrPort }{{us4, peer4}, {peer6, us6}} {
 		fl := followTCP(t, file, stream)
 		// Node 0 is the side that sent the stream's first packet, the SYN.
-		if fl.node[0] != c.client.String() || fl.node[1] != c.server.String() {
-			t.Errorf("stream %d: nodes %q, want %v and %v", stream, fl.node, c.client, c.server)
+		if fl.Node[0] != c.client.String() || fl.Node[1] != c.server.String() {
+			t.Errorf("stream %d: nodes %q, want %v and %v", stream, fl.Node, c.client, c.server)
 		}
 		for node, k := range []flow{{c.client, c.server}, {c.server, c.client}} {
-			if !bytes.Equal(fl.data[node], want[k]) {
-				t.Errorf("stream %d, %v: tshark follows %d bytes, %d were sent", stream, k, len(fl.data[node]), len(want[k]))
+			if !bytes.Equal(fl.Data[node], want[k]) {
+				t.Errorf("stream %d, %v: tshark follows %d bytes, %d were sent", stream, k, len(fl.Data[node]), len(want[k]))
 			}
 		}
 	}
