@@ -1,7 +1,10 @@
 package main
 
 import (
+	"bufio"
 	"bytes"
+	"crypto/tls"
+	"io"
 	"fmt"
 	"net"
 	"os"
@@ -179,4 +182,107 @@ func TestConnectPcapAndTextTrace(t *testing.T) {
 	if bad, all := tshark.Expert(tshark.Run(t, "-r", file, "-q", "-z", "expert")); len(bad) > 0 {
 		t.Fatalf("expert:\n%s", strings.Join(all, "\n"))
 	}
+}
+
+// TestTLSPcap: TLS connections are captured beneath TLS, as their records
+// crossed, with the secrets in the file, so that tshark, given no key of
+// its own, shows the HTTP inside: a script's client and server in one
+// process (TLS 1.3, one stream), listen --tls with an outside TLS 1.2
+// client, and connect --tls to an outside TLS 1.3 server. tls = {keylog}
+// writes the NSS key log too.
+func TestTLSPcap(t *testing.T) {
+	dir := t.TempDir()
+	if out, err := exec.Command(binary, "cert", dir).CombinedOutput(); err != nil {
+		t.Fatalf("%v %s", err, out)
+	}
+	certFile, keyFile := filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")
+	uris := func(file string) string {
+		return tshark.Run(t, "-r", file, "-Y", "http", "-T", "fields", "-e", "http.request.uri", "-e", "http.response.code")
+	}
+	clean := func(file string) {
+		if bad, all := tshark.Expert(tshark.Run(t, "-r", file, "-q", "-z", "expert")); len(bad) > 0 {
+			t.Fatalf("%s: expert:\n%s", file, strings.Join(all, "\n"))
+		}
+	}
+
+	t.Run("script", func(t *testing.T) {
+		file, keylog := filepath.Join(dir, "s.pcapng"), filepath.Join(dir, "keys.log")
+		script := filepath.Join(dir, "tls.lua")
+		os.WriteFile(script, []byte(`
+local cert, key, file, keylog = ...
+socket.trace({pcap = file})
+local srv = socket.serve("127.0.0.1", 0, function(c)
+  c:recv_until("\r\n\r\n")
+  c:send("HTTP/1.0 200 OK\r\nContent-Length: 5\r\n\r\nhello")
+  c:close()
+end, {tls = {cert = cert, key = key}})
+local c = assert(socket.connect("127.0.0.1", srv:port(), {tls = {ca = cert, keylog = keylog}}))
+c:send("GET /from-the-script HTTP/1.0\r\n\r\n")
+assert(c:recv_all():find("hello$"))
+c:close()
+srv:close()
+`), 0o644)
+		if out, err := exec.Command(binary, "run", script, certFile, keyFile, file, keylog).CombinedOutput(); err != nil {
+			t.Fatalf("%v\n%s", err, out)
+		}
+		keys, _ := os.ReadFile(keylog)
+		if !strings.Contains(string(keys), "CLIENT_TRAFFIC_SECRET_0 ") || !strings.Contains(string(keys), "SERVER_HANDSHAKE_TRAFFIC_SECRET ") {
+			t.Fatalf("key log file:\n%s", keys)
+		}
+		if got := uris(file); got != "/from-the-script\t\n\t200\n" {
+			t.Fatalf("tshark shows the HTTP of the file as %q", got)
+		}
+		clean(file)
+	})
+
+	t.Run("listen", func(t *testing.T) {
+		file := filepath.Join(dir, "l.pcapng")
+		lp, addr := startListen(t, nil, "0", "--tls", "--cert", certFile, "--key", keyFile, "--pcap", file)
+		c, err := tls.Dial("tcp", addr, &tls.Config{InsecureSkipVerify: true, MaxVersion: tls.VersionTLS12})
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.Write([]byte("GET /to-listen HTTP/1.0\r\n\r\n"))
+		c.CloseWrite()
+		io.Copy(io.Discard, c)
+		c.Close()
+		if code := lp.wait(t); code != 0 {
+			t.Fatalf("listen exit %d: %s", code, lp.errs.String())
+		}
+		if got := uris(file); got != "/to-listen\t\n" {
+			t.Fatalf("tshark shows the HTTP of the file as %q", got)
+		}
+		clean(file)
+	})
+
+	t.Run("connect", func(t *testing.T) {
+		file := filepath.Join(dir, "c.pcapng")
+		pair, err := tls.LoadX509KeyPair(certFile, keyFile)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ln, err := tls.Listen("tcp", "127.0.0.1:0", &tls.Config{Certificates: []tls.Certificate{pair}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer ln.Close()
+		go func() {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			defer c.Close()
+			bufio.NewReader(c).ReadString('\n')
+			c.Write([]byte("HTTP/1.0 200 OK\r\nContent-Length: 0\r\n\r\n"))
+		}()
+		cmd := exec.Command(binary, "connect", ln.Addr().String(), "--tls", "--ca", certFile, "--pcap", file)
+		cmd.Stdin = strings.NewReader("GET /from-connect HTTP/1.0\r\n\r\n")
+		if out, err := cmd.CombinedOutput(); err != nil || !strings.Contains(string(out), "200 OK") {
+			t.Fatalf("%v\n%s", err, out)
+		}
+		if got := uris(file); got != "/from-connect\t\n\t200\n" {
+			t.Fatalf("tshark shows the HTTP of the file as %q", got)
+		}
+		clean(file)
+	})
 }

@@ -101,7 +101,7 @@ func cmdConnect(args []string, stdin *os.File, stdout, stderr io.Writer) int {
 	}
 	var o *engine.TLSOptions
 	if f.tls {
-		o = &engine.TLSOptions{Insecure: f.insecure, Fingerprint: f.fingerprint, CAFile: f.ca, ServerName: f.sni, HandshakeTimeout: handshake}
+		o = &engine.TLSOptions{Insecure: f.insecure, Fingerprint: f.fingerprint, CAFile: f.ca, ServerName: f.sni, HandshakeTimeout: handshake, Trace: tr}
 	}
 	c, err := engine.DialAny(ctx, host, port, timeout, o)
 	if err != nil {

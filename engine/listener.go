@@ -103,7 +103,10 @@ func ListenTLS(ctx context.Context, host string, port, backlog int, cfg *tls.Con
 	if err != nil {
 		return nil, err
 	}
-	l.tls = cfg
+	if l.tls, err = serverKeyLog(cfg); err != nil {
+		l.Close()
+		return nil, err
+	}
 	return l, nil
 }
 
@@ -141,7 +144,10 @@ func (l *Listener) Accept(ctx context.Context) (*Conn, error) {
 		return nil, classify(ctx, "accept", err)
 	}
 	if l.tls != nil {
-		nc = tls.Server(&alertPlain{Conn: nc}, l.tls)
+		tap := &tlsTap{Conn: nc}
+		c := NewConn(tls.Server(&alertPlain{Conn: tap}, l.tls))
+		c.nc.accepted, c.nc.tap = true, tap
+		return c, nil
 	}
 	c := NewConn(nc)
 	c.nc.accepted = true

@@ -40,6 +40,14 @@ type TLSOptions struct {
 	// HandshakeTimeout limits the handshake alone (see DialTLS); 0: the
 	// rest of the connect's timeout, or DefaultHandshakeTimeout.
 	HandshakeTimeout time.Duration
+	// KeyLog is a file to append the session's secrets to, in the NSS key
+	// log format that Wireshark, curl and browsers use; the SSLKEYLOGFILE
+	// variable names one too.
+	KeyLog string
+	// Trace, when set, traces the connection from its handshake on: with
+	// a capture, the handshake's records and the secrets to decrypt them
+	// go into the capture file.
+	Trace *Tracer
 }
 
 // ErrUntrusted means the peer's certificate did not verify.
@@ -172,9 +180,32 @@ func DialTLS(ctx context.Context, host string, port int, timeout time.Duration, 
 		hctx, cancel = context.WithTimeout(dctx, limit)
 		defer cancel()
 	}
-	rec := &firstBytes{Conn: nc}
-	tc := tls.Client(rec, cfg)
-	if err := tc.HandshakeContext(hctx); err != nil {
+	tap := &tlsTap{Conn: nc}
+	sinks, err := keyLogSinks(o.KeyLog)
+	if err != nil {
+		nc.Close()
+		return nil, &OpError{Op: "connect", Addr: addr, Err: err}
+	}
+	var stream CaptureStream
+	var secrets secretsSink
+	if o.Trace != nil && o.Trace.capture != nil {
+		if l, r := addrPort(nc.LocalAddr()), addrPort(nc.RemoteAddr()); l.IsValid() && r.IsValid() {
+			stream = o.Trace.capture.Stream(l, r, true)
+			secrets, _ = o.Trace.capture.(secretsSink)
+			stream.Hold()
+			tap.stream.Store(&tapStream{s: stream, secrets: secrets})
+		}
+	}
+	rec := &firstBytes{Conn: tap}
+	tc := tls.Client(rec, withKeyLog(cfg, sinks, secrets))
+	err = tc.HandshakeContext(hctx)
+	if stream != nil {
+		stream.Release()
+	}
+	if err != nil {
+		if stream != nil {
+			stream.Close()
+		}
 		nc.Close()
 		if ctx.Err() == nil && hctx.Err() != nil {
 			if limit == 0 || dctx.Err() != nil && timeout < limit {
@@ -191,7 +222,12 @@ func DialTLS(ctx context.Context, host string, port int, timeout time.Duration, 
 		e.Addr = addr
 		return nil, e
 	}
-	return NewConn(tc), nil
+	c := NewConn(tc)
+	c.nc.tap = tap
+	if o.Trace != nil {
+		c.SetTracer(o.Trace)
+	}
+	return c, nil
 }
 
 // HandshakeTimeoutError is the reason of a connect whose TLS handshake did

@@ -143,6 +143,9 @@ type FileCapture struct {
 // Close closes the file.
 func (c *FileCapture) Close() error { return c.f.Close() }
 
+// AddSecrets writes TLS key log lines into the file.
+func (c *FileCapture) AddSecrets(keylog []byte) { c.f.AddSecrets(keylog) }
+
 // NewFileCapture makes f a Capture; one per file.
 func NewFileCapture(f *capture.File) *FileCapture {
 	return &FileCapture{f: f, streams: map[[2]netip.AddrPort]*pairedStream{}, ours: map[netip.AddrPort]bool{}}
@@ -442,6 +445,8 @@ type wire struct {
 	sent     atomic.Int64 // bytes written so far
 	received atomic.Int64 // bytes read so far
 	accepted bool         // the peer connected to us
+	tap      *tlsTap      // the TCP socket under TLS, for a capture; nil for plain
+	holding  atomic.Bool  // the capture holds the peer's packets until the handshake ends
 	// Each ending is told once.
 	finIn, finOut, reset, closed atomic.Bool
 }
@@ -451,10 +456,14 @@ type wire struct {
 type connTrace struct {
 	t      *Tracer
 	stream CaptureStream // nil: no capture
+	// raw: the stream's bytes come from beneath TLS (tlsTap), not from
+	// the plaintext the wire sees; the wire gives it the ends only.
+	raw bool
 }
 
 func (w *wire) Read(p []byte) (int, error) {
 	n, err := w.Conn.Read(p)
+	w.shaken()
 	w.readDone(p[:max(n, 0)], err)
 	return n, err
 }
@@ -470,7 +479,7 @@ func (w *wire) readDone(p []byte, err error) {
 	}
 	if len(p) > 0 {
 		ct.t.dump(false, w.Conn.RemoteAddr(), off, p)
-		if ct.stream != nil {
+		if ct.stream != nil && !ct.raw {
 			ct.stream.Received(p)
 		}
 	}
@@ -529,6 +538,7 @@ func (w *wire) Write(p []byte) (int, error) {
 		ct.sending(w.Conn.RemoteAddr(), w.sent.Load(), p)
 	}
 	n, err := w.Conn.Write(p)
+	w.shaken()
 	w.wrote(ct, int64(n), int64(len(p)), err)
 	return n, err
 }
@@ -537,7 +547,7 @@ func (w *wire) Write(p []byte) (int, error) {
 // the packet of an answer never come before those of what it answers.
 func (ct *connTrace) sending(peer net.Addr, off int64, p []byte) {
 	ct.t.dump(true, peer, off, p)
-	if ct.stream != nil {
+	if ct.stream != nil && !ct.raw {
 		ct.stream.Sent(p)
 	}
 }
@@ -645,6 +655,7 @@ func (t *Tracer) dumpFile(peer net.Addr, off int64, f *os.File, pos, size int64,
 // end of stream.
 func (w *wire) CloseWrite() error {
 	err := closeWrite(w.Conn)
+	w.shaken()
 	if ct := w.trace.Load(); ct != nil && err == nil && !w.finOut.Swap(true) {
 		ct.t.event(">>", "FIN to "+peerName(w.Conn.RemoteAddr())+": shutdown after "+plural(w.sent.Load(), "byte")+" sent")
 		if ct.stream != nil {
@@ -696,6 +707,7 @@ func (w *wire) writeBuffers(bufs *net.Buffers) (int64, error) {
 		ct.sending(w.Conn.RemoteAddr(), w.sent.Load(), all)
 	}
 	n, err := bufs.WriteTo(w.Conn)
+	w.shaken()
 	w.wrote(ct, n, int64(len(all)), err)
 	return n, err
 }
@@ -725,7 +737,16 @@ func (c *Conn) SetTracer(t *Tracer) {
 	default:
 		t.event("--", "connected to "+peerName(peer)+" from "+peerName(local))
 	}
-	if t.capture != nil {
+	switch {
+	case t.capture == nil:
+	case w.tap != nil:
+		ct.raw = true
+		if ts := w.tap.stream.Load(); ts != nil {
+			ct.stream = ts.s // DialTLS's, from the handshake
+		} else {
+			ct.stream = w.startCapture(t, local, peer)
+		}
+	default:
 		if l, r := addrPort(local), addrPort(peer); l.IsValid() && r.IsValid() {
 			ct.stream = t.capture.Stream(l, r, !w.accepted)
 		}

@@ -59,6 +59,11 @@ func socketConnect(L *glua.LState) int {
 	if o != nil && o.Insecure {
 		stateOf(L).rt.warnInsecure(host, port)
 	}
+	if o != nil {
+		// Traced from the handshake, so that a capture holds its
+		// records and the secrets that decrypt them.
+		o.Trace = stateOf(L).rt.allTrace()
+	}
 	c, err := engine.DialAny(ctxOf(L), host, port, seconds(L, optField(opts, "timeout"), "timeout"), o)
 	if err != nil {
 		return fail(L, err)

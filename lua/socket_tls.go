@@ -43,7 +43,7 @@ func addrArgs(L *glua.LState, dflt string) (host string, port, next int) {
 
 // clientTLS reads the tls option of socket.connect: nil when absent or
 // false, the defaults for true, or a table {verify=, sni=, ca=,
-// fingerprint=}.
+// fingerprint=, keylog=}.
 func clientTLS(L *glua.LState, n int, opts *glua.LTable) *engine.TLSOptions {
 	switch v := optField(opts, "tls").(type) {
 	case *glua.LNilType:
@@ -54,12 +54,13 @@ func clientTLS(L *glua.LState, n int, opts *glua.LTable) *engine.TLSOptions {
 		}
 		return &engine.TLSOptions{}
 	case *glua.LTable:
-		checkOptionKeys(L, n, "connect", v, "verify", "sni", "ca", "fingerprint")
+		checkOptionKeys(L, n, "connect", v, "verify", "sni", "ca", "fingerprint", "keylog")
 		o := &engine.TLSOptions{
 			Insecure:    !optBool(L, v, "verify", true),
 			ServerName:  optString(L, v, "sni", ""),
 			CAFile:      optString(L, v, "ca", ""),
 			Fingerprint: optString(L, v, "fingerprint", ""),
+			KeyLog:      optString(L, v, "keylog", ""),
 		}
 		if o.Fingerprint != "" {
 			if _, err := engine.ParseFingerprint(o.Fingerprint); err != nil {
@@ -68,7 +69,7 @@ func clientTLS(L *glua.LState, n int, opts *glua.LTable) *engine.TLSOptions {
 		}
 		return o
 	default:
-		L.ArgError(n, "option tls: true or a table {verify=, sni=, ca=, fingerprint=} expected, got "+v.Type().String())
+		L.ArgError(n, "option tls: true or a table {verify=, sni=, ca=, fingerprint=, keylog=} expected, got "+v.Type().String())
 	}
 	return nil
 }
@@ -83,13 +84,13 @@ func (rt *Runtime) warnInsecure(host string, port int) {
 }
 
 // serverTLS reads the tls option of socket.listen and socket.serve, a
-// table {cert=, key=}; nil when absent.
+// table {cert=, key=, keylog=}; nil when absent.
 func serverTLS(L *glua.LState, n int, fname string, opts *glua.LTable) *tls.Config {
 	switch v := optField(opts, "tls").(type) {
 	case *glua.LNilType:
 		return nil
 	case *glua.LTable:
-		checkOptionKeys(L, n, fname, v, "cert", "key")
+		checkOptionKeys(L, n, fname, v, "cert", "key", "keylog")
 		cert, key := optString(L, v, "cert", ""), optString(L, v, "key", "")
 		if cert == "" || key == "" {
 			L.ArgError(n, "option tls needs cert and key (PEM files; wirelab cert DIR makes a pair)")
@@ -97,6 +98,11 @@ func serverTLS(L *glua.LState, n int, fname string, opts *glua.LTable) *tls.Conf
 		cfg, err := engine.ServerConfig(cert, key)
 		if err != nil {
 			L.ArgError(n, err.Error())
+		}
+		if path := optString(L, v, "keylog", ""); path != "" {
+			if cfg.KeyLogWriter, err = engine.KeyLogFile(path); err != nil {
+				L.ArgError(n, "tls: keylog: "+err.Error())
+			}
 		}
 		return cfg
 	default:

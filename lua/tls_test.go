@@ -224,19 +224,20 @@ assert(c:recv_exact(3) == "hi\0")
 c:trace(false)
 c:send("x")
 srv:close()
-print("ok", srv:port())
+print("ok", srv:port(), select(2, c["local"](c)))
 `
 	out, errs, err := runWire(t, src, trace)
 	if err != nil {
 		t.Fatalf("%v\n%s", err, errs)
 	}
-	port := strings.Fields(out)[1]
+	port, local := strings.Fields(out)[1], strings.Fields(out)[2]
 	got, _ := os.ReadFile(trace)
 	stamp := regexp.MustCompile(`(?m)^\d\d:\d\d:\d\d\.\d{6} `)
-	want := "T >> sent 18 bytes to 127.0.0.1:" + port + "\n" +
+	want := "T -- connected to 127.0.0.1:" + port + " from 127.0.0.1:" + local + "\n" +
+		"T >> sent 18 bytes to 127.0.0.1:" + port + " at offset 0\n" +
 		"00000000  47 45 54 20 2f 20 48 54  54 50 2f 31 2e 30 0d 0a  |GET / HTTP/1.0..|\n" +
 		"00000010  0d 0a                                             |..|\n" +
-		"T << received 22 bytes from 127.0.0.1:" + port + "\n" +
+		"T << received 22 bytes from 127.0.0.1:" + port + " at offset 0\n" +
 		"00000000  48 54 54 50 2f 31 2e 30  20 32 30 30 20 4f 4b 0d  |HTTP/1.0 200 OK.|\n" +
 		"00000010  0a 0d 0a 68 69 00                                 |...hi.|\n"
 	if s := stamp.ReplaceAllString(string(got), "T "); s != want {

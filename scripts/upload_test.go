@@ -376,10 +376,10 @@ func TestUploadLogOneLinePerEvent(t *testing.T) {
 		t.Fatalf("store holds %s", got)
 	}
 	// A name the rules accept is logged quoted too, UTF-8 kept readable.
-	if reply := uploadAfter(t, s.port, "报告 \"final\".txt", []byte("hello")); reply["ok"] != true {
+	if reply := uploadAfter(t, s.port, "报告 'final'.txt", []byte("hello")); reply["ok"] != true {
 		t.Fatalf("a plain name: %v", reply)
 	}
-	waitOutput(t, s.stderr, `stored "报告 \"final\".txt" (5 bytes, md5 `+md5hello+")\n")
+	waitOutput(t, s.stderr, `stored "报告 'final'.txt" (5 bytes, md5 `+md5hello+")\n")
 }
 
 // TestUploadConfirmTimeout: issue 18's eighth finding, first part. A 100
