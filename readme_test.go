@@ -11,6 +11,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -34,6 +35,8 @@ import (
 //	<!-- test: shell -->        lines "$ CMD" run with sh; the lines after one are its output
 //	<!-- test: prompt -->       lines "> LINE" are typed at wirelab's prompt; the lines after one are what it prints
 //
+// "any-order" after shell compares each command's output lines in any
+// order (for output of two goroutines, such as a trace's).
 // "needs=PROGRAM" after the kind skips the example, with a message, when
 // PROGRAM is not installed; needs=redis-server starts one on its usual port.
 // A command ending in "&" runs in the background until the test ends, and
@@ -90,7 +93,11 @@ type example struct {
 	kind  string // file, shell, prompt
 	arg   string // the file name, for file
 	needs string // a program the example needs
-	body  []string
+	// anyOrder compares a shell example's output lines in any order: the
+	// lines of two goroutines (a trace's FIN sent when stdin ends, the
+	// peer's answer) may come either way.
+	anyOrder bool
+	body     []string
 }
 
 var markerRE = regexp.MustCompile(`^<!-- test: (\w+)((?: [\w.=-]+)*) -->$`)
@@ -110,6 +117,8 @@ func parseExamples(t *testing.T, src string) []example {
 		for _, f := range strings.Fields(m[2]) {
 			if v, ok := strings.CutPrefix(f, "needs="); ok {
 				ex.needs = v
+			} else if f == "any-order" {
+				ex.anyOrder = true
 			} else {
 				ex.arg = f
 			}
@@ -264,7 +273,11 @@ func (r *readmeRun) shell(t *testing.T, ex example) {
 		if got := exitCode(err); got != code {
 			t.Errorf("README.md:%d: %q exited %d, README says %d; it printed\n%s", s.line, s.text, got, code, out.String())
 		}
-		if diff := matchLines(want, splitLines(out.String())); diff != "" {
+		got := splitLines(out.String())
+		if ex.anyOrder {
+			want, got = byNormalized(want), byNormalized(got)
+		}
+		if diff := matchLines(want, got); diff != "" {
 			t.Errorf("README.md:%d: %q: %s", s.line, s.text, diff)
 		}
 	}
@@ -401,6 +414,13 @@ func normalize(s string) string {
 	s = portRE.ReplaceAllString(s, "${1}${2}PORT")
 	s = fpRE.ReplaceAllString(s, "sha256:HEX")
 	return addrRE.ReplaceAllString(s, "0xADDR")
+}
+
+// byNormalized returns lines sorted by their normalized text.
+func byNormalized(lines []string) []string {
+	out := slices.Clone(lines)
+	slices.SortStableFunc(out, func(a, b string) int { return strings.Compare(normalize(a), normalize(b)) })
+	return out
 }
 
 // matchLines compares what README shows with what was printed, line by
