@@ -272,8 +272,12 @@ srv:close()
 				return
 			}
 			defer c.Close()
-			bufio.NewReader(c).ReadString('\n')
+			r := bufio.NewReader(c)
+			for line, err := r.ReadString('\n'); err == nil && line != "\r\n"; line, err = r.ReadString('\n') {
+			}
 			c.Write([]byte("HTTP/1.0 200 OK\r\nContent-Length: 0\r\n\r\n"))
+			// Until the client's end of stream: closing before it would reset.
+			io.Copy(io.Discard, r)
 		}()
 		cmd := exec.Command(binary, "connect", ln.Addr().String(), "--tls", "--ca", certFile, "--pcap", file)
 		cmd.Stdin = strings.NewReader("GET /from-connect HTTP/1.0\r\n\r\n")

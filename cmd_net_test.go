@@ -141,7 +141,7 @@ func TestConnectListen(t *testing.T) {
 			}
 			if c.wantFromTrace {
 				stamp := regexp.MustCompile(`(?m)^\d\d:\d\d:\d\d\.\d{6} `)
-				want := "T >> sent 18 bytes to 127.0.0.1:" + portOf(addr) + "\n" +
+				want := "T >> sent 18 bytes to 127.0.0.1:" + portOf(addr) + " at offset 0\n" +
 					"00000000  47 45 54 20 2f 20 48 54  54 50 2f 31 2e 30 0d 0a  |GET / HTTP/1.0..|\n" +
 					"00000010  0d 0a                                             |..|\n"
 				if !strings.Contains(stamp.ReplaceAllString(errs.String(), "T "), want) {
