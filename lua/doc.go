@@ -46,6 +46,7 @@
 //	pcall.go     Lua 5.1's pcall, xpcall, error, coroutines
 //	errname.go, errargs.go, vmframe.go, syntax51.go  errors in Lua 5.1's words
 //	suggest.go   "did you mean ...?"
+//	memory.go, memsize.go  the memory budget: the heap monitor, and what a state holds
 //	help.go      help() at the prompt
 //	args.go      argument and option helpers
 //	errors.go    the package's public error types
