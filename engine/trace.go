@@ -716,15 +716,22 @@ func (w *wire) writeBuffers(bufs *net.Buffers) (int64, error) {
 // trace begins with a line naming both ends: "connected" or "accepted"
 // for a connection with no traffic yet, "tracing" with the bytes so far
 // otherwise. A capture gets the connection as a stream from here.
+//
+// A new Tracer with the same capture as the old one keeps the
+// connection's stream (the dump's format changed, not the connection).
 func (c *Conn) SetTracer(t *Tracer) {
-	if t == nil {
-		c.nc.trace.Store(nil)
-		return
-	}
-	if old := c.nc.trace.Load(); old != nil && old.t == t {
-		return
-	}
 	w := c.nc
+	old := w.trace.Load()
+	if t == nil {
+		w.trace.Store(nil)
+		if w.tap != nil {
+			w.tap.stream.Store(nil)
+		}
+		return
+	}
+	if old != nil && old.t == t {
+		return
+	}
 	ct := &connTrace{t: t}
 	local, peer := w.Conn.LocalAddr(), w.Conn.RemoteAddr()
 	sent, got := w.sent.Load(), w.received.Load()
@@ -739,6 +746,8 @@ func (c *Conn) SetTracer(t *Tracer) {
 	}
 	switch {
 	case t.capture == nil:
+	case old != nil && old.stream != nil && old.t.capture == t.capture:
+		ct.stream, ct.raw = old.stream, old.raw
 	case w.tap != nil:
 		ct.raw = true
 		if ts := w.tap.stream.Load(); ts != nil {

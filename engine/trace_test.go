@@ -12,6 +12,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gopacket/gopacket"
+	"github.com/gopacket/gopacket/layers"
+	"github.com/gopacket/gopacket/pcapgo"
+	"github.com/wirelab/wirelab/engine/capture"
+
 	"github.com/wirelab/wirelab/internal/testbin"
 )
 
@@ -325,4 +330,49 @@ func isDigits(s string) bool {
 		}
 	}
 	return len(s) == 3
+}
+
+// TestTraceFormatKeepsStream: a new Tracer with the same capture keeps
+// the connection's stream (one handshake in the file), and the dumps
+// change format.
+func TestTraceFormatKeepsStream(t *testing.T) {
+	a, b := tcpPair(t)
+	var out testbin.Buffer
+	var file bytes.Buffer
+	f, err := capture.New(&file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := NewFileCapture(f)
+	a.SetTracer(NewTracer(&out).WithCapture(c))
+	a.Send(context.Background(), []byte("x\n"))
+	b.RecvExact(context.Background(), 2)
+	a.SetTracer(NewTracer(&out).WithFormat(TraceText).WithCapture(c))
+	a.Send(context.Background(), []byte("y\n"))
+	b.RecvExact(context.Background(), 2)
+	c.Close()
+	r, err := pcapgo.NewNgReader(bytes.NewReader(file.Bytes()), pcapgo.DefaultNgReaderOptions)
+	if err != nil {
+		t.Fatal(err)
+	}
+	syns, payload := 0, ""
+	for {
+		data, _, err := r.ReadPacketData()
+		if err != nil {
+			break
+		}
+		p := gopacket.NewPacket(data, layers.LayerTypeIPv4, gopacket.Default)
+		if tcp, ok := p.TransportLayer().(*layers.TCP); ok {
+			if tcp.SYN && !tcp.ACK {
+				syns++
+			}
+			payload += string(tcp.Payload)
+		}
+	}
+	if syns != 1 || payload != "x\ny\n" {
+		t.Fatalf("%d SYNs and payload %q in the file; want 1 and \"x\\ny\\n\"", syns, payload)
+	}
+	if !strings.HasSuffix(out.String(), "at offset 2\ny\\n\n") {
+		t.Fatalf("trace:\n%s", out.String())
+	}
 }
