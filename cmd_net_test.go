@@ -35,7 +35,14 @@ type proc struct {
 // address from its "listening on ADDR" line.
 func startListen(t *testing.T, stdin io.Reader, args ...string) (*proc, string) {
 	t.Helper()
-	p := &proc{cmd: exec.Command(binary, append([]string{"listen"}, args...)...), done: make(chan struct{})}
+	return startCommand(t, stdin, append([]string{"listen"}, args...)...)
+}
+
+// startCommand starts wirelab with args (listen, proxy) and returns it
+// with the address from its "listening on ADDR" line.
+func startCommand(t *testing.T, stdin io.Reader, args ...string) (*proc, string) {
+	t.Helper()
+	p := &proc{cmd: exec.Command(binary, args...), done: make(chan struct{})}
 	p.cmd.Stdin = stdin
 	p.cmd.Stdout = &p.stdout
 	pipe, err := p.cmd.StderrPipe()

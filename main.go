@@ -40,6 +40,8 @@ const usage = `usage:
                                  the other end: serve one connection (or many)
   wirelab cert DIR [--host NAME] [--force]
                                  write a self-signed cert.pem and key.pem
+  wirelab proxy PORT TARGET [--slice N] [--delay MS] [--rate BYTES] ... [--trace] [--pcap FILE]
+                                 relay to TARGET, bending the wire (wirelab proxy --help)
   wirelab version                print the version
 `
 
@@ -88,6 +90,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return 0
 	case "connect", "listen", "cert":
 		return netCommand(args, stdout, stderr)
+	case "proxy":
+		return cmdProxy(args[1:], stdout, stderr)
 	case "passwd":
 		return cmdPasswd(args[1:], os.Stdin, stderr)
 	case "-i":
@@ -106,7 +110,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 }
 
 // commands are the words run dispatches on, for "did you mean".
-var commands = []string{"version", "--version", "help", "--help", "scripts", "connect", "listen", "cert", "passwd", "run"}
+var commands = []string{"version", "--version", "help", "--help", "scripts", "connect", "listen", "cert", "proxy", "passwd", "run"}
 
 // commandHint is " (did you mean connect?)" for a mistyped command, "
 // (did you mean wirelab run sticky_demo?)" for a bundled script's name,

@@ -41,6 +41,16 @@ func dialNet(ctx context.Context, host string, port int, timeout time.Duration) 
 	return d.DialContext(ctx, "tcp", net.JoinHostPort(host, strconv.Itoa(port)))
 }
 
+// DialNet connects to host:port over TCP, or to the Unix socket of a
+// host "unix:PATH", and returns the plain connection.
+func DialNet(ctx context.Context, host string, port int, timeout time.Duration) (net.Conn, error) {
+	nc, err := dialNet(ctx, host, port, timeout)
+	if err != nil {
+		return nil, dialError(ctx, DialAddr(host, port), err)
+	}
+	return nc, nil
+}
+
 // DialAny connects as Dial does, to a Unix socket when host is
 // "unix:PATH", and over TLS when o is not nil (see DialTLS).
 func DialAny(ctx context.Context, host string, port int, timeout time.Duration, o *TLSOptions) (*Conn, error) {

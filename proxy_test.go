@@ -1,0 +1,291 @@
+package main
+
+import (
+	"bytes"
+	"crypto/md5"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"os/exec"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// A far side for the proxy's tests: a Go server that records each read
+// of each connection, and what it does then.
+type farSide struct {
+	ln    net.Listener
+	mu    sync.Mutex
+	reads [][]int // per connection, the size of each read
+	conns chan net.Conn
+}
+
+// newFarSide starts a server that runs serve for each connection.
+func newFarSide(t *testing.T, serve func(f *farSide, c net.Conn, reads *[]int)) *farSide {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := &farSide{ln: ln}
+	t.Cleanup(func() { ln.Close() })
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer c.Close()
+				var reads []int
+				serve(f, c, &reads)
+				f.mu.Lock()
+				f.reads = append(f.reads, reads)
+				f.mu.Unlock()
+			}()
+		}
+	}()
+	return f
+}
+
+// readAll reads c to its end, noting each read's size.
+func readAll(c net.Conn, reads *[]int) ([]byte, error) {
+	var got []byte
+	buf := make([]byte, 64<<10)
+	for {
+		n, err := c.Read(buf)
+		if n > 0 {
+			*reads = append(*reads, n)
+			got = append(got, buf[:n]...)
+		}
+		if err != nil {
+			if errors.Is(err, io.EOF) {
+				err = nil
+			}
+			return got, err
+		}
+	}
+}
+
+func (f *farSide) addr() string { return f.ln.Addr().String() }
+
+// TestProxyExact: every byte both ways, in order, and half-close kept:
+// the client's FIN reaches the target, whose answer (the md5 of all it
+// got) still comes back; then the proxy's trace shows each chunk once,
+// labelled with its direction.
+func TestProxyExact(t *testing.T) {
+	far := newFarSide(t, func(f *farSide, c net.Conn, reads *[]int) {
+		got, _ := readAll(c, reads)
+		fmt.Fprintf(c, "%x %d\n", md5.Sum(got), len(got))
+	})
+	for _, args := range [][]string{{}, {"--trace=text"}, {"--slice", "1000"}} {
+		t.Run(strings.Join(append([]string{"plain"}, args...), " "), func(t *testing.T) {
+			p, addr := startCommand(t, nil, append([]string{"proxy", "0", far.addr()}, args...)...)
+			c, err := net.Dial("tcp", addr)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer c.Close()
+			data := randomBytes(1 << 20)
+			go func() {
+				c.Write(data)
+				c.(*net.TCPConn).CloseWrite()
+			}()
+			answer, err := io.ReadAll(c)
+			if want := fmt.Sprintf("%x %d\n", md5.Sum(data), len(data)); err != nil || string(answer) != want {
+				t.Fatalf("answer %q (%v), want %q; stderr %s", answer, err, want, p.errs.String())
+			}
+			if len(args) > 0 && args[0] == "--trace=text" {
+				trace := p.errs.String()
+				if !strings.Contains(trace, "-- relaying 127.0.0.1:") || !strings.Contains(trace, ">> up ") ||
+					!strings.Contains(trace, "<< down 41 bytes from "+far.addr()) || !strings.Contains(trace, ">> FIN from ") {
+					t.Fatalf("trace:\n%.2000s", trace)
+				}
+				if n := strings.Count(trace, " down 41 bytes"); n != 1 {
+					t.Fatalf("the answer is dumped %d times", n)
+				}
+			}
+		})
+	}
+}
+
+// proxied starts a proxy to far with args and connects a client.
+func proxied(t *testing.T, far *farSide, args ...string) (*proc, net.Conn) {
+	t.Helper()
+	p, addr := startCommand(t, nil, append([]string{"proxy", "0", far.addr()}, args...)...)
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return p, c
+}
+
+// lastReads waits for a connection of the far side to end and returns
+// the reads of the latest one to end.
+func (f *farSide) lastReads(t *testing.T) []int {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for time.Now().Before(deadline) {
+		f.mu.Lock()
+		n := len(f.reads)
+		var reads []int
+		if n > 0 {
+			reads = f.reads[n-1]
+		}
+		f.mu.Unlock()
+		if n > 0 {
+			return reads
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	t.Fatal("the far side's connection did not end")
+	return nil
+}
+
+func sum(ns []int) (s int) {
+	for _, n := range ns {
+		s += n
+	}
+	return s
+}
+
+// TestProxySlice: one write of 100 bytes through --slice 10 arrives as
+// ten reads of 10 (the slices 200 ms apart, so that each is its own read).
+func TestProxySlice(t *testing.T) {
+	far := newFarSide(t, func(f *farSide, c net.Conn, reads *[]int) { readAll(c, reads) })
+	_, c := proxied(t, far, "--slice", "10", "--slice-delay", "200")
+	c.Write(bytes.Repeat([]byte("x"), 100))
+	c.(*net.TCPConn).CloseWrite()
+	if reads := far.lastReads(t); fmt.Sprint(reads) != "[10 10 10 10 10 10 10 10 10 10]" {
+		t.Fatalf("the far side read %v", reads)
+	}
+}
+
+// TestProxyCoalesce: five writes 20 ms apart arrive as one read.
+func TestProxyCoalesce(t *testing.T) {
+	far := newFarSide(t, func(f *farSide, c net.Conn, reads *[]int) { readAll(c, reads) })
+	_, c := proxied(t, far, "--coalesce", "1500")
+	for range 5 {
+		c.Write(bytes.Repeat([]byte("y"), 10))
+		time.Sleep(20 * time.Millisecond)
+	}
+	c.(*net.TCPConn).CloseWrite()
+	if reads := far.lastReads(t); fmt.Sprint(reads) != "[50]" {
+		t.Fatalf("the far side read %v, want one read of 50", reads)
+	}
+}
+
+// TestProxyDelayAndRate: --delay shifts every chunk (the first arrives no
+// sooner than the delay), --rate paces the bytes (200 KiB at 100k a
+// second take at least 1.9 s, the first twentieth of a second's worth
+// going at once).
+func TestProxyDelayAndRate(t *testing.T) {
+	arrived := make(chan time.Time, 1)
+	far := newFarSide(t, func(f *farSide, c net.Conn, reads *[]int) {
+		buf := make([]byte, 1)
+		c.Read(buf)
+		arrived <- time.Now()
+		readAll(c, reads)
+	})
+	_, c := proxied(t, far, "--delay", "300")
+	start := time.Now()
+	c.Write([]byte("z"))
+	if d := (<-arrived).Sub(start); d < 300*time.Millisecond {
+		t.Fatalf("with --delay 300 the byte arrived after %v", d)
+	}
+	c.Close()
+	far.lastReads(t)
+
+	done := make(chan time.Duration, 1)
+	far2 := newFarSide(t, func(f *farSide, c net.Conn, reads *[]int) {
+		start := time.Now()
+		got, _ := readAll(c, reads)
+		if len(got) == 200<<10 {
+			done <- time.Since(start)
+		} else {
+			done <- -1
+		}
+	})
+	_, c2 := proxied(t, far2, "--rate", "100k")
+	go func() {
+		c2.Write(make([]byte, 200<<10))
+		c2.(*net.TCPConn).CloseWrite()
+	}()
+	if d := <-done; d < 1900*time.Millisecond {
+		t.Fatalf("200 KiB at 100k a second took %v", d)
+	}
+}
+
+// TestProxyLimits: --limit closes both sides after exactly that many
+// bytes; --reset-after resets the client; --stall-after forwards exactly
+// that many and then nothing, both connections open.
+func TestProxyLimits(t *testing.T) {
+	got := make(chan int, 3)
+	far := newFarSide(t, func(f *farSide, c net.Conn, reads *[]int) {
+		data, _ := readAll(c, reads)
+		got <- len(data)
+	})
+	_, c := proxied(t, far, "--limit", "1000")
+	go c.Write(make([]byte, 5000))
+	if n := <-got; n != 1000 {
+		t.Fatalf("--limit 1000: the far side got %d bytes", n)
+	}
+	if _, err := io.ReadAll(c); err != nil && !errors.Is(err, syscall.ECONNRESET) {
+		t.Fatalf("the client after the limit: %v", err)
+	}
+
+	_, c = proxied(t, far, "--reset-after", "100")
+	c.Write(make([]byte, 1000))
+	if _, err := io.ReadAll(c); !errors.Is(err, syscall.ECONNRESET) {
+		t.Fatalf("--reset-after: the client read %v, want a reset", err)
+	}
+	<-got
+
+	stalled := make(chan error, 1)
+	far3 := newFarSide(t, func(f *farSide, c net.Conn, reads *[]int) {
+		buf := make([]byte, 1000)
+		n, err := io.ReadFull(c, buf[:100])
+		if err != nil || n != 100 {
+			stalled <- fmt.Errorf("read %d of the first 100: %v", n, err)
+			return
+		}
+		c.SetReadDeadline(time.Now().Add(500 * time.Millisecond))
+		n, err = c.Read(buf)
+		if !errors.Is(err, os.ErrDeadlineExceeded) {
+			stalled <- fmt.Errorf("after the stall, a read gave %d bytes and %v, want a timeout on an open connection", n, err)
+			return
+		}
+		stalled <- nil
+	})
+	_, c = proxied(t, far3, "--stall-after", "100")
+	c.Write(make([]byte, 1000))
+	if err := <-stalled; err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestProxyUsage: bad flags are usage errors that name them.
+func TestProxyUsage(t *testing.T) {
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"0", "127.0.0.1:1", "--slice", "x"}, `invalid value "x" for flag -slice`},
+		{[]string{"0", "127.0.0.1:1", "--rate", "fast"}, `"fast" is not a count of bytes`},
+		{[]string{"0", "127.0.0.1:1", "--slise", "3"}, "unknown flag --slise (did you mean --slice?)"},
+		{[]string{"0", "127.0.0.1:1", "--direction", "sideways"}, `--direction "sideways": up or down expected`},
+		{[]string{"0"}, "PORT and TARGET expected"},
+		{[]string{"0", "127.0.0.1:1", "--slice-delay", "5"}, "--slice-delay needs --slice"},
+	} {
+		out, err := exec.Command(binary, append([]string{"proxy"}, c.args...)...).CombinedOutput()
+		if exitCode(err) != 2 || !strings.Contains(string(out), c.want) {
+			t.Errorf("proxy %v: exit %d, want 2 and %q:\n%s", c.args, exitCode(err), c.want, out)
+		}
+	}
+}
