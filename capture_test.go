@@ -196,10 +196,10 @@ func TestTLSPcap(t *testing.T) {
 		t.Fatalf("%v %s", err, out)
 	}
 	certFile, keyFile := filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")
-	uris := func(file string) string {
+	uris := func(t *testing.T, file string) string {
 		return tshark.Run(t, "-r", file, "-Y", "http", "-T", "fields", "-e", "http.request.uri", "-e", "http.response.code")
 	}
-	clean := func(file string) {
+	clean := func(t *testing.T, file string) {
 		if bad, all := tshark.Expert(tshark.Run(t, "-r", file, "-q", "-z", "expert")); len(bad) > 0 {
 			t.Fatalf("%s: expert:\n%s", file, strings.Join(all, "\n"))
 		}
@@ -229,10 +229,10 @@ srv:close()
 		if !strings.Contains(string(keys), "CLIENT_TRAFFIC_SECRET_0 ") || !strings.Contains(string(keys), "SERVER_HANDSHAKE_TRAFFIC_SECRET ") {
 			t.Fatalf("key log file:\n%s", keys)
 		}
-		if got := uris(file); got != "/from-the-script\t\n\t200\n" {
+		if got := uris(t, file); got != "/from-the-script\t\n\t200\n" {
 			t.Fatalf("tshark shows the HTTP of the file as %q", got)
 		}
-		clean(file)
+		clean(t, file)
 	})
 
 	t.Run("listen", func(t *testing.T) {
@@ -249,10 +249,10 @@ srv:close()
 		if code := lp.wait(t); code != 0 {
 			t.Fatalf("listen exit %d: %s", code, lp.errs.String())
 		}
-		if got := uris(file); got != "/to-listen\t\n" {
+		if got := uris(t, file); got != "/to-listen\t\n" {
 			t.Fatalf("tshark shows the HTTP of the file as %q", got)
 		}
-		clean(file)
+		clean(t, file)
 	})
 
 	t.Run("connect", func(t *testing.T) {
@@ -284,9 +284,9 @@ srv:close()
 		if out, err := cmd.CombinedOutput(); err != nil || !strings.Contains(string(out), "200 OK") {
 			t.Fatalf("%v\n%s", err, out)
 		}
-		if got := uris(file); got != "/from-connect\t\n\t200\n" {
+		if got := uris(t, file); got != "/from-connect\t\n\t200\n" {
 			t.Fatalf("tshark shows the HTTP of the file as %q", got)
 		}
-		clean(file)
+		clean(t, file)
 	})
 }

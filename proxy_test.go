@@ -22,7 +22,6 @@ type farSide struct {
 	ln    net.Listener
 	mu    sync.Mutex
 	reads [][]int // per connection, the size of each read
-	conns chan net.Conn
 }
 
 // newFarSide starts a server that runs serve for each connection.
@@ -146,13 +145,6 @@ func (f *farSide) lastReads(t *testing.T) []int {
 	}
 	t.Fatal("the far side's connection did not end")
 	return nil
-}
-
-func sum(ns []int) (s int) {
-	for _, n := range ns {
-		s += n
-	}
-	return s
 }
 
 // TestProxySlice: one write of 100 bytes through --slice 10 arrives as

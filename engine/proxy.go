@@ -89,6 +89,10 @@ func NewProxy(ctx context.Context, ln *Listener, o ProxyOptions) *Proxy {
 	return p
 }
 
+// Done is closed once the proxy has stopped and every connection it
+// relayed is closed.
+func (p *Proxy) Done() <-chan struct{} { return p.done }
+
 // Addr is the address the proxy listens on.
 func (p *Proxy) Addr() net.Addr { return p.ln.Addr() }
 
@@ -489,8 +493,7 @@ func (d *direction) traceIn(p []byte) {
 type writer struct {
 	d       *direction
 	pending []byte // coalesced, not yet written
-	since   time.Time
-	stopped bool // a limit ended the session
+	stopped bool   // a limit ended the session
 	stalled bool
 	// rate pacing: bytes written since start
 	rateStart time.Time

@@ -21,6 +21,7 @@ var socketModule = &module{
 		{"clean_partial", socketCleanPartial, "socket.clean_partial(dir) -> n | nil, err -- remove the partial files that recv_file left in dir's .wirelab-partial when its process was killed mid-transfer"},
 		{"serve", socketServe, "socket.serve(host, port, handler [, {max_conns=n, idle_timeout=s, grace=s, backlog=n, max_depth=n, tls={cert=, key=}, raise=false}]) -> server -- run handler(conn) for every connection, each in its own task; a failed bind raises, as listen (raise=false: nil, err)"},
 		{"is_loopback", socketIsLoopback, "socket.is_loopback(host) -> bool -- whether a server on host is reachable only from this machine: \"localhost\", a loopback address (127.0.0.0/8, ::1) or unix:PATH; the address is parsed, so 127.example.com is not"},
+		{"proxy", socketProxy, "socket.proxy(host, port, target_host, target_port [, {slice=, slice_delay=, coalesce=, delay=, jitter=, rate=, limit=, reset_after=, stall_after=, direction=, trace=, pcap=}]) -> proxy -- relay every connection to the target, byte for byte, bending the wire with the faults given (times in seconds; target unix:PATH without a port)"},
 		{"udp", socketUDP, "socket.udp([host, port] [, {raise=false}]) -> udp -- a UDP socket, bound to host:port when given; a failed bind raises \"udp HOST:PORT: address in use\" (raise=false: nil, err)"},
 	},
 }

@@ -173,7 +173,12 @@ func (rt *Runtime) traceNew(c *engine.Conn) {
 // path}: the dumps go to stderr or to the file to, and with pcap the
 // traffic goes into that pcapng file too (with pcap alone, only there).
 func traceArg(L *glua.LState, n int, fname string) (*engine.Tracer, bool) {
-	switch v := L.Get(n).(type) {
+	return traceValue(L, L.Get(n), n, fname)
+}
+
+// traceValue is traceArg of v, argument n of fname.
+func traceValue(L *glua.LState, v glua.LValue, n int, fname string) (*engine.Tracer, bool) {
+	switch v := v.(type) {
 	case glua.LBool:
 		if !v {
 			return nil, false
@@ -217,7 +222,7 @@ func traceArg(L *glua.LState, n int, fname string) (*engine.Tracer, bool) {
 		}
 		return t, true
 	}
-	L.ArgError(n, "true, false or {to = path, format = \"text\", pcap = path} expected, got "+L.Get(n).Type().String())
+	L.ArgError(n, "true, false or {to = path, format = \"text\", pcap = path} expected, got "+v.Type().String())
 	return nil, false
 }
 
