@@ -1,8 +1,10 @@
 package engine
 
 import (
+	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"math/rand/v2"
 	"net"
@@ -11,6 +13,8 @@ import (
 	"sync/atomic"
 	"syscall"
 	"time"
+
+	"github.com/wirelab/wirelab/netproto"
 )
 
 // A relay: wirelab proxy and socket.proxy.
@@ -62,6 +66,51 @@ type ProxyOptions struct {
 	// Report, when set, is told of what the proxy survives: a target it
 	// could not reach, a failed accept.
 	Report func(error)
+	// Hooks, when set, opens each connection's hooks, before the target
+	// is dialled; an error refuses the client (and is reported).
+	Hooks func(s *Session) (SessionHooks, error)
+	// Frames, when set, cuts what each direction reads into frames with
+	// this length header, whose payloads the hooks see whole however the
+	// bytes were split, and frames what they return the same way. Lines
+	// does the same with lines ending in "\n" (the hooks see them without
+	// it). A frame or line over MaxFrame bytes (default
+	// DefaultMaxProxyFrame) closes its connection, with a report.
+	Frames   *netproto.Format
+	Lines    bool
+	MaxFrame int64
+}
+
+// DefaultMaxProxyFrame is the default ProxyOptions.MaxFrame: 16 MiB.
+const DefaultMaxProxyFrame = 16 << 20
+
+// SessionHooks are one relayed connection's hooks.
+type SessionHooks interface {
+	// Connect is asked first: false refuses the client.
+	Connect() bool
+	// Data gets each chunk (or frame, or line) read in a direction and
+	// returns the bytes to forward instead; nil forwards p as it is, an
+	// empty slice nothing. An error closes the connection.
+	Data(up bool, p []byte) ([]byte, error)
+	// Close is told when the connection is over.
+	Close()
+}
+
+// A Session is a relayed connection as hooks see it: its ends, and its
+// own faults.
+type Session struct {
+	s      *session
+	faults atomic.Pointer[[2]Faults] // nil: the proxy's
+}
+
+// Client is the client's address.
+func (ss *Session) Client() net.Addr { return ss.s.client.RemoteAddr() }
+
+// Set gives this connection faults of its own, from the next byte.
+func (ss *Session) Set(up, down Faults) {
+	ss.faults.Store(&[2]Faults{up, down})
+	if ss.s.dirs[0] != nil {
+		ss.s.changed()
+	}
 }
 
 // A Proxy relays the connections of a listener to a target.
@@ -177,17 +226,35 @@ type session struct {
 	client, target net.Conn
 	dirs           [2]*direction
 	closeOnce      sync.Once
+	pub            *Session
+	hooks          SessionHooks // nil: none
 }
 
 // serve relays one client.
 func (p *Proxy) serve(client net.Conn) {
+	s := &session{p: p, client: client}
+	s.pub = &Session{s: s}
+	if p.o.Hooks != nil {
+		h, err := p.o.Hooks(s.pub)
+		if err != nil {
+			p.report(err)
+			client.Close()
+			return
+		}
+		s.hooks = h
+		defer h.Close()
+		if !h.Connect() {
+			client.Close()
+			return
+		}
+	}
 	target, err := p.o.Dial(p.ctx)
 	if err != nil {
 		p.report(err)
 		client.Close()
 		return
 	}
-	s := &session{p: p, client: client, target: target}
+	s.target = target
 	s.dirs[0] = s.newDirection(true, client, target)
 	s.dirs[1] = s.newDirection(false, target, client)
 	if t := p.o.Trace; t != nil && t.capture != nil {
@@ -285,6 +352,8 @@ type direction struct {
 	// inStream is the capture of src's leg, whose bytes this direction
 	// reads: the peer's packets there.
 	inStream CaptureStream
+	// partial is a frame (or line) not yet whole, with hooks and framing.
+	partial []byte
 }
 
 func (s *session) newDirection(up bool, src, dst net.Conn) *direction {
@@ -292,7 +361,10 @@ func (s *session) newDirection(up bool, src, dst net.Conn) *direction {
 }
 
 func (d *direction) faults() *Faults {
-	f := d.s.p.faults.Load()
+	f := d.s.pub.faults.Load()
+	if f == nil {
+		f = d.s.p.faults.Load()
+	}
 	if d.up {
 		return &f[0]
 	}
@@ -317,7 +389,7 @@ func (d *direction) name() string {
 func (d *direction) run() {
 	p := d.s.p
 	for {
-		if p.o.Trace == nil && d.faults().zero() {
+		if p.o.Trace == nil && d.s.hooks == nil && d.faults().zero() {
 			gen := d.gen.Load()
 			n, err := spliceCopy(d.dst, d.src)
 			d.count(n)
@@ -412,12 +484,24 @@ func (d *direction) relay() bool {
 			n, err := d.src.Read(buf)
 			if n > 0 {
 				d.received.Add(int64(n))
-				c := chunk{data: append([]byte(nil), buf[:n]...), at: time.Now()}
-				d.traceIn(c.data)
-				select {
-				case queue <- c:
-				case <-stop:
+				at := time.Now()
+				d.traceIn(buf[:n])
+				outs, herr := d.hooked(buf[:n])
+				if herr != nil {
+					d.s.p.report(herr)
+					d.s.close()
+					select {
+					case queue <- chunk{err: herr, at: at}:
+					case <-stop:
+					}
 					return
+				}
+				for _, out := range outs {
+					select {
+					case queue <- chunk{data: out, at: at}:
+					case <-stop:
+						return
+					}
 				}
 			}
 			if err != nil {
@@ -455,6 +539,78 @@ func (d *direction) relay() bool {
 	<-readerDone
 	w.flush()
 	return false
+}
+
+// hooked passes what a read brought through the hooks: the chunks to
+// forward, copies of the read buffer. Framed, the bytes of a frame not
+// yet whole wait in d.partial.
+func (d *direction) hooked(p []byte) ([][]byte, error) {
+	h := d.s.hooks
+	if h == nil {
+		return [][]byte{append([]byte(nil), p...)}, nil
+	}
+	o := &d.s.p.o
+	if o.Frames == nil && !o.Lines {
+		out, err := h.Data(d.up, p)
+		if err != nil {
+			return nil, err
+		}
+		if out == nil {
+			out = p
+		}
+		if len(out) == 0 {
+			return nil, nil
+		}
+		return [][]byte{append([]byte(nil), out...)}, nil
+	}
+	limit := o.MaxFrame
+	if limit <= 0 {
+		limit = DefaultMaxProxyFrame
+	}
+	d.partial = append(d.partial, p...)
+	var outs [][]byte
+	for {
+		var payload []byte
+		var used int
+		if o.Lines {
+			i := bytes.IndexByte(d.partial, '\n')
+			if i < 0 {
+				if int64(len(d.partial)) > limit {
+					return nil, fmt.Errorf("proxy: a line of over %d bytes from %s: closing the connection", limit, peerName(d.src.RemoteAddr()))
+				}
+				return outs, nil
+			}
+			payload, used = d.partial[:i], i+1
+		} else {
+			hs := o.Frames.Size()
+			if len(d.partial) < hs {
+				return outs, nil
+			}
+			n, err := netproto.DecodeLength(o.Frames, d.partial[:hs], limit)
+			if err != nil {
+				return nil, fmt.Errorf("proxy: a frame from %s: %w: closing the connection", peerName(d.src.RemoteAddr()), err)
+			}
+			if int64(len(d.partial)-hs) < n {
+				return outs, nil
+			}
+			payload, used = d.partial[hs:hs+int(n)], hs+int(n)
+		}
+		out, err := h.Data(d.up, payload)
+		if err != nil {
+			return nil, err
+		}
+		if out == nil {
+			out = payload
+		}
+		var framed []byte
+		if o.Lines {
+			framed = append(append(framed, out...), '\n')
+		} else if framed, err = netproto.AppendFrame(nil, o.Frames, out); err != nil {
+			return nil, fmt.Errorf("proxy: framing what the hook returned: %w", err)
+		}
+		outs = append(outs, framed)
+		d.partial = append(d.partial[:0], d.partial[used:]...)
+	}
 }
 
 // traceIn dumps a chunk read, once, labelled by its direction, and gives

@@ -26,7 +26,7 @@ type class struct {
 // classList is every class, the one list of them (as gopher-lua's
 // linit.go lists its libraries); each is declared in the file of its
 // module.
-var classList = []*class{connClass, listenerClass, serverClass, udpClass, proxyClass, processClass, limiterClass,
+var classList = []*class{connClass, listenerClass, serverClass, udpClass, proxyClass, sessionClass, processClass, limiterClass,
 	taskClass, channelClass, dictClass, penaltiesClass, blobClass, hasherClass, accountsClass, nullClass}
 
 // classes are the classes by name, and classByType by their Go type.
