@@ -163,7 +163,9 @@ func TestStickyDemo(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, errs)
 	}
-	for _, want := range []string{"the packets stuck", "--- answer to `echo hello`: 6 bytes\n  hello\n", "answer to `seq 1 400`: 1492 bytes"} {
+	for _, want := range []string{"the packets stuck", "--- answer to `echo hello`: 6 bytes\n  hello\n", "answer to `seq 1 400`: 1492 bytes",
+		"the same bytes: reading the header, then exactly n bytes, survives any split",
+		"the broken pair:\n--- answer to `seq 1 400`: ", " of the 1492 bytes: the answer split"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("output lacks %q:\n%s", want, out)
 		}
