@@ -14,6 +14,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/wirelab/wirelab/internal/testbin"
 )
 
 // A far side for the proxy's tests: a Go server that records each read
@@ -100,11 +102,13 @@ func TestProxyExact(t *testing.T) {
 				t.Fatalf("answer %q (%v), want %q; stderr %s", answer, err, want, p.errs.String())
 			}
 			if len(args) > 0 && args[0] == "--trace=text" {
-				trace := p.errs.String()
-				if !strings.Contains(trace, "-- relaying 127.0.0.1:") || !strings.Contains(trace, ">> up ") ||
-					!strings.Contains(trace, "<< down 41 bytes from "+far.addr()) || !strings.Contains(trace, ">> FIN from ") {
-					t.Fatalf("trace:\n%.2000s", trace)
-				}
+				// The trace reaches p.errs through a pipe and a goroutine.
+				var trace string
+				testbin.WaitFor(t, 10*time.Second, "the proxy's trace", func() bool {
+					trace = p.errs.String()
+					return strings.Contains(trace, "-- relaying 127.0.0.1:") && strings.Contains(trace, ">> up ") &&
+						strings.Contains(trace, "<< down 41 bytes from "+far.addr()) && strings.Contains(trace, ">> FIN from ")
+				})
 				if n := strings.Count(trace, " down 41 bytes"); n != 1 {
 					t.Fatalf("the answer is dumped %d times", n)
 				}
@@ -280,4 +284,68 @@ func TestProxyUsage(t *testing.T) {
 			t.Errorf("proxy %v: exit %d, want 2 and %q:\n%s", c.args, exitCode(err), c.want, out)
 		}
 	}
+}
+
+// TestProxyIdleMemory measures the proxy's memory per relayed idle
+// connection pair: 1,000 clients held open through it to a far side that
+// holds them too. It states the figure and fails past 64 KiB a pair.
+func TestProxyIdleMemory(t *testing.T) {
+	if testing.Short() {
+		t.Skip("opens 2,000 connections")
+	}
+	const n = 1000
+	accepted := make(chan struct{}, n)
+	far := newFarSide(t, func(f *farSide, c net.Conn, reads *[]int) {
+		accepted <- struct{}{}
+		readAll(c, reads)
+	})
+	p, addr := startCommand(t, nil, "proxy", "0", far.addr())
+	rss := func() int64 { return currentRSS(t, p.cmd.Process.Pid) }
+	// One connection first, so that what every relay needs once is there.
+	warm, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer warm.Close()
+	<-accepted
+	before := rss()
+	var conns []net.Conn
+	for range n {
+		c, err := net.Dial("tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		conns = append(conns, c)
+	}
+	defer func() {
+		for _, c := range conns {
+			c.Close()
+		}
+	}()
+	for range n {
+		<-accepted
+	}
+	after := rss()
+	per := (after - before) / n
+	t.Logf("wirelab proxy: %d KiB resident for %d idle relayed pairs, %.1f KiB a pair", (after-before)>>10, n, float64(after-before)/n/1024)
+	if per > 64<<10 {
+		t.Fatalf("%d bytes a relayed idle pair", per)
+	}
+}
+
+// currentRSS is a process's resident memory (VmRSS).
+func currentRSS(t *testing.T, pid int) int64 {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		t.Skip("no /proc: memory not measured")
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, "VmRSS:"); ok {
+			var kb int64
+			fmt.Sscan(strings.TrimSuffix(strings.TrimSpace(v), " kB"), &kb)
+			return kb << 10
+		}
+	}
+	t.Skip("no VmRSS")
+	return 0
 }

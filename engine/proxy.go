@@ -279,15 +279,15 @@ func (p *Proxy) serve(client net.Conn) {
 		t.event("--", "relaying "+peerName(client.RemoteAddr())+" to "+peerName(target.RemoteAddr())+" (through "+
 			peerName(client.LocalAddr())+" and "+peerName(target.LocalAddr())+")")
 	}
-	var wg sync.WaitGroup
-	for _, d := range s.dirs {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			d.run()
-		}()
-	}
-	wg.Wait()
+	// The way down runs on this goroutine: a goroutine less a
+	// connection, its stack the most an idle pair holds.
+	up := make(chan struct{})
+	go func() {
+		defer close(up)
+		s.dirs[0].run()
+	}()
+	s.dirs[1].run()
+	<-up
 	s.close()
 	p.mu.Lock()
 	delete(p.sessions, s)
