@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/wirelab/wirelab/internal/testbin"
+	"github.com/wirelab/wirelab/internal/tshark"
 )
 
 // A far side for the proxy's tests: a Go server that records each read
@@ -348,4 +349,38 @@ func currentRSS(t *testing.T, pid int) int64 {
 	}
 	t.Skip("no VmRSS")
 	return 0
+}
+
+// TestProxyPcap: proxy --pcap writes both legs, the client's and the
+// target's, as TCP streams with every byte each way, the slices of
+// --slice as the segments they were, and nothing tshark calls wrong.
+func TestProxyPcap(t *testing.T) {
+	far := newFarSide(t, func(f *farSide, c net.Conn, reads *[]int) {
+		got, _ := readAll(c, reads)
+		c.Write(bytes.ToUpper(got))
+	})
+	file := t.TempDir() + "/p.pcapng"
+	p, c := proxied(t, far, "--slice", "7", "--pcap", file)
+	c.Write([]byte("hello, relayed world"))
+	c.(*net.TCPConn).CloseWrite()
+	if answer, err := io.ReadAll(c); err != nil || string(answer) != "HELLO, RELAYED WORLD" {
+		t.Fatalf("%q %v", answer, err)
+	}
+	c.Close()
+	far.lastReads(t)
+	p.cmd.Process.Signal(os.Interrupt)
+	p.wait(t)
+	for stream := range 2 {
+		fl := tshark.FollowTCP(t, file, stream)
+		if string(fl.Data[0]) != "hello, relayed world" || string(fl.Data[1]) != "HELLO, RELAYED WORLD" {
+			t.Fatalf("stream %d: tshark follows %q and %q", stream, fl.Data[0], fl.Data[1])
+		}
+	}
+	lens := tshark.Run(t, "-r", file, "-Y", "tcp.len > 0", "-T", "fields", "-e", "tcp.len")
+	if !strings.Contains(lens, "7\n7\n6\n") {
+		t.Fatalf("segment lengths %q: the target's leg should show the slices 7, 7, 6", lens)
+	}
+	if bad, all := tshark.Expert(tshark.Run(t, "-r", file, "-q", "-z", "expert")); len(bad) > 0 {
+		t.Fatalf("expert:\n%s", strings.Join(all, "\n"))
+	}
 }
