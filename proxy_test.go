@@ -384,3 +384,47 @@ func TestProxyPcap(t *testing.T) {
 		t.Fatalf("expert:\n%s", strings.Join(all, "\n"))
 	}
 }
+
+// TestProxyJitterKeepsOrder: with --delay 100 --jitter 200, 20 writes
+// 5 ms apart arrive in order, none sooner than 100 ms after it was sent.
+func TestProxyJitterKeepsOrder(t *testing.T) {
+	type arrival struct {
+		b  byte
+		at time.Time
+	}
+	arrived := make(chan arrival, 100)
+	far := newFarSide(t, func(f *farSide, c net.Conn, reads *[]int) {
+		buf := make([]byte, 100)
+		for {
+			n, err := c.Read(buf)
+			for _, b := range buf[:n] {
+				arrived <- arrival{b, time.Now()}
+			}
+			if err != nil {
+				close(arrived)
+				return
+			}
+		}
+	})
+	_, c := proxied(t, far, "--delay", "100", "--jitter", "200")
+	var sent []time.Time
+	for i := range 20 {
+		sent = append(sent, time.Now())
+		c.Write([]byte{byte(i)})
+		time.Sleep(5 * time.Millisecond)
+	}
+	c.(*net.TCPConn).CloseWrite()
+	next := 0
+	for a := range arrived {
+		if int(a.b) != next {
+			t.Fatalf("byte %d arrived where %d was due: jitter reordered", a.b, next)
+		}
+		if d := a.at.Sub(sent[next]); d < 100*time.Millisecond {
+			t.Fatalf("byte %d arrived %v after it was sent, under the delay", next, d)
+		}
+		next++
+	}
+	if next != 20 {
+		t.Fatalf("%d of 20 bytes arrived", next)
+	}
+}
