@@ -332,14 +332,16 @@ type udpSession struct {
 	done   chan struct{}
 	once   sync.Once
 	// names for the trace, and the legs' addresses for the capture
-	clientName, targetName                  string
+	clientName, targetName                 string
 	capClient, capListen, capUp, capTarget netip.AddrPort
-	refused                                 atomic.Bool // the target's refusal is reported once
+	refused                                atomic.Bool // the target's refusal is reported once
 }
 
 func (s *udpSession) touch() { s.last.Store(time.Now().UnixNano()) }
 
-func (s *udpSession) idleFor() time.Duration { return time.Duration(time.Now().UnixNano() - s.last.Load()) }
+func (s *udpSession) idleFor() time.Duration {
+	return time.Duration(time.Now().UnixNano() - s.last.Load())
+}
 
 // close ends the session, once: why is "forgot" (idle) or "closed".
 func (s *udpSession) close(why string) {
