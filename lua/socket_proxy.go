@@ -13,21 +13,26 @@ import (
 	"github.com/wirelab/wirelab/engine"
 )
 
-// The proxy class: socket.proxy's relay, with its faults (engine.Proxy).
+// The proxy class: socket.proxy's relay, with its faults (engine.Proxy,
+// or engine.UDPProxy with udp = true: socket_proxy_udp.go).
 
 var proxyClass = &class{
 	name:   "proxy",
 	goType: reflect.TypeFor[*engine.Proxy](),
+	also:   []reflect.Type{reflect.TypeFor[*engine.UDPProxy]()},
 	pass:   passRef,
 	doc:    "a relay to a target, bending the wire on purpose",
 	tostring: func(v any) string {
+		if u, ok := v.(*engine.UDPProxy); ok {
+			return fmt.Sprintf("<proxy udp %s>", u.Addr())
+		}
 		p := v.(*engine.Proxy)
 		return fmt.Sprintf("<proxy %s>", p.Addr())
 	},
 	methods: []fn{
 		{"port", proxyPort, "p:port() -> n -- the port the proxy listens on"},
-		{"set", proxySet, "p:set(opts) -- new faults (slice=, delay=, rate=, ...) for the bytes forwarded from now on, live connections too"},
-		{"stats", proxyStats, "p:stats() -> {connections=, up=, down=} -- connections relayed and bytes forwarded each way"},
+		{"set", proxySet, "p:set(opts) -- new faults (slice=, delay=, rate=, ...; udp: loss=, dup=, ...) for the bytes forwarded from now on, live connections too"},
+		{"stats", proxyStats, "p:stats() -> {connections=, up=, down=} -- connections relayed (udp: client sessions) and bytes forwarded each way"},
 		{"close", proxyClose, "p:close() -- stop relaying and close every relayed connection"},
 	},
 }
@@ -39,7 +44,7 @@ var faultKeys = []string{"slice", "slice_delay", "coalesce", "delay", "jitter", 
 
 // notYet are socket.proxy's options that this version does not have:
 // named, so that a script asking for them learns it at once.
-var notYet = map[string]bool{"on_data": true, "frames": true, "on_connect": true, "udp": true, "loss": true, "dup": true}
+var notYet = map[string]bool{"on_data": true, "frames": true, "on_connect": true}
 
 // proxyFaults reads the faults of opts (argument n of fname): up, down.
 func proxyFaults(L *glua.LState, n int, opts *glua.LTable) (up, down engine.Faults) {
@@ -89,7 +94,7 @@ func socketProxy(L *glua.LState) int {
 	if !strings.HasPrefix(thost, engine.UnixPrefix) {
 		tport, o = checkPort(L, n+1), n+2
 	}
-	keys := append([]string{"trace", "pcap"}, faultKeys...)
+	keys := append([]string{"trace", "pcap", "udp", "loss", "dup"}, faultKeys...)
 	for k := range notYet {
 		keys = append(keys, k)
 	}
@@ -99,7 +104,12 @@ func socketProxy(L *glua.LState) int {
 			L.ArgError(o, "option "+k+": not in this version of socket.proxy (faults, trace and pcap are)")
 		}
 	}
-	up, down := proxyFaults(L, o, opts)
+	udp := optBool(L, opts, "udp", false)
+	checkRelayKind(L, o, opts, udp)
+	var up, down engine.Faults
+	if !udp {
+		up, down = proxyFaults(L, o, opts)
+	}
 	rt := stateOf(L).rt
 	t := rt.allTrace()
 	if v := optField(opts, "trace"); v != glua.LNil {
@@ -117,6 +127,9 @@ func socketProxy(L *glua.LState) int {
 		}
 	}
 	t = rt.withPinned(t)
+	if udp {
+		return socketProxyUDP(L, host, port, thost, tport, o, opts, t)
+	}
 	ln, err := engine.Listen(ctxOf(L), host, port, 0)
 	if err != nil {
 		return bindFail(L, nil, err)
@@ -136,20 +149,24 @@ func socketProxy(L *glua.LState) int {
 }
 
 func proxyPort(L *glua.LState) int {
-	L.Push(glua.LNumber(checkProxy(L).Port()))
+	L.Push(glua.LNumber(checkRelay(L).Port()))
 	return 1
 }
 
 func proxySet(L *glua.LState) int {
+	if u, ok := checkRelay(L).(*engine.UDPProxy); ok {
+		return udpProxySet(L, u)
+	}
 	p := checkProxy(L)
-	opts := optTable(L, 2, faultKeys...)
+	opts := optTable(L, 2, append([]string{"loss", "dup"}, faultKeys...)...)
+	checkRelayKind(L, 2, opts, false)
 	up, down := proxyFaults(L, 2, opts)
 	p.Set(up, down)
 	return 0
 }
 
 func proxyStats(L *glua.LState) int {
-	conns, up, down := checkProxy(L).Stats()
+	conns, up, down := checkRelay(L).Stats()
 	t := L.CreateTable(0, 3)
 	t.RawSetString("connections", glua.LNumber(conns))
 	t.RawSetString("up", glua.LNumber(up))
@@ -159,6 +176,6 @@ func proxyStats(L *glua.LState) int {
 }
 
 func proxyClose(L *glua.LState) int {
-	checkProxy(L).Close()
+	checkRelay(L).Close()
 	return 0
 }
