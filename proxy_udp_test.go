@@ -244,6 +244,7 @@ func TestProxyUDPLoss(t *testing.T) {
 		}
 		last, got = i, got+1
 	}
+	t.Logf("%d of %d datagrams arrived", got, n)
 	if got < 800 || got > 1200 {
 		t.Fatalf("--loss 0.5: %d of %d datagrams arrived", got, n)
 	}
@@ -306,6 +307,9 @@ func TestProxyUDPDelayAndRate(t *testing.T) {
 		}
 		if i == 0 {
 			first = a.at
+		}
+		if i == 39 {
+			t.Logf("40 KiB at --rate 10k: %v from the first datagram to the last", a.at.Sub(first))
 		}
 		if d := a.at.Sub(first); i == 39 && d < 3500*time.Millisecond {
 			t.Fatalf("40 KiB at --rate 10k took %v", d)

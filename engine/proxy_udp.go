@@ -565,9 +565,12 @@ func (d *udpDirection) sleepUntil(t time.Time) bool {
 }
 
 // send sends one datagram on the leg ahead, its packet in the capture
-// first (an answer's packet must not come before it).
+// first (an answer's packet must not come before it). It is counted
+// before it goes, too, and uncounted if the send fails: stats read once
+// the answer has come include what was answered.
 func (d *udpDirection) send(data []byte) {
 	s, p := d.s, d.s.p
+	d.count(int64(len(data)))
 	var err error
 	if d.up {
 		if t := p.o.Trace; t != nil {
@@ -580,19 +583,26 @@ func (d *udpDirection) send(data []byte) {
 		}
 		_, err = p.pc.WriteToUDPAddrPort(data, s.client)
 	}
+	if err != nil {
+		d.count(-int64(len(data)))
+	}
 	switch {
 	case err == nil:
-		d.sent.Add(int64(len(data)))
-		if d.up {
-			p.up.Add(int64(len(data)))
-		} else {
-			p.down.Add(int64(len(data)))
-		}
 	case d.up && errors.Is(err, syscall.ECONNREFUSED):
 		s.refusedBy()
 	case errors.Is(err, net.ErrClosed):
 	default:
 		d.event("send " + plural(int64(len(data)), "byte") + " to " + d.to + " failed: " + err.Error())
 		p.report(&OpError{Op: "send", Addr: d.to, Err: err})
+	}
+}
+
+// count adds n bytes to those forwarded.
+func (d *udpDirection) count(n int64) {
+	d.sent.Add(n)
+	if d.up {
+		d.s.p.up.Add(n)
+	} else {
+		d.s.p.down.Add(n)
 	}
 }
