@@ -33,6 +33,15 @@ const proxyUsage = `usage:
         --limit BYTES      after BYTES, close both sides
         --reset-after BYTES  after BYTES, reset both sides (RST)
         --stall-after BYTES  after BYTES, forward nothing more, both kept open
+  wirelab proxy --udp [--host H] PORT TARGET [--loss P] [--dup P] [--delay MS]
+                [--jitter MS] [--rate BYTES] [--direction up|down]
+                [--trace[=text]] [--pcap FILE]
+      relays datagrams received on PORT to TARGET (HOST:PORT), each whole
+      or not at all, from a socket per client, so that answers go back to
+      the client that caused them (a client idle for 60 s is forgotten).
+        --loss P           drop a datagram with probability P (0 to 1)
+        --dup P            send it twice with probability P
+        --delay, --jitter, --rate  as above, per datagram, order kept
 `
 
 // proxyFlags are proxy's options.
@@ -82,11 +91,19 @@ func cmdProxy(args []string, stdout, stderr io.Writer) int {
 	fs.Var(&f.resetAfter, "reset-after", "reset both sides after this many bytes")
 	fs.Var(&f.stallAft, "stall-after", "forward nothing more after this many bytes")
 	udp := fs.Bool("udp", false, "relay datagrams")
+	var uf udpFlags
+	uf.add(fs)
 	f.traceOptions.add(fs)
 	pos, err := parseFlags(fs, args)
 	if errors.Is(err, flag.ErrHelp) {
 		fmt.Fprint(stdout, proxyUsage)
 		return 0
+	}
+	if err == nil {
+		err = uf.check(fs, *udp)
+	}
+	if err == nil && *udp {
+		return proxyUDP(&f, &uf, pos, stderr)
 	}
 	var faults engine.Faults
 	var port, tport int
@@ -106,9 +123,6 @@ func cmdProxy(args []string, stdout, stderr io.Writer) int {
 		} else {
 			thost, tport, err = hostPort(pos[1:])
 		}
-	}
-	if err == nil && *udp {
-		err = errors.New("--udp: relaying datagrams is not there yet (TCP and Unix targets only)")
 	}
 	if err != nil {
 		fmt.Fprintf(stderr, "wirelab: proxy: %v\n%s", err, proxyUsage)

@@ -21,6 +21,9 @@ type class struct {
 	// copy makes the receiver's copy when pass is passCopy.
 	pass passing
 	copy func(v any) (any, error)
+	// also are other Go types whose objects are of the class too: a
+	// proxy relays streams (*engine.Proxy) or datagrams (*engine.UDPProxy).
+	also []reflect.Type
 }
 
 // classList is every class, the one list of them (as gopher-lua's
@@ -44,7 +47,12 @@ func init() {
 			panic("lua: class " + c.name + " is copied between tasks without a copy function")
 		}
 		classes[c.name] = c
-		classByType[c.goType] = c
+		for _, t := range append([]reflect.Type{c.goType}, c.also...) {
+			if classByType[t] != nil {
+				panic("lua: Go type " + t.String() + " is of two classes")
+			}
+			classByType[t] = c
+		}
 	}
 }
 

@@ -20,6 +20,8 @@
 //	socket_listener.go    the listener class
 //	socket_server.go      socket.serve and the server class
 //	socket_udp.go         the udp class
+//	socket_proxy.go       socket.proxy: the relay, its faults and hooks; the proxy and session classes
+//	socket_proxy_udp.go   socket.proxy{udp = true}: the datagram relay
 //	socket_tls.go         the tls options and c:tls
 //	socket_trace.go       socket.trace and c:trace
 //	socket_interactive.go c:interactive

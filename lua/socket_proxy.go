@@ -15,21 +15,26 @@ import (
 	"github.com/wirelab/wirelab/netproto"
 )
 
-// The proxy class: socket.proxy's relay, with its faults (engine.Proxy).
+// The proxy class: socket.proxy's relay, with its faults (engine.Proxy,
+// or engine.UDPProxy with udp = true: socket_proxy_udp.go).
 
 var proxyClass = &class{
 	name:   "proxy",
 	goType: reflect.TypeFor[*engine.Proxy](),
+	also:   []reflect.Type{reflect.TypeFor[*engine.UDPProxy]()},
 	pass:   passRef,
 	doc:    "a relay to a target, bending the wire on purpose",
 	tostring: func(v any) string {
+		if u, ok := v.(*engine.UDPProxy); ok {
+			return fmt.Sprintf("<proxy udp %s>", u.Addr())
+		}
 		p := v.(*engine.Proxy)
 		return fmt.Sprintf("<proxy %s>", p.Addr())
 	},
 	methods: []fn{
 		{"port", proxyPort, "p:port() -> n -- the port the proxy listens on"},
-		{"set", proxySet, "p:set(opts) -- new faults (slice=, delay=, rate=, ...) for the bytes forwarded from now on, live connections too"},
-		{"stats", proxyStats, "p:stats() -> {connections=, up=, down=} -- connections relayed and bytes forwarded each way"},
+		{"set", proxySet, "p:set(opts) -- new faults (slice=, delay=, rate=, ...; udp: loss=, dup=, ...) for the bytes forwarded from now on, live connections too"},
+		{"stats", proxyStats, "p:stats() -> {connections=, up=, down=} -- connections relayed (udp: client sessions) and bytes forwarded each way"},
 		{"close", proxyClose, "p:close() -- stop relaying and close every relayed connection"},
 	},
 }
@@ -38,10 +43,6 @@ func checkProxy(L *glua.LState) *engine.Proxy { return check[*engine.Proxy](L, 1
 
 // faultKeys are the options of socket.proxy and p:set that are faults.
 var faultKeys = []string{"slice", "slice_delay", "coalesce", "delay", "jitter", "rate", "limit", "reset_after", "stall_after", "direction"}
-
-// notYet are socket.proxy's options that this version does not have:
-// named, so that a script asking for them learns it at once.
-var notYet = map[string]bool{"udp": true, "loss": true, "dup": true}
 
 // proxyFaults reads the faults of opts (argument n of fname): up, down.
 func proxyFaults(L *glua.LState, n int, opts *glua.LTable) (up, down engine.Faults) {
@@ -91,17 +92,14 @@ func socketProxy(L *glua.LState) int {
 	if !strings.HasPrefix(thost, engine.UnixPrefix) {
 		tport, o = checkPort(L, n+1), n+2
 	}
-	keys := append([]string{"trace", "pcap", "on_data", "on_connect", "frames"}, faultKeys...)
-	for k := range notYet {
-		keys = append(keys, k)
-	}
+	keys := append([]string{"trace", "pcap", "udp", "loss", "dup", "on_data", "on_connect", "frames"}, faultKeys...)
 	opts := optTable(L, o, keys...)
-	for k := range notYet {
-		if optField(opts, k) != glua.LNil {
-			L.ArgError(o, "option "+k+": not in this version of socket.proxy (faults, trace and pcap are)")
-		}
+	udp := optBool(L, opts, "udp", false)
+	checkRelayKind(L, o, opts, udp)
+	var up, down engine.Faults
+	if !udp {
+		up, down = proxyFaults(L, o, opts)
 	}
-	up, down := proxyFaults(L, o, opts)
 	rt := stateOf(L).rt
 	t := rt.allTrace()
 	if v := optField(opts, "trace"); v != glua.LNil {
@@ -119,6 +117,14 @@ func socketProxy(L *glua.LState) int {
 		}
 	}
 	t = rt.withPinned(t)
+	if udp {
+		for _, k := range []string{"on_data", "on_connect", "frames"} {
+			if optField(opts, k) != glua.LNil {
+				L.ArgError(o, "option "+k+": the hooks are for streams, not with udp = true")
+			}
+		}
+		return socketProxyUDP(L, host, port, thost, tport, o, opts, t)
+	}
 	po := engine.ProxyOptions{Up: up, Down: down, Trace: t}
 	proxyHooks(L, o, opts, &po)
 	ln, err := engine.Listen(ctxOf(L), host, port, 0)
@@ -140,20 +146,24 @@ func socketProxy(L *glua.LState) int {
 }
 
 func proxyPort(L *glua.LState) int {
-	L.Push(glua.LNumber(checkProxy(L).Port()))
+	L.Push(glua.LNumber(checkRelay(L).Port()))
 	return 1
 }
 
 func proxySet(L *glua.LState) int {
+	if u, ok := checkRelay(L).(*engine.UDPProxy); ok {
+		return udpProxySet(L, u)
+	}
 	p := checkProxy(L)
-	opts := optTable(L, 2, faultKeys...)
+	opts := optTable(L, 2, append([]string{"loss", "dup"}, faultKeys...)...)
+	checkRelayKind(L, 2, opts, false)
 	up, down := proxyFaults(L, 2, opts)
 	p.Set(up, down)
 	return 0
 }
 
 func proxyStats(L *glua.LState) int {
-	conns, up, down := checkProxy(L).Stats()
+	conns, up, down := checkRelay(L).Stats()
 	t := L.CreateTable(0, 3)
 	t.RawSetString("connections", glua.LNumber(conns))
 	t.RawSetString("up", glua.LNumber(up))
@@ -163,7 +173,7 @@ func proxyStats(L *glua.LState) int {
 }
 
 func proxyClose(L *glua.LState) int {
-	checkProxy(L).Close()
+	checkRelay(L).Close()
 	return 0
 }
 
