@@ -345,11 +345,9 @@ type direction struct {
 	s        *session
 	up       bool
 	src, dst net.Conn
-	sent     atomic.Int64 // bytes forwarded
-	received atomic.Int64 // bytes read
-	// gen counts Sets; a splice under way stops when it changes.
-	gen    atomic.Int64
-	stream CaptureStream // the capture of dst's leg, as seen from the proxy; nil: none
+	sent     atomic.Int64  // bytes forwarded
+	received atomic.Int64  // bytes read
+	stream   CaptureStream // the capture of dst's leg, as seen from the proxy; nil: none
 	// inStream is the capture of src's leg, whose bytes this direction
 	// reads: the peer's packets there.
 	inStream CaptureStream
@@ -372,10 +370,13 @@ func (d *direction) faults() *Faults {
 	return &f[1]
 }
 
-// interrupt stops a splice under way, so that the direction takes the
-// new faults.
+// interrupt stops a copy under way, so that the direction takes the new
+// faults: its read's deadline is set in the past. Nothing else sets a
+// deadline on a relayed connection, so a read that times out was
+// interrupted, however the interruption and the read interleaved; the
+// direction clears the deadline and looks at the faults again (a second
+// Set whose deadline that clears has stored its faults already).
 func (d *direction) interrupt() {
-	d.gen.Add(1)
 	d.src.SetReadDeadline(aLongTimeAgo)
 }
 
@@ -391,10 +392,9 @@ func (d *direction) run() {
 	p := d.s.p
 	for {
 		if p.o.Trace == nil && d.s.hooks == nil && d.faults().zero() {
-			gen := d.gen.Load()
 			n, err := spliceCopy(d.dst, d.src)
 			d.count(n)
-			if err != nil && d.gen.Load() != gen && isTimeout(err) {
+			if err != nil && isTimeout(err) {
 				d.src.SetReadDeadline(time.Time{})
 				continue // faults set: go on with them
 			}
@@ -532,7 +532,6 @@ type chunk struct {
 // relay forwards with faults until the source ends (true) or a Set
 // takes the faults off (false: back to splicing).
 func (d *direction) relay() bool {
-	gen := d.gen.Load()
 	queue := make(chan chunk, 64)
 	stop := make(chan struct{})
 	readerDone := make(chan struct{})
@@ -565,7 +564,7 @@ func (d *direction) relay() bool {
 				}
 			}
 			if err != nil {
-				if isTimeout(err) && d.gen.Load() != gen {
+				if isTimeout(err) {
 					// A Set: let the writer drain, then look again.
 					d.src.SetReadDeadline(time.Time{})
 					return
