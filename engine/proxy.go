@@ -26,7 +26,7 @@ import (
 // side, and the answer still comes back. Faults bend the wire on purpose,
 // each direction on its own (Faults). Without faults, a hook or a trace, a
 // direction is copied in big reads and writes, with a buffer taken only
-// while bytes are in hand (spliceCopy); a Set that gives it faults
+// while bytes are in hand (copyPlain); a Set that gives it faults
 // interrupts that copy and goes on with the faults from the next byte.
 //
 // With faults each direction has two goroutines: a reader, which takes
@@ -391,17 +391,23 @@ func (d *direction) name() string {
 func (d *direction) run() {
 	p := d.s.p
 	for {
+		var first []byte
 		if p.o.Trace == nil && d.s.hooks == nil && d.faults().zero() {
-			n, err := spliceCopy(d.dst, d.src)
-			d.count(n)
-			if err != nil && isTimeout(err) {
+			pending, err := d.copyPlain()
+			switch {
+			case pending != nil:
+				// Faults came while these bytes were read: they go
+				// with them, first.
+				first = pending
+			case err != nil && isTimeout(err):
 				d.src.SetReadDeadline(time.Time{})
 				continue // faults set: go on with them
+			default:
+				d.finish(err)
+				return
 			}
-			d.finish(err)
-			return
 		}
-		if done := d.relay(); done {
+		if done := d.relay(first); done {
 			return
 		}
 	}
@@ -449,30 +455,48 @@ func (d *direction) mark() string {
 	return "<<"
 }
 
-// spliceCopy copies src to dst until src ends or fails: on Unix in big
-// reads and writes (bigCopy), else as io.Copy does (splice(2) between TCP
-// sockets on Linux). Measured against socat's relay in bench/proxy.sh,
-// splice through Go's 64 KiB pipes gave 0.82 of socat's throughput (5
-// rounds, median), reads and writes of 256 KiB 1.00.
-func spliceCopy(dst, src net.Conn) (int64, error) {
-	if sc, ok := src.(syscall.Conn); ok && rawReads {
+// copyPlain forwards src to dst as it comes, until src ends or fails
+// (the error; nil at the end of the stream), or until faults are set
+// while a read is in hand: those bytes are returned, not written, so that
+// the faults apply to them. On Unix it reads through the socket's RawConn
+// with a 256 KiB buffer taken only once bytes are there (an idle
+// connection holds none); elsewhere through Read, 32 KiB at a time.
+// Measured against socat's relay in bench/proxy.sh, Go's splice(2) path
+// (io.Copy between TCP connections, through 64 KiB pipes) gave 0.82 of
+// socat's throughput (5 rounds, median); reads and writes of 256 KiB 1.00.
+func (d *direction) copyPlain() ([]byte, error) {
+	if sc, ok := d.src.(syscall.Conn); ok && rawReads {
 		if raw, err := sc.SyscallConn(); err == nil {
-			return bigCopy(dst, src, raw)
+			return d.copyRaw(raw)
 		}
 	}
-	if rf, ok := dst.(io.ReaderFrom); ok {
-		return rf.ReadFrom(src)
+	buf := make([]byte, 32<<10)
+	for {
+		n, err := d.src.Read(buf)
+		if n > 0 {
+			d.received.Add(int64(n))
+			if !d.faults().zero() {
+				return append([]byte(nil), buf[:n]...), nil
+			}
+			m, werr := d.dst.Write(buf[:n])
+			d.count(int64(m))
+			if werr != nil {
+				return nil, werr
+			}
+		}
+		if err != nil {
+			if err == io.EOF {
+				err = nil
+			}
+			return nil, err
+		}
 	}
-	return io.Copy(dst, src)
 }
 
-// copyBufs are bigCopy's buffers, held only while bytes are in hand.
+// copyBufs are copyRaw's buffers, held only while bytes are in hand.
 var copyBufs = sync.Pool{New: func() any { b := make([]byte, 256<<10); return &b }}
 
-// bigCopy copies src to dst in reads of up to 256 KiB, taking a buffer
-// only once src has bytes to read (an idle connection holds none).
-func bigCopy(dst, src net.Conn, raw syscall.RawConn) (int64, error) {
-	var total int64
+func (d *direction) copyRaw(raw syscall.RawConn) ([]byte, error) {
 	for {
 		var buf *[]byte
 		var n int
@@ -506,13 +530,19 @@ func bigCopy(dst, src net.Conn, raw syscall.RawConn) (int64, error) {
 			if err == io.EOF {
 				err = nil
 			}
-			return total, err
+			return nil, err
 		}
-		m, werr := dst.Write((*buf)[:n])
+		d.received.Add(int64(n))
+		if !d.faults().zero() {
+			out := append([]byte(nil), (*buf)[:n]...)
+			copyBufs.Put(buf)
+			return out, nil
+		}
+		m, werr := d.dst.Write((*buf)[:n])
 		copyBufs.Put(buf)
-		total += int64(m)
+		d.count(int64(m))
 		if werr != nil {
-			return total, werr
+			return nil, werr
 		}
 	}
 }
@@ -530,9 +560,13 @@ type chunk struct {
 }
 
 // relay forwards with faults until the source ends (true) or a Set
-// takes the faults off (false: back to splicing).
-func (d *direction) relay() bool {
+// takes the faults off (false: back to plain copying). first, when not
+// nil, was read already and goes before anything else.
+func (d *direction) relay(first []byte) bool {
 	queue := make(chan chunk, 64)
+	if first != nil {
+		queue <- chunk{data: first, at: time.Now()}
+	}
 	stop := make(chan struct{})
 	readerDone := make(chan struct{})
 	go func() {
