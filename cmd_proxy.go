@@ -132,13 +132,7 @@ func cmdProxy(args []string, stdout, stderr io.Writer) int {
 	if f.host != "" {
 		host = f.host
 	}
-	up, down := faults, faults
-	switch f.direction {
-	case "up":
-		down = engine.Faults{}
-	case "down":
-		up = engine.Faults{}
-	}
+	up, down := directed(f.direction, faults)
 	ctx, stop := signalContext()
 	defer stop()
 	tr, endCapture, err := f.tracer(stderr)
@@ -192,4 +186,17 @@ func (f *proxyFlags) faults() (engine.Faults, error) {
 	}
 	out.Slice, out.Rate, out.Limit, out.ResetAfter, out.StallAfter = f.slice, f.rate.n, f.limit.n, f.resetAfter.n, f.stallAft.n
 	return out, nil
+}
+
+// directed gives f to both directions, or only to the one dir names
+// ("up": client to target; checked already), the other getting none.
+func directed[F any](dir string, f F) (up, down F) {
+	var none F
+	switch dir {
+	case "up":
+		return f, none
+	case "down":
+		return none, f
+	}
+	return f, f
 }

@@ -101,13 +101,7 @@ func proxyUDP(f *proxyFlags, u *udpFlags, pos []string, stderr io.Writer) int {
 		host = f.host
 	}
 	faults := engine.UDPFaults{Loss: u.loss.p, Dup: u.dup.p, Delay: tf.Delay, Jitter: tf.Jitter, Rate: tf.Rate}
-	up, down := faults, faults
-	switch f.direction {
-	case "up":
-		down = engine.UDPFaults{}
-	case "down":
-		up = engine.UDPFaults{}
-	}
+	up, down := directed(f.direction, faults)
 	ctx, stop := signalContext()
 	defer stop()
 	tr, endCapture, err := f.tracer(stderr)

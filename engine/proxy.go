@@ -195,7 +195,7 @@ func (p *Proxy) accept() {
 		wg.Wait()
 		close(p.done)
 	}()
-	backoff := 5 * time.Millisecond
+	var again retry
 	for {
 		nc, err := p.ln.ln.Accept()
 		if err != nil {
@@ -203,15 +203,12 @@ func (p *Proxy) accept() {
 				return
 			}
 			p.report(&OpError{Op: "accept", Err: err})
-			select {
-			case <-time.After(backoff):
-			case <-p.ctx.Done():
+			if !again.wait(p.ctx) {
 				return
 			}
-			backoff = min(2*backoff, time.Second)
 			continue
 		}
-		backoff = 5 * time.Millisecond
+		again.reset()
 		p.conns.Add(1)
 		wg.Add(1)
 		go func() {
@@ -220,6 +217,26 @@ func (p *Proxy) accept() {
 		}()
 	}
 }
+
+// A retry paces a loop that survives failures (out of descriptors): 5 ms
+// after the first, doubling up to 1 s, and 5 ms again after a success.
+type retry struct{ d time.Duration }
+
+// wait waits before the next try, or reports false when ctx ends first.
+func (r *retry) wait(ctx context.Context) bool {
+	r.d = min(max(2*r.d, 5*time.Millisecond), time.Second)
+	t := time.NewTimer(r.d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-ctx.Done():
+		return false
+	}
+}
+
+// reset is told of a success.
+func (r *retry) reset() { r.d = 0 }
 
 // A session is one relayed client: its two legs and two directions.
 type session struct {

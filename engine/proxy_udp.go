@@ -206,7 +206,7 @@ func (p *UDPProxy) read() {
 	// 64 KiB holds the largest UDP payload (65527 bytes over IPv6), so
 	// no datagram is ever cut here.
 	buf := make([]byte, 1<<16)
-	backoff := 5 * time.Millisecond
+	var again retry
 	for {
 		n, _, flags, from, err := p.pc.ReadMsgUDPAddrPort(buf, nil)
 		if err != nil {
@@ -214,15 +214,12 @@ func (p *UDPProxy) read() {
 				return
 			}
 			p.report(&OpError{Op: "recvfrom", Err: err})
-			select {
-			case <-time.After(backoff):
-			case <-p.ctx.Done():
+			if !again.wait(p.ctx) {
 				return
 			}
-			backoff = min(2*backoff, time.Second)
 			continue
 		}
-		backoff = 5 * time.Millisecond
+		again.reset()
 		s := p.session(from)
 		if s == nil {
 			continue

@@ -63,17 +63,24 @@ func proxyFaults(L *glua.LState, n int, opts *glua.LTable) (up, down engine.Faul
 	if f.SliceDelay > 0 && f.Slice == 0 {
 		L.ArgError(n, "option slice_delay needs slice")
 	}
-	up, down = f, f
+	return byDirection(L, n, opts, f)
+}
+
+// byDirection gives f to both directions, or only to the one that
+// opts.direction names ("up": client to target), the other getting none.
+func byDirection[F any](L *glua.LState, n int, opts *glua.LTable, f F) (up, down F) {
+	var none F
 	switch dir := optString(L, opts, "direction", ""); dir {
 	case "":
+		return f, f
 	case "up":
-		down = engine.Faults{}
+		return f, none
 	case "down":
-		up = engine.Faults{}
+		return none, f
 	default:
 		L.ArgError(n, fmt.Sprintf("option direction: \"up\" or \"down\" expected, got %q", dir))
 	}
-	return up, down
+	return f, f
 }
 
 // optSeconds is option name of opts in seconds, 0 when absent.

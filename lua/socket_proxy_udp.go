@@ -77,17 +77,7 @@ func udpProxyFaults(L *glua.LState, n int, opts *glua.LTable) (up, down engine.U
 	if f.Rate = optInt(L, opts, "rate", 0); f.Rate < 0 {
 		L.ArgError(n, fmt.Sprintf("option rate: a number of bytes, 0 or more, expected, got %d", f.Rate))
 	}
-	up, down = f, f
-	switch dir := optString(L, opts, "direction", ""); dir {
-	case "":
-	case "up":
-		down = engine.UDPFaults{}
-	case "down":
-		up = engine.UDPFaults{}
-	default:
-		L.ArgError(n, fmt.Sprintf("option direction: \"up\" or \"down\" expected, got %q", dir))
-	}
-	return up, down
+	return byDirection(L, n, opts, f)
 }
 
 // luaShow is v as an error message shows it: a number as Lua 5.1 prints
