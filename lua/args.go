@@ -116,6 +116,11 @@ func optField(t *glua.LTable, name string) glua.LValue {
 	return t.RawGetString(name)
 }
 
+// optSeconds is option name of t in seconds, 0 when absent.
+func optSeconds(L *glua.LState, t *glua.LTable, name string) time.Duration {
+	return seconds(L, optField(t, name), name)
+}
+
 // optInt reads an integer option with a default.
 func optInt(L *glua.LState, t *glua.LTable, name string, def int64) int64 {
 	switch v := optField(t, name).(type) {

@@ -29,7 +29,7 @@ func execRun(L *glua.LState) int {
 	var cmd engine.Command
 	cmd.Shell, cmd.Argv = argvOrShell(L, 1)
 	opts := optTable(L, 2, "timeout", "cwd", "env", "stdin", "max_output", "spool", "limiter")
-	cmd.Timeout = seconds(L, optField(opts, "timeout"), "timeout")
+	cmd.Timeout = optSeconds(L, opts, "timeout")
 	cmd.Dir = optString(L, opts, "cwd", "")
 	maxOut := optInt(L, opts, "max_output", engine.DefaultMaxOutput)
 	if maxOut < 1 || maxOut > math.MaxInt32 {

@@ -65,7 +65,7 @@ func socketConnect(L *glua.LState) int {
 		// records and the secrets that decrypt them.
 		o.Trace = stateOf(L).rt.allTrace()
 	}
-	c, err := engine.DialAny(ctxOf(L), host, port, seconds(L, optField(opts, "timeout"), "timeout"), o)
+	c, err := engine.DialAny(ctxOf(L), host, port, optSeconds(L, opts, "timeout"), o)
 	if err != nil {
 		return fail(L, err)
 	}

@@ -83,15 +83,6 @@ func byDirection[F any](L *glua.LState, n int, opts *glua.LTable, f F) (up, down
 	return f, f
 }
 
-// optSeconds is option name of opts in seconds, 0 when absent.
-func optSeconds(L *glua.LState, opts *glua.LTable, name string) time.Duration {
-	v := optField(opts, name)
-	if v == glua.LNil {
-		return 0
-	}
-	return seconds(L, v, name)
-}
-
 func socketProxy(L *glua.LState) int {
 	host, port, n := addrArgs(L, "127.0.0.1")
 	thost := L.CheckString(n)
