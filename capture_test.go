@@ -76,7 +76,9 @@ func TestRunPcap(t *testing.T) {
 	dir := t.TempDir()
 	script, file := filepath.Join(dir, "x.lua"), filepath.Join(dir, "x.pcapng")
 	os.WriteFile(script, []byte(exchangeScript), 0o644)
-	if out, err := exec.Command(binary, "run", "--pcap", file, script).CombinedOutput(); err != nil {
+	// The issue's order: run's flag after the script (wirelab run
+	// sticky_demo --pcap demo.pcapng).
+	if out, err := exec.Command(binary, "run", script, "--pcap", file).CombinedOutput(); err != nil {
 		t.Fatalf("%v\n%s", err, out)
 	}
 	wantClient, wantServer := exchangeBytes()
@@ -289,4 +291,41 @@ srv:close()
 		}
 		clean(t, file)
 	})
+}
+
+// TestPcapCutShort: a capture file that a write error cuts short (here the
+// file size limit, as a full disk would) is said on stderr and makes the
+// command's status 1, for run and for connect; the run's work itself is
+// done.
+func TestPcapCutShort(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "cut.pcapng")
+	// ulimit -f counts 512-byte blocks: 8 is 4 KiB. Go ignores SIGXFSZ, so
+	// a write past it fails with EFBIG instead of killing the process.
+	out, err := exec.Command("sh", "-c", `ulimit -f 8 && exec "$0" run --pcap "$1" sticky_demo`, binary, file).CombinedOutput()
+	if exitCode(err) != 1 || !strings.Contains(string(out), "wirelab: capture "+file+" is cut short: ") ||
+		!strings.Contains(string(out), "each answer whole") {
+		t.Fatalf("run: exit %d\n%s", exitCode(err), out)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	go func() {
+		c, err := ln.Accept()
+		if err != nil {
+			return
+		}
+		defer c.Close()
+		io.Copy(io.Discard, c)
+		c.Write(make([]byte, 100<<10))
+	}()
+	cfile := filepath.Join(dir, "c.pcapng")
+	cmd := exec.Command("sh", "-c", `ulimit -f 8 && exec "$0" connect "$1" --pcap "$2" >/dev/null`, binary, ln.Addr().String(), cfile)
+	cmd.Stdin = strings.NewReader("hello")
+	out, err = cmd.CombinedOutput()
+	if exitCode(err) != 1 || !strings.Contains(string(out), "wirelab: --pcap "+cfile+" is cut short: ") {
+		t.Fatalf("connect: exit %d\n%s", exitCode(err), out)
+	}
 }

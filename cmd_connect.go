@@ -45,7 +45,7 @@ type connectFlags struct {
 	traceOptions
 }
 
-func cmdConnect(args []string, stdin *os.File, stdout, stderr io.Writer) int {
+func cmdConnect(args []string, stdin *os.File, stdout, stderr io.Writer) (code int) {
 	var f connectFlags
 	fs := newFlags("connect")
 	fs.BoolVar(&f.tls, "tls", false, "speak TLS")
@@ -88,7 +88,7 @@ func cmdConnect(args []string, stdin *os.File, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "wirelab: %v\n", err)
 		return 1
 	}
-	defer endCapture()
+	defer endCapture(&code)
 	var in io.Reader = stdin
 	if f.crlf {
 		in = &crlfReader{r: stdin}

@@ -141,14 +141,16 @@ func (o *traceOptions) add(fs *flag.FlagSet) {
 }
 
 // tracer opens the capture, if any, and returns the Tracer the options
-// ask for (nil: none) and what closes the capture.
-func (o *traceOptions) tracer(stderr io.Writer) (*engine.Tracer, func(), error) {
+// ask for (nil: none) and what ends the capture: deferred with the
+// command's status, it closes the file and, if a write failed (a full
+// disk), says so and makes a status 0 a 1, since the file was cut short.
+func (o *traceOptions) tracer(stderr io.Writer) (*engine.Tracer, func(code *int), error) {
 	var t *engine.Tracer
 	if o.trace.on {
 		t = engine.NewTracer(stderr).WithFormat(o.trace.format)
 	}
 	if o.pcap == "" {
-		return t, func() {}, nil
+		return t, func(*int) {}, nil
 	}
 	f, err := capture.Create(o.pcap)
 	if err != nil {
@@ -160,5 +162,12 @@ func (o *traceOptions) tracer(stderr io.Writer) (*engine.Tracer, func(), error) 
 	} else {
 		t = t.WithCapture(c)
 	}
-	return t, func() { c.Close() }, nil
+	return t, func(code *int) {
+		if err := c.Close(); err != nil {
+			fmt.Fprintf(stderr, "wirelab: --pcap %s is cut short: %v\n", o.pcap, err)
+			if *code == 0 {
+				*code = 1
+			}
+		}
+	}, nil
 }

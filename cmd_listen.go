@@ -29,7 +29,7 @@ type listenFlags struct {
 	traceOptions
 }
 
-func cmdListen(args []string, stdin *os.File, stdout, stderr io.Writer) int {
+func cmdListen(args []string, stdin *os.File, stdout, stderr io.Writer) (code int) {
 	var f listenFlags
 	fs := newFlags("listen")
 	fs.BoolVar(&f.tls, "tls", false, "speak TLS")
@@ -109,7 +109,7 @@ func cmdListen(args []string, stdin *os.File, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "wirelab: %v\n", err)
 		return 1
 	}
-	defer endCapture()
+	defer endCapture(&code)
 	fmt.Fprintf(stderr, "listening on %s\n", ln.Addr())
 	accept := func() (*engine.Conn, error) {
 		c, err := ln.Accept(ctx)
@@ -418,7 +418,7 @@ func (o *execOutput) idleFor() time.Duration {
 
 // listenUDP prints the datagrams that arrive and sends each chunk of
 // stdin to the latest sender.
-func listenUDP(ctx context.Context, host string, port int, trace *traceOptions, stdin io.Reader, stdout, stderr io.Writer) int {
+func listenUDP(ctx context.Context, host string, port int, trace *traceOptions, stdin io.Reader, stdout, stderr io.Writer) (code int) {
 	var lc net.ListenConfig
 	pc, err := lc.ListenPacket(ctx, "udp", net.JoinHostPort(host, strconv.Itoa(port)))
 	if err != nil {
@@ -431,7 +431,7 @@ func listenUDP(ctx context.Context, host string, port int, trace *traceOptions, 
 		fmt.Fprintf(stderr, "wirelab: %v\n", err)
 		return 1
 	}
-	defer endCapture()
+	defer endCapture(&code)
 	fmt.Fprintf(stderr, "listening on %s\n", pc.LocalAddr())
 	var mu sync.Mutex
 	var last net.Addr

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"net"
-	"strconv"
 	"strings"
 	"time"
 
@@ -49,34 +48,11 @@ type proxyFlags struct {
 	host, direction                   string
 	slice                             int
 	sliceDelay, coalesce, delay, jit  int
-	rate, limit, resetAfter, stallAft byteCount
+	rate, limit, resetAfter, stallAft sizeFlag
 	traceOptions
 }
 
-// A byteCount is a flag of bytes: 1000, 64k, 10m (1024-based).
-type byteCount struct{ n int64 }
-
-func (b *byteCount) String() string { return strconv.FormatInt(b.n, 10) }
-
-// Set parses a count of bytes.
-func (b *byteCount) Set(s string) error {
-	mult := int64(1)
-	num := s
-	switch {
-	case strings.HasSuffix(strings.ToLower(s), "k"):
-		mult, num = 1<<10, s[:len(s)-1]
-	case strings.HasSuffix(strings.ToLower(s), "m"):
-		mult, num = 1<<20, s[:len(s)-1]
-	}
-	n, err := strconv.ParseInt(num, 10, 64)
-	if err != nil || n <= 0 || n > (1<<62)/mult {
-		return fmt.Errorf("%q is not a count of bytes: give a number above 0, with k or m for 1024 or 1048576", s)
-	}
-	b.n = n * mult
-	return nil
-}
-
-func cmdProxy(args []string, stdout, stderr io.Writer) int {
+func cmdProxy(args []string, stdout, stderr io.Writer) (code int) {
 	var f proxyFlags
 	fs := newFlags("proxy")
 	fs.StringVar(&f.host, "host", "", "the address to listen on (default 127.0.0.1)")
@@ -140,7 +116,7 @@ func cmdProxy(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "wirelab: %v\n", err)
 		return 1
 	}
-	defer endCapture()
+	defer endCapture(&code)
 	ln, err := engine.Listen(ctx, host, port, 0)
 	if err != nil {
 		return netFail(ctx, stderr, err)

@@ -73,7 +73,7 @@ func (u *udpFlags) check(fs *flag.FlagSet, udp bool) error {
 
 // proxyUDP runs wirelab proxy --udp with the flags parsed and the
 // positional arguments pos.
-func proxyUDP(f *proxyFlags, u *udpFlags, pos []string, stderr io.Writer) int {
+func proxyUDP(f *proxyFlags, u *udpFlags, pos []string, stderr io.Writer) (code int) {
 	tf, err := f.faults()
 	var port, tport int
 	var thost string
@@ -109,7 +109,7 @@ func proxyUDP(f *proxyFlags, u *udpFlags, pos []string, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "wirelab: %v\n", err)
 		return 1
 	}
-	defer endCapture()
+	defer endCapture(&code)
 	p, err := engine.NewUDPProxy(ctx, host, port, thost, tport, engine.UDPProxyOptions{Up: up, Down: down, Trace: tr, Report: acceptReporter(stderr)})
 	if err != nil {
 		return netFail(ctx, stderr, err)

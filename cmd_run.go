@@ -25,7 +25,9 @@ import (
 // servers and tasks are done.
 
 // cmdRun is wirelab run [--trace[=text]] [--pcap FILE] [--max-memory SIZE] [--cpuprofile FILE] SCRIPT [ARGS...]:
-// run's flags come before the script; what follows it is the script's.
+// run's flags may come before the script or after it (wirelab run
+// sticky_demo --pcap demo.pcapng); the rest after it is the script's, and
+// everything after a "--" that follows the script is the script's alone.
 func cmdRun(args []string, stdout, stderr io.Writer) int {
 	fs := newFlags("run")
 	var trace traceFlag
@@ -41,6 +43,18 @@ func cmdRun(args []string, stdout, stderr io.Writer) int {
 		}
 		fmt.Fprintf(stderr, "wirelab: run: %v\n%s", flagError(fs, err), usage)
 		return 2
+	}
+	if fs.NArg() > 1 {
+		// run's own flags after the script: taken, the rest left.
+		script := fs.Arg(0)
+		mine, rest, err := runFlagsAfter(fs.Args()[1:])
+		if err == nil {
+			err = fs.Parse(append(mine, append([]string{script}, rest...)...))
+		}
+		if err != nil {
+			fmt.Fprintf(stderr, "wirelab: run: %v\n%s", flagError(fs, err), usage)
+			return 2
+		}
 	}
 	if fs.NArg() == 0 {
 		fmt.Fprint(stderr, usage)
@@ -61,6 +75,37 @@ func cmdRun(args []string, stdout, stderr io.Writer) int {
 			return rt.RunFile(fs.Arg(0), fs.Args()[1:]...)
 		})
 	})
+}
+
+// runFlags are run's own flags that may follow the script, and whether
+// each takes a value.
+var runFlags = map[string]bool{"trace": false, "pcap": true, "max-memory": true, "cpuprofile": true}
+
+// runFlagsAfter splits the arguments after the script into run's own
+// flags (--pcap FILE, --pcap=FILE, --trace, --trace=text, ...) and the
+// script's, up to a "--", after which all are the script's.
+func runFlagsAfter(args []string) (mine, rest []string, err error) {
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		if a == "--" {
+			return mine, append(rest, args[i+1:]...), nil
+		}
+		name, _, hasValue := strings.Cut(strings.TrimLeft(a, "-"), "=")
+		takes, ok := runFlags[name]
+		if !strings.HasPrefix(a, "--") || !ok {
+			rest = append(rest, a)
+			continue
+		}
+		mine = append(mine, a)
+		if takes && !hasValue {
+			if i+1 == len(args) {
+				return nil, nil, fmt.Errorf("flag needs an argument: %s", a)
+			}
+			mine = append(mine, args[i+1])
+			i++
+		}
+	}
+	return mine, rest, nil
 }
 
 // cmdEval is wirelab -e CODE [ARGS...].
@@ -113,11 +158,17 @@ func runMain(stdout, stderr io.Writer, start func(*lua.Runtime) error) int {
 }
 
 // runWith is runMain with the runtime's options given.
-func runWith(o lua.Options, stdout, stderr io.Writer, start func(*lua.Runtime) error) int {
+func runWith(o lua.Options, stdout, stderr io.Writer, start func(*lua.Runtime) error) (code int) {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	rt := lua.NewRuntime(ctx, o)
-	defer rt.Close()
+	defer func() {
+		// A capture cut short (a full disk) was said on stderr by
+		// Close; the run did not do all it was asked.
+		if rt.Close(); rt.CaptureFailed() && code == 0 {
+			code = 1
+		}
+	}()
 	err := start(rt)
 	if err == nil {
 		err = rt.Wait(ctx)

@@ -21,6 +21,8 @@ const usage = `usage:
   wirelab -i SCRIPT [ARGS...]    run a script, then the prompt with its globals
   wirelab run [--trace[=text]] [--pcap FILE] [--max-memory SIZE] [--cpuprofile FILE] SCRIPT [ARGS...]
                                  run a script file, or a bundled script by name
+                                 (run's flags may also follow SCRIPT; after a
+                                 "--" everything is the script's)
                                  (--cpuprofile, or WIRELAB_PPROF=FILE for any
                                  command: write a CPU profile for go tool pprof)
                                  (--trace: hexdump every connection's traffic
@@ -33,7 +35,7 @@ const usage = `usage:
   wirelab -e CODE [ARGS...]      run CODE
   wirelab scripts                list the bundled scripts
   wirelab passwd FILE USER       store USER's password, hashed, in an accounts file
-  wirelab connect HOST PORT [--tls] [--udp] [--trace] [--crlf] [--timeout S] ...
+  wirelab connect HOST PORT [--tls] [--udp] [--trace[=text]] [--pcap FILE] [--crlf] [--timeout S] ...
   wirelab connect HOST:PORT ...  (also [::1]:PORT)
                                  stdin to a TCP, TLS, UDP or Unix peer, its answers to stdout
   wirelab listen [HOST] PORT [--tls --cert F --key F] [--keep-open] [--exec CMD] [--udp] ...

@@ -274,7 +274,7 @@ func TestProxyUsage(t *testing.T) {
 		want string
 	}{
 		{[]string{"0", "127.0.0.1:1", "--slice", "x"}, `invalid value "x" for flag -slice`},
-		{[]string{"0", "127.0.0.1:1", "--rate", "fast"}, `"fast" is not a count of bytes`},
+		{[]string{"0", "127.0.0.1:1", "--rate", "fast"}, `"fast" is not a size: give bytes, or a number with K, M, G or T`},
 		{[]string{"0", "127.0.0.1:1", "--slise", "3"}, "unknown flag --slise (did you mean --slice?)"},
 		{[]string{"0", "127.0.0.1:1", "--direction", "sideways"}, `--direction "sideways": up or down expected`},
 		{[]string{"0"}, "PORT and TARGET expected"},

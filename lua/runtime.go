@@ -497,7 +497,7 @@ func (rt *Runtime) close() {
 		rt.mu.Unlock()
 		fmt.Fprintf(&words, "wirelab: after %v, %d tasks or servers still running\n", rt.closeTimeout, n)
 	}
-	rt.traces.closeCaptures()
+	words.WriteString(rt.traces.closeCaptures())
 	words.WriteString(rt.unwaited.flush())
 	if words.Len() > 0 {
 		rt.lastWords(words.String())

@@ -25,6 +25,16 @@ type traceSinks struct {
 	// pinned is the capture of wirelab run --pcap (CaptureAll): every
 	// socket's, whatever socket.trace and c:trace say after.
 	pinned *engine.FileCapture
+	// failed: a capture file was cut short by a write error.
+	failed bool
+}
+
+// CaptureFailed reports, after Close, whether a capture file of the
+// runtime was cut short by a write error (which Close said on stderr).
+func (rt *Runtime) CaptureFailed() bool {
+	rt.traces.mu.Lock()
+	defer rt.traces.mu.Unlock()
+	return rt.traces.failed
 }
 
 // withPinned is t with the runtime's pinned capture, if it has one.
@@ -66,14 +76,20 @@ func (rt *Runtime) capture(path string) (*engine.FileCapture, error) {
 }
 
 // closeCaptures ends the runtime's capture files, once its sockets are
-// closed.
-func (s *traceSinks) closeCaptures() {
+// closed, and returns what to say of those that failed: a capture that
+// stopped at a write error (a full disk) wrote nothing after it.
+func (s *traceSinks) closeCaptures() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	var words string
 	for path, f := range s.captures {
-		f.Close()
+		if err := f.Close(); err != nil {
+			words += "wirelab: capture " + path + " is cut short: " + err.Error() + "\n"
+			s.failed = true
+		}
 		delete(s.captures, path)
 	}
+	return words
 }
 
 // stderrWriter writes to the runtime's stderr as it is at each write (the
