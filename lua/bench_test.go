@@ -136,8 +136,10 @@ func engineEcho(tb testing.TB) (port int, stop func()) {
 	}
 	h, _ := netproto.LengthHeader("!I")
 	srv := engine.Serve(ctx, ln, engine.ServerOptions{}, func(ctx context.Context, c *engine.Conn) {
+		var m []byte // each frame is read into the previous one's buffer
 		for {
-			m, err := c.RecvFrame(ctx, h, netproto.DefaultMaxFrame)
+			var err error
+			m, err = c.RecvFrameInto(ctx, h, netproto.DefaultMaxFrame, m)
 			if err != nil || c.SendFrame(ctx, h, m) != nil {
 				return
 			}
