@@ -15,6 +15,8 @@ require (
 
 require (
 	github.com/clipperhouse/uax29/v2 v2.7.0 // indirect
+	github.com/klauspost/cpuid/v2 v2.0.12 // indirect
 	github.com/mattn/go-runewidth v0.0.31 // indirect
+	github.com/zeebo/blake3 v0.2.4 // indirect
 	golang.org/x/net v0.60.0 // indirect
 )
