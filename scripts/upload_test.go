@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"crypto/md5"
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/binary"
 	"encoding/hex"
 	"encoding/json"
@@ -18,6 +19,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/zeebo/blake3"
 
 	"github.com/wirelab/wirelab/internal/testbin"
 )
@@ -104,35 +107,82 @@ func TestUploadFromDocumentClient(t *testing.T) {
 	}
 }
 
+// TestUploadClientPutGet puts a file twice and gets it twice, with each
+// digest --hash offers: the default, blake3, and md5 as older wirelabs
+// used; each line names the digest, which is that of the file.
 func TestUploadClientPutGet(t *testing.T) {
-	store, work, downloads := t.TempDir(), t.TempDir(), t.TempDir()
-	s := startServer(t, store, "upload_server", "--dir", store)
-	src := filepath.Join(work, "big.bin")
-	sum := randomFile(t, src, 5<<20+3)
-	port := strconv.Itoa(s.port)
-	out, errs, code := runClient(t, work, "upload_client", "put "+src+"\nput "+src+"\nget big.bin\nget big.bin\n", "--port", port, "--dir", downloads)
-	if code != 0 {
-		t.Fatalf("exit %d\nstdout %s\nstderr %s", code, out, errs)
+	for _, tc := range []struct {
+		algo string
+		flag []string
+	}{
+		{"blake3", nil},
+		{"sha256", []string{"--hash", "sha256"}},
+		{"md5", []string{"--hash", "md5"}},
+	} {
+		t.Run(tc.algo, func(t *testing.T) {
+			store, work, downloads := t.TempDir(), t.TempDir(), t.TempDir()
+			s := startServer(t, store, "upload_server", "--dir", store)
+			src := filepath.Join(work, "big.bin")
+			sum := randomFile(t, src, 5<<20+3)
+			digest := fileDigest(t, tc.algo, src)
+			port := strconv.Itoa(s.port)
+			out, errs, code := runClient(t, work, "upload_client", "put "+src+"\nput "+src+"\nget big.bin\nget big.bin\n",
+				append([]string{"--port", port, "--dir", downloads}, tc.flag...)...)
+			if code != 0 {
+				t.Fatalf("exit %d\nstdout %s\nstderr %s", code, out, errs)
+			}
+			want := []string{
+				fmt.Sprintf("uploaded %s as big.bin (%d bytes, %s %s)", src, 5<<20+3, tc.algo, digest),
+				fmt.Sprintf("uploaded %s as big.bin.1 (%d bytes, %s %s)", src, 5<<20+3, tc.algo, digest),
+				fmt.Sprintf("downloaded big.bin as big.bin (%d bytes, %s %s)", 5<<20+3, tc.algo, digest),
+				fmt.Sprintf("downloaded big.bin as big.bin.1 (%d bytes, %s %s)", 5<<20+3, tc.algo, digest),
+			}
+			if out != strings.Join(want, "\n")+"\n" {
+				t.Fatalf("stdout:\n%s\nwant:\n%s", out, strings.Join(want, "\n"))
+			}
+			for _, p := range []string{filepath.Join(store, "big.bin"), filepath.Join(store, "big.bin.1"), filepath.Join(downloads, "big.bin"), filepath.Join(downloads, "big.bin.1")} {
+				if md5File(t, p) != sum {
+					t.Fatalf("%s differs", p)
+				}
+			}
+			waitOutput(t, s.stderr, fmt.Sprintf(`stored "big.bin.1" (%d bytes, %s %s)`+"\n", 5<<20+3, tc.algo, digest))
+			// a missing file and a name that is not plain
+			out, errs, code = runClient(t, work, "upload_client", "get nothing-here\nget ../etc\nput /definitely/missing\n",
+				append([]string{"--port", port, "--dir", downloads}, tc.flag...)...)
+			if code != 1 || out != "" || !strings.Contains(errs, "get nothing-here: ") || !strings.Contains(errs, "get ../etc: bad file name") || !strings.Contains(errs, "put /definitely/missing:") {
+				t.Fatalf("exit %d stdout %q stderr %q", code, out, errs)
+			}
+		})
 	}
-	want := []string{
-		fmt.Sprintf("uploaded %s as big.bin (%d bytes, md5 %s)", src, 5<<20+3, sum),
-		fmt.Sprintf("uploaded %s as big.bin.1 (%d bytes, md5 %s)", src, 5<<20+3, sum),
-		fmt.Sprintf("downloaded big.bin as big.bin (%d bytes, md5 %s)", 5<<20+3, sum),
-		fmt.Sprintf("downloaded big.bin as big.bin.1 (%d bytes, md5 %s)", 5<<20+3, sum),
+	// A digest --hash does not offer is a usage error, before connecting.
+	_, errs, code := runClient(t, t.TempDir(), "upload_client", "", "--port", "1", "--hash", "xxh3")
+	if code != 2 || errs != "--hash must be blake3, sha256 or md5, not xxh3\n" {
+		t.Fatalf("--hash xxh3: exit %d stderr %q", code, errs)
 	}
-	if out != strings.Join(want, "\n")+"\n" {
-		t.Fatalf("stdout:\n%s\nwant:\n%s", out, strings.Join(want, "\n"))
+}
+
+// fileDigest is the hex digest of a file with algo: md5, sha256 or blake3.
+func fileDigest(t *testing.T, algo, path string) string {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
 	}
-	for _, p := range []string{filepath.Join(store, "big.bin"), filepath.Join(store, "big.bin.1"), filepath.Join(downloads, "big.bin"), filepath.Join(downloads, "big.bin.1")} {
-		if md5File(t, p) != sum {
-			t.Fatalf("%s differs", p)
-		}
+	var sum []byte
+	switch algo {
+	case "md5":
+		s := md5.Sum(data)
+		sum = s[:]
+	case "sha256":
+		s := sha256.Sum256(data)
+		sum = s[:]
+	case "blake3":
+		s := blake3.Sum256(data)
+		sum = s[:]
+	default:
+		t.Fatalf("no digest %s", algo)
 	}
-	// a missing file and a name that is not plain
-	out, errs, code = runClient(t, work, "upload_client", "get nothing-here\nget ../etc\nput /definitely/missing\n", "--port", port, "--dir", downloads)
-	if code != 1 || out != "" || !strings.Contains(errs, "get nothing-here: ") || !strings.Contains(errs, "get ../etc: bad file name") || !strings.Contains(errs, "put /definitely/missing:") {
-		t.Fatalf("exit %d stdout %q stderr %q", code, out, errs)
-	}
+	return hex.EncodeToString(sum)
 }
 
 func TestUploadRefusesBadInput(t *testing.T) {
