@@ -2,6 +2,7 @@ package engine
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"io"
 	"math/rand/v2"
@@ -9,6 +10,8 @@ import (
 	"os"
 	"testing"
 	"time"
+
+	"github.com/wirelab/wirelab/netproto"
 )
 
 // socketPair returns the two ends of a loopback TCP connection.
@@ -143,4 +146,50 @@ func TestReadBufWaitsWithoutStorage(t *testing.T) {
 	if err := <-done; !errors.Is(err, net.ErrClosed) {
 		t.Fatalf("a read on a closed socket: %v", err)
 	}
+}
+
+// countingConn counts the reads of the connection it wraps; it hides the
+// socket's RawConn, so the buffer reads through it.
+type countingConn struct {
+	net.Conn
+	reads int
+}
+
+func (c *countingConn) Read(p []byte) (int, error) {
+	c.reads++
+	return c.Conn.Read(p)
+}
+
+// TestLargeFramesTakeOneReadEach streams 16 KiB frames, all sent before
+// the first is read, and counts the reads that receiving them takes:
+// once a read fills the small buffer, the large one takes a frame or
+// more per read, where a 4 KiB buffer took two or more per frame. Every
+// frame must still come back whole and in order.
+func TestLargeFramesTakeOneReadEach(t *testing.T) {
+	client, server := socketPair(t)
+	const frames, size = 64, 16 << 10
+	h, _ := netproto.LengthHeader("!I")
+	var stream []byte
+	for i := range frames {
+		stream, _ = netproto.AppendFrame(stream, h, bytes.Repeat([]byte{byte(i)}, size))
+	}
+	go client.Write(stream)
+	cc := &countingConn{Conn: server}
+	c := NewConn(cc)
+	var buf []byte
+	for i := range frames {
+		var err error
+		if buf, err = c.RecvFrameInto(context.Background(), h, 1<<20, buf); err != nil {
+			t.Fatal(err)
+		}
+		if len(buf) != size || buf[0] != byte(i) || buf[size-1] != byte(i) {
+			t.Fatalf("frame %d came back wrong: %d bytes", i, len(buf))
+		}
+	}
+	// The loopback socket may hand over less than a whole frame at a
+	// time; a 4 KiB buffer needs at least 2 reads a frame, 128 here.
+	if cc.reads > frames*5/4 {
+		t.Errorf("%d reads for %d frames of %d bytes, want at most %d", cc.reads, frames, size, frames*5/4)
+	}
+	t.Logf("%d reads for %d frames of %d bytes", cc.reads, frames, size)
 }
