@@ -215,9 +215,9 @@ func (e *syscallError) Unwrap() error { return e.errno }
 
 // Peek returns the next n bytes without taking them, reading as needed;
 // fewer, with the error, when a read fails first. n must be at most
-// readBufSize.
+// readBufSize, or at most the bytes held (a large buffer holds more).
 func (b *readBuf) Peek(n int) ([]byte, error) {
-	if n > readBufSize {
+	if n > readBufSize && n > b.w-b.r {
 		return nil, errors.New("engine: peek beyond the read buffer")
 	}
 	for b.w-b.r < n && b.err == nil {

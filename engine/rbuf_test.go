@@ -4,10 +4,12 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"math/rand/v2"
 	"net"
 	"os"
+	"strconv"
 	"testing"
 	"time"
 
@@ -192,4 +194,43 @@ func TestLargeFramesTakeOneReadEach(t *testing.T) {
 		t.Errorf("%d reads for %d frames of %d bytes, want at most %d", cc.reads, frames, size, frames*5/4)
 	}
 	t.Logf("%d reads for %d frames of %d bytes", cc.reads, frames, size)
+}
+
+// TestDelimitedReadsAfterLargeReads mixes exact reads of large blocks with
+// line reads, as the capture tests' exchange does: a large buffer may then
+// hold more than a small one's worth, and a delimited read must still see
+// all of it (it once spun forever on a Peek the small size refused).
+func TestDelimitedReadsAfterLargeReads(t *testing.T) {
+	a, b := tcpPair(t)
+	sizes := []int{1, 100, 1500, 65535, 65536, 200000}
+	var stream []byte
+	for _, n := range sizes {
+		stream = append(stream, strconv.Itoa(n)+"\n"...)
+		stream = append(stream, bytes.Repeat([]byte{byte(n % 251)}, n)...)
+	}
+	go a.Send(context.Background(), stream)
+	done := make(chan error, 1)
+	go func() {
+		for _, n := range sizes {
+			line, err := b.RecvUntil(context.Background(), []byte("\n"), 64)
+			if err != nil || string(line) != strconv.Itoa(n) {
+				done <- fmt.Errorf("line %q, %v; want %d", line, err, n)
+				return
+			}
+			data, err := b.RecvExact(context.Background(), n)
+			if err != nil || !bytes.Equal(data, bytes.Repeat([]byte{byte(n % 251)}, n)) {
+				done <- fmt.Errorf("block of %d: %d bytes, %v", n, len(data), err)
+				return
+			}
+		}
+		done <- nil
+	}()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(time.Minute): // a failsafe: the reads take milliseconds
+		t.Fatal("the reads did not finish")
+	}
 }
