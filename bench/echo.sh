@@ -111,4 +111,4 @@ for size in $sizes; do
   printf '%s\n' "${eratios[@]}" | summary "echo $size B engine/go"
   printf '%s\n' "${ratios[@]}" | summary "echo $size B lua/go"
   if [ ${#pratios[@]} -gt 0 ]; then printf '%s\n' "${pratios[@]}" | summary "echo $size B lua/python"; fi
-done 3>"${RESULTS:-/dev/null}"
+done 3>>"${RESULTS:-/dev/null}"

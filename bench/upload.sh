@@ -14,7 +14,9 @@
 # round, wirelab md5 first in the next, ...), so that none always runs on a
 # machine warmed, or loaded, by the one before. It prints each round's
 # times and throughput ratios wirelab/socat, then min/median/max of each
-# contender and of each ratio. Everything lives in one temporary directory
+# contender and of each ratio (and, when $RESULTS names a file, appends
+# them there as "RESULT<tab>figure<tab>min<tab>median<tab>max" lines for
+# bench/run.sh's table). Everything lives in one temporary directory
 # (on $TMPDIR's file system), removed at the end.
 # Needs bash, socat, /proc/net/tcp, and go unless $WIRELAB is set.
 set -euo pipefail
@@ -123,4 +125,7 @@ for c in "${contenders[@]:1}"; do
 	target=""
 	[ "$c" = blake3 ] && target="   (target: median >= 0.75)"
 	printf '  %-7s %s / %s / %s%s\n' "$c" "$rmin" "$rmed" "$rmax" "$target"
+	if [ -n "${RESULTS:-}" ]; then
+		printf 'RESULT\tupload %s MiB %s/socat+fsync\t%s\t%s\t%s\n' "$mib" "$c" "$rmin" "$rmed" "$rmax" >>"$RESULTS"
+	fi
 done
