@@ -10,7 +10,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"net"
 	"testing"
 	"time"
 
@@ -24,20 +23,8 @@ import (
 // SendFrame. A length boxed into an interface, a write buffer dropped
 // and remade, a deadline timer made per call would each show here.
 func TestFrameEchoAllocatesNothing(t *testing.T) {
-	ln, err := Listen(context.Background(), "127.0.0.1", 0, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	client, err := net.Dial("tcp", ln.Addr().String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer client.Close()
-	s, err := ln.Accept(context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
+	client, server := socketPair(t)
+	s := NewConn(server)
 	defer s.Close()
 	s.SetTimeout(time.Minute)
 	ctx, cancel := context.WithCancel(context.Background())

@@ -31,19 +31,7 @@ func TestLuaFrameEchoAllocations(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer ln.Close()
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			go func() {
-				defer c.Close()
-				buf := make([]byte, 256<<10)
-				io.CopyBuffer(c, struct{ io.Reader }{c}, buf)
-			}()
-		}
-	}()
+	serveEcho(ln)
 	rt := NewRuntime(context.Background(), Options{Stdout: io.Discard, Stderr: os.Stderr})
 	defer func() { rt.Close(); rt.Wait(context.Background()) }()
 	L := rt.NewState(rt.Context())
