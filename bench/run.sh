@@ -49,8 +49,8 @@ fi
 echo "== upload in Go: against plain Go, and plain Go with md5 at both ends ($rounds rounds, order rotated)"
 go test -count=1 ./scripts -run XXX -bench Upload -benchtime "${rounds}x" | grep -E '^Benchmark' | tee /dev/stderr > "$RESULTS.up"
 for m in native verified; do
-  awk -v m="wirelab/$m" '{ for (i = 2; i <= NF; i++) { if ($i == m "-min") lo = $(i - 1); if ($i == m) mid = $(i - 1); if ($i == m "-max") hi = $(i - 1) } }
-    END { if (mid != "") printf "RESULT\tupload in Go wirelab md5/%s (summed; not a median)\t%s\t%s\t%s\n", m, lo, mid, hi }' "$RESULTS.up" >>"$RESULTS"
+  awk -v m="wirelab/$m" -v ref="$m" '{ for (i = 2; i <= NF; i++) { if ($i == m "-min") lo = $(i - 1); if ($i == m) mid = $(i - 1); if ($i == m "-max") hi = $(i - 1) } }
+    END { if (mid != "") printf "RESULT\tupload in Go, wirelab md5/Go %s (middle: summed)\t%s\t%s\t%s\n", ref, lo, mid, hi }' "$RESULTS.up" >>"$RESULTS"
 done
 rm -f "$RESULTS.up"
 
