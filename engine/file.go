@@ -572,7 +572,7 @@ var errNotPartialDir = fmt.Errorf("%s is not a directory: move it away to receiv
 const partMark = ".part-"
 
 // createTemp creates a new partial file for name in root's PartialDir,
-// locked (flock) for as long as it is open, so that CleanPartial can tell
+// locked (flock; LockFileEx on Windows) for as long as it is open, so that CleanPartial can tell
 // the leftovers of a killed process from transfers under way. It returns
 // the file's path in root.
 func createTemp(root *os.Root, name string) (string, *os.File, error) {
@@ -596,7 +596,7 @@ func createTemp(root *os.Root, name string) (string, *os.File, error) {
 		case errors.Is(err, syscall.ENOTDIR):
 			return "", nil, errNotPartialDir
 		case err == nil:
-			syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB)
+			tryLock(f)
 		}
 		return tmp, f, err
 	}
@@ -648,7 +648,7 @@ func CleanPartial(dir string) (int, error) {
 		if err != nil {
 			continue
 		}
-		if syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB) == nil && root.Remove(path) == nil {
+		if removeUnlocked(root, path, f) {
 			removed++
 		}
 		f.Close()

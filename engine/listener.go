@@ -88,7 +88,7 @@ func Listen(ctx context.Context, host string, port, backlog int) (*Listener, err
 		// again on the bound socket sets the one asked for, as Linux allows.
 		if sc, ok := ln.(syscall.Conn); ok {
 			if rc, err := sc.SyscallConn(); err == nil {
-				rc.Control(func(fd uintptr) { syscall.Listen(int(fd), backlog) })
+				rc.Control(func(fd uintptr) { relisten(fd, backlog) })
 			}
 		}
 	}

@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"os/exec"
 	"strconv"
 	"strings"
 	"syscall"
@@ -278,12 +277,11 @@ func mktime(w time.Time, isdst int) int64 {
 // osClock is os.clock(): the processor time of the process, in seconds,
 // as C's clock() counts it.
 func osClock(L *glua.LState) int {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+	cpu, ok := cpuTime()
+	if !ok {
 		L.Push(glua.LNumber(-1))
 		return 1
 	}
-	cpu := time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 	L.Push(glua.LNumber(cpu.Seconds()))
 	return 1
 }
@@ -364,25 +362,20 @@ func Strerror(errno syscall.Errno) string {
 	return s
 }
 
-// osExecute is os.execute([command]): it runs command with /bin/sh, on
-// the process's standard files, and returns the wait status as C's system
-// does (exit code 3 is 768); without a command, 1: there is a shell. The
-// state's context ends the command.
+// osExecute is os.execute([command]): it runs command with /bin/sh
+// (cmd.exe on Windows), on the process's standard files, and returns what
+// C's system does: the wait status (exit code 3 is 768; on Windows the
+// exit code itself); without a command, 1: there is a shell. The state's
+// context ends the command.
 func osExecute(L *glua.LState) int {
 	if L.Get(1) == glua.LNil {
 		L.Push(glua.LNumber(1))
 		return 1
 	}
-	cmd := exec.CommandContext(host.Context(L), "/bin/sh", "-c", L.CheckString(1))
+	cmd := shellCommand(host.Context(L), L.CheckString(1))
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = host.Stdio(L)
 	cmd.Run() // the wait status tells how it went
-	if ps := cmd.ProcessState; ps != nil {
-		if ws, ok := ps.Sys().(syscall.WaitStatus); ok {
-			L.Push(glua.LNumber(ws))
-			return 1
-		}
-	}
-	L.Push(glua.LNumber(127 << 8)) // what system returns when no shell runs
+	L.Push(glua.LNumber(systemStatus(cmd.ProcessState)))
 	return 1
 }
 
