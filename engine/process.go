@@ -69,10 +69,10 @@ type Process struct {
 	conn  *Conn
 	cmd   *exec.Cmd
 	group *procGroup
-	pid  int
-	pty  bool          // the process leads a session on a pseudo-terminal
-	done chan struct{} // closed once the leader is reaped
-	stop func() bool   // unregisters the kill on ctx's cancellation
+	pid   int
+	pty   bool          // the process leads a session on a pseudo-terminal
+	done  chan struct{} // closed once the leader is reaped
+	stop  func() bool   // unregisters the kill on ctx's cancellation
 
 	mu     sync.Mutex
 	state  *os.ProcessState

@@ -44,4 +44,3 @@ func ttyInput(ctx context.Context, out chan<- []byte) error {
 		}
 	}
 }
-
