@@ -5,19 +5,28 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strconv"
-	"strings"
+	"runtime"
 	"testing"
 	"time"
 )
 
+// BinaryEnv names the variable that gives Main a wirelab already built,
+// to use instead of building one: under Wine, where the test binary runs
+// and no Go toolchain does, the wirelab.exe built beside it.
+const BinaryEnv = "WIRELAB_TEST_BINARY"
+
 // Main builds wirelab into a temporary directory, sets *path to the
 // binary, runs the tests and removes the directory. It returns the exit
 // status for os.Exit; a failed build prints the go command's output and
-// returns 1 without running any test. A package's TestMain is
+// returns 1 without running any test. With BinaryEnv set, that binary is
+// used and nothing is built. A package's TestMain is
 //
 //	func TestMain(m *testing.M) { os.Exit(testbin.Main(m, &wirelab)) }
 func Main(m *testing.M, path *string) int {
+	if bin := os.Getenv(BinaryEnv); bin != "" {
+		*path = bin
+		return m.Run()
+	}
 	dir, err := os.MkdirTemp("", "wirelab-test")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "testbin:", err)
@@ -25,6 +34,9 @@ func Main(m *testing.M, path *string) int {
 	}
 	defer os.RemoveAll(dir)
 	bin := filepath.Join(dir, "wirelab")
+	if runtime.GOOS == "windows" {
+		bin += ".exe"
+	}
 	// By import path: the tests of any package of the module build the
 	// same command, from the checkout they are in.
 	if out, err := exec.Command("go", "build", "-o", bin, "github.com/wirelab/wirelab").CombinedOutput(); err != nil {
@@ -51,14 +63,23 @@ func WaitFor(t testing.TB, limit time.Duration, what string, cond func() bool) {
 	}
 }
 
-// WaitGone waits until the process pid has exited, at most 10 s, and fails
-// t if it has not. A zombie counts as gone: a killed process whose parent
-// is not the test (it was adopted by init) may wait a while to be reaped.
-func WaitGone(t testing.TB, pid int) {
+// SkipWine skips t under Wine, saying which of Wine's limits keeps it
+// from running there; on Windows itself and elsewhere it does nothing.
+func SkipWine(t testing.TB, limit string) {
 	t.Helper()
-	WaitFor(t, 10*time.Second, fmt.Sprintf("process %d to be gone", pid), func() bool {
-		st, _ := exec.Command("ps", "-o", "stat=", "-p", strconv.Itoa(pid)).Output()
-		s := strings.TrimSpace(string(st))
-		return s == "" || strings.HasPrefix(s, "Z")
-	})
+	if Wine() {
+		t.Skip("skipped under Wine: " + limit)
+	}
 }
+
+// SkipWindows skips t on Windows, saying what it needs that Windows has
+// not (sh, a FIFO, a Unix tool).
+func SkipWindows(t testing.TB, needs string) {
+	t.Helper()
+	if runtime.GOOS == "windows" {
+		t.Skip("skipped on Windows: needs " + needs)
+	}
+}
+
+// WineUDP is the limit of Wine that keeps UDP tests from running there.
+const WineUDP = "Wine 8.0 fails Go's WSAIoctl(SIO_UDP_CONNRESET) on UDP sockets with error 10045; runs on Windows"
