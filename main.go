@@ -9,6 +9,7 @@ import (
 	"runtime/pprof"
 
 	"github.com/wirelab/wirelab/internal/textsim"
+	_ "github.com/wirelab/wirelab/internal/winefix" // a wirelab.exe built for Wine removes files there
 	"github.com/wirelab/wirelab/scripts"
 )
 

@@ -64,6 +64,7 @@ func TestUnknownUserTakesAsLong(t *testing.T) {
 		"argon2id 8 MiB t=3":                argon2Hash("secret", 8*1024, 3, 1),
 	} {
 		t.Run(name, func(t *testing.T) {
+			testbin.SkipWine(t, testbin.WineCPU)
 			path := filepath.Join(t.TempDir(), "accounts")
 			os.WriteFile(path, []byte("alice:"+hash+"\n"), 0o600)
 			a, err := LoadAccounts(path)

@@ -592,6 +592,11 @@ func createTemp(root *os.Root, name string) (string, *os.File, error) {
 		case errors.Is(err, fs.ErrExist):
 			continue
 		case errors.Is(err, fs.ErrNotExist):
+			// Windows says "not found" where Unix says ENOTDIR: a file
+			// took the directory's name.
+			if st, serr := root.Lstat(PartialDir); serr == nil && !st.IsDir() {
+				return "", nil, errNotPartialDir
+			}
 			continue // another transfer removed the empty directory meanwhile
 		case errors.Is(err, syscall.ENOTDIR):
 			return "", nil, errNotPartialDir

@@ -9,7 +9,6 @@ import (
 	"strconv"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"time"
 )
 
@@ -365,7 +364,7 @@ func (s *udpSession) readTarget() {
 		flags, err = truncFlags(flags, err)
 		switch {
 		case err == nil:
-		case errors.Is(err, syscall.ECONNREFUSED):
+		case errors.Is(err, errRefused):
 			// The ICMP port unreachable of an earlier send: said once, and
 			// the session goes on (the target may start listening).
 			s.refusedBy()
@@ -587,7 +586,7 @@ func (d *udpDirection) send(data []byte) {
 	}
 	switch {
 	case err == nil:
-	case d.up && errors.Is(err, syscall.ECONNREFUSED):
+	case d.up && errors.Is(err, errRefused):
 		s.refusedBy()
 	case errors.Is(err, net.ErrClosed):
 	default:

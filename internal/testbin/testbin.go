@@ -8,6 +8,8 @@ import (
 	"runtime"
 	"testing"
 	"time"
+
+	_ "github.com/wirelab/wirelab/internal/winefix" // test binaries built for Wine remove files there
 )
 
 // BinaryEnv names the variable that gives Main a wirelab already built,
@@ -80,6 +82,18 @@ func SkipWindows(t testing.TB, needs string) {
 		t.Skip("skipped on Windows: needs " + needs)
 	}
 }
+
+// WineUnix is the limit of Wine that keeps Unix-domain socket tests from
+// running there.
+const WineUnix = "Wine 8.0 has no AF_UNIX sockets (error 10047); runs on Windows 10 1803 and later"
+
+// WineCPU is the limit of Wine that keeps tests that measure CPU time
+// from running there.
+const WineCPU = "Wine 8.0's GetProcessTimes is not monotonic (differences come out negative); runs on Windows"
+
+// WineRST is the limit of Wine that keeps tests of a peer's reset from
+// running there.
+const WineRST = "Wine 8.0 reads a peer's reset (RST) as an orderly end of stream; runs on Windows"
 
 // WineUDP is the limit of Wine that keeps UDP tests from running there.
 const WineUDP = "Wine 8.0 fails Go's WSAIoctl(SIO_UDP_CONNRESET) on UDP sockets with error 10045; runs on Windows"

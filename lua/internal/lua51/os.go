@@ -9,6 +9,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/wirelab/wirelab/internal/errtext"
 	glua "github.com/yuin/gopher-lua"
 )
 
@@ -349,13 +350,25 @@ func fileResult(L *glua.LState, err error, name string) int {
 	}
 	L.Push(glua.LNil)
 	L.Push(glua.LString(name + ": " + Strerror(errno)))
-	L.Push(glua.LNumber(errno))
+	L.Push(glua.LNumber(cErrno(errno)))
 	return 3
+}
+
+// cErrno is the C runtime's errno for errno (on Windows, a Windows error
+// code), as Lua 5.1 returns it.
+func cErrno(errno syscall.Errno) int {
+	if _, n, ok := errtext.Text(errno); ok {
+		return n
+	}
+	return int(errno)
 }
 
 // Strerror is C's message for errno: Go's, capitalized as glibc's are.
 func Strerror(errno syscall.Errno) string {
 	s := errno.Error()
+	if text, _, ok := errtext.Text(errno); ok {
+		s = text // on Windows the C runtime's words, not the system's
+	}
 	if s != "" && 'a' <= s[0] && s[0] <= 'z' {
 		s = string(s[0]-'a'+'A') + s[1:]
 	}
