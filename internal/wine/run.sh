@@ -52,8 +52,10 @@ for pkg in "${pkgs[@]}"; do
   start=$SECONDS
   # -test.short: the long soak and load tests, which prove nothing more
   # about Windows, stay on Linux.
-  if (cd "$pkg" && "$wine" "$out/$name.test.exe" -test.short -test.count=1 -test.timeout=10m ${WINE_TEST_FLAGS:-} >"$out/$name.log" 2>&1); then
-    echo "wine: ok   $pkg ($((SECONDS - start))s, $(grep -c -- '--- SKIP' "$out/$name.log" || true) skipped)"
+  # -test.v: the skips and their reasons are listed.
+  if (cd "$pkg" && "$wine" "$out/$name.test.exe" -test.v -test.short -test.count=1 -test.timeout=10m ${WINE_TEST_FLAGS:-} >"$out/$name.log" 2>&1); then
+    echo "wine: ok   $pkg ($((SECONDS - start))s, $(grep -c -- '--- PASS' "$out/$name.log" || true) passed, $(grep -c -- '--- SKIP' "$out/$name.log" || true) skipped)"
+    grep -A1 -- '--- SKIP' "$out/$name.log" | grep -v -- '^--$' | sed 's/^/wine:      /' || true
   else
     echo "wine: FAIL $pkg ($((SECONDS - start))s)"
     grep -E -- '^(\s*--- FAIL|panic|\s+\S+_test\.go:[0-9]+:)' "$out/$name.log" | head -100 || tail -50 "$out/$name.log"
