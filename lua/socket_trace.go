@@ -20,7 +20,7 @@ type traceSinks struct {
 	mu       sync.Mutex
 	stderr   *engine.Tracer
 	files    map[string]*engine.Tracer
-	opened   []*os.File // the files of files, closed with the runtime
+	opened   []*os.File                     // the files of files, closed with the runtime
 	captures map[string]*engine.FileCapture // by absolute path
 	all      *engine.Tracer                 // set by socket.trace: every new socket's
 	// pinned is the capture of wirelab run --pcap (CaptureAll): every

@@ -64,7 +64,9 @@ end, {tls = {cert = dir .. "/cert.pem", key = dir .. "/key.pem"}}))
 local f = io.open(portfile .. ".tmp", "w") f:write(srv:port()) f:close()
 os.rename(portfile .. ".tmp", portfile)
 task.sleep(0.05)
-while not io.open(portfile .. ".done") do task.sleep(0.01) end
+-- the probe is closed at once: an open file cannot be removed on Windows
+local function exists(p) local f = io.open(p) if f then f:close() end return f ~= nil end
+while not exists(portfile .. ".done") do task.sleep(0.01) end
 srv:close()
 print("ok")
 `

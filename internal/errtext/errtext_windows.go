@@ -28,6 +28,8 @@ var cErrors = map[syscall.Errno]cError{
 	windows.ERROR_DIR_NOT_EMPTY:     {41, "directory not empty"},
 	windows.ERROR_DISK_FULL:         {28, "no space left on device"},
 	windows.ERROR_HANDLE_DISK_FULL:  {28, "no space left on device"},
+	// syscall's own EINVAL, a value Go invented on Windows.
+	syscall.EINVAL: {22, "invalid argument"},
 }
 
 // Text returns the C runtime's text and errno for the Windows error code
