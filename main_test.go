@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"syscall"
 	"testing"
@@ -107,15 +108,30 @@ func TestInterruptServer(t *testing.T) {
 			stdout, _ := cmd.StdoutPipe()
 			var stderr bytes.Buffer
 			cmd.Stderr = &stderr
+			if runtime.GOOS == "windows" {
+				if sig != syscall.SIGINT {
+					t.Skip("Windows has no SIGTERM to send")
+				}
+				testbin.Interruptible(cmd)
+			}
 			if err := cmd.Start(); err != nil {
 				t.Fatal(err)
 			}
+			defer cmd.Process.Kill()
 			line, _ := bufio.NewReader(stdout).ReadString('\n')
 			if !strings.HasPrefix(line, "listening on") {
 				t.Fatalf("got %q", line)
 			}
 			start := time.Now()
-			cmd.Process.Signal(sig)
+			if runtime.GOOS == "windows" {
+				// Ctrl-C's console event, which Go delivers as SIGINT.
+				if err := testbin.Interrupt(cmd.Process); err != nil {
+					testbin.SkipWine(t, testbin.WineConsole)
+					t.Fatal(err)
+				}
+			} else {
+				cmd.Process.Signal(sig)
+			}
 			done := make(chan error, 1)
 			go func() { done <- cmd.Wait() }()
 			select {

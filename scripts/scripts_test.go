@@ -69,7 +69,7 @@ func startServer(t *testing.T, dir, name string, args ...string) *server {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() {
-		cmd.Process.Signal(os.Interrupt)
+		testbin.Stop(cmd.Process)
 		cmd.Wait()
 	})
 	line, err := s.stdout.ReadString('\n')

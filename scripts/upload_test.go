@@ -306,7 +306,7 @@ func TestUploadNamedLikePartialSurvivesRestart(t *testing.T) {
 	if reply := uploadAfter(t, s.port, name, []byte("hello")); reply["ok"] != true || reply["filename"] != name {
 		t.Fatalf("upload: %v", reply)
 	}
-	s.cmd.Process.Signal(os.Interrupt)
+	testbin.Stop(s.cmd.Process)
 	s.cmd.Wait()
 	s = startServer(t, store, "upload_server", "--dir", store)
 	c := dial(t, s.port) // served: the start, cleaning included, is over

@@ -4,6 +4,7 @@ package testbin
 
 import (
 	"fmt"
+	"os"
 	"os/exec"
 	"strconv"
 	"strings"
@@ -34,3 +35,13 @@ func WaitGone(t testing.TB, pid int) {
 		return s == "" || strings.HasPrefix(s, "Z")
 	})
 }
+
+// Interruptible prepares cmd, before it starts, for Interrupt; on Unix
+// there is nothing to do.
+func Interruptible(cmd *exec.Cmd) {}
+
+// Interrupt sends p what Ctrl-C sends: SIGINT.
+func Interrupt(p *os.Process) error { return p.Signal(os.Interrupt) }
+
+// Stop asks p to stop as Ctrl-C does, for a test's cleanup.
+func Stop(p *os.Process) { p.Signal(os.Interrupt) }

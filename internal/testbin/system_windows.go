@@ -2,7 +2,10 @@ package testbin
 
 import (
 	"fmt"
+	"os"
+	"os/exec"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -38,3 +41,26 @@ func WaitGone(t testing.TB, pid int) {
 		return ev == windows.WAIT_OBJECT_0
 	})
 }
+
+// Interruptible prepares cmd, before it starts, for Interrupt: on Windows
+// it leads a console process group of its own, which a CTRL_BREAK_EVENT
+// can be sent to without reaching the test.
+func Interruptible(cmd *exec.Cmd) {
+	if cmd.SysProcAttr == nil {
+		cmd.SysProcAttr = &syscall.SysProcAttr{}
+	}
+	cmd.SysProcAttr.CreationFlags |= windows.CREATE_NEW_PROCESS_GROUP
+}
+
+// Interrupt sends p, started with Interruptible, what Ctrl-C sends: a
+// console control event (CTRL_BREAK_EVENT; Go delivers it as os.Interrupt,
+// as it does CTRL_C_EVENT). It fails where the test has no console to
+// send it through, as under Wine (WineConsole).
+func Interrupt(p *os.Process) error {
+	return windows.GenerateConsoleCtrlEvent(windows.CTRL_BREAK_EVENT, uint32(p.Pid))
+}
+
+// Stop ends p for a test's cleanup: on Windows it is killed, since a
+// console event reaches only a process started Interruptible, and under
+// Wine none at all.
+func Stop(p *os.Process) { p.Kill() }

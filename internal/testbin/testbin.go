@@ -95,5 +95,9 @@ const WineCPU = "Wine 8.0's GetProcessTimes is not monotonic (differences come o
 // running there.
 const WineRST = "Wine 8.0 reads a peer's reset (RST) as an orderly end of stream; runs on Windows"
 
+// WineConsole is the limit of Wine that keeps tests of Ctrl-C from
+// running there.
+const WineConsole = "Wine 8.0 gives a process without a console window no console control events (GenerateConsoleCtrlEvent fails); runs on Windows"
+
 // WineUDP is the limit of Wine that keeps UDP tests from running there.
 const WineUDP = "Wine 8.0 fails Go's WSAIoctl(SIO_UDP_CONNRESET) on UDP sockets with error 10045; runs on Windows"
