@@ -398,6 +398,7 @@ func (c *Conn) RecvFile(ctx context.Context, path string, size int64, o FileOpti
 	if res.Name, err = storeAs(root, tmp, name, o); err != nil {
 		return res, &OpError{Op: "recv_file", Err: err}
 	}
+	syncDir(root) // the new name durable too, where the system lets it be
 	return res, nil
 }
 

@@ -653,11 +653,11 @@ func TestExecServerToken(t *testing.T) {
 	if got := docExec(t, c, "s3cret"); got != "wirelab: authenticated\n" {
 		t.Fatalf("token: %q", got)
 	}
-	if got := docExec(t, c, "echo hi"); got != "hi\n" {
+	if got := docExec(t, c, "echo hi"); got != "hi"+nl {
 		t.Fatalf("after the token: %q", got)
 	}
 	out, errs, code := runClient(t, dir, "exec_fixed_client", "echo via client\n", "--port", strconv.Itoa(s.port), "--token", "s3cret")
-	if code != 0 || out != "via client\n" {
+	if code != 0 || out != "via client"+nl {
 		t.Fatalf("client: %d %q %q", code, out, errs)
 	}
 	_, errs, code = runClient(t, dir, "exec_fixed_client", "echo via client\n", "--port", strconv.Itoa(s.port), "--token", "wrong")

@@ -25,7 +25,8 @@ function M.put(conn, path)
   if not f then return nil, err end
   local size = f:seek("end")
   f:close()
-  local name = path:match("[^/]+$")
+  -- the last element of the path; on Windows a backslash separates them too
+  local name = path:match(package.config:sub(1, 1) == "\\" and "[^/\\]+$" or "[^/]+$")
   local h = json.encode({opt = "upload", filename = name, filesize = size, md5 = "after"}, {python = true})
   local n, sum, sent = conn:send_file(path, {head = struct.pack("i", #h) .. h, size = size, hash = "md5", progress = true})
   if not n then
