@@ -393,7 +393,7 @@ func TestInteractiveFromPipe(t *testing.T) {
 	command := "head -n 2 | tr a-z A-Z; printf '\\001'"
 	if runtime.GOOS == "windows" {
 		// The same without head, tr and printf: wirelab itself.
-		command = `"` + binary + `" -e "for i = 1, 2 do io.write(io.read('*l'):upper(), '\\n') end io.write('\\1')"`
+		command = `"` + binary + `" -e "for i = 1, 2 do io.write(io.read('*l'):upper(), '\n') end io.write('\1')"`
 	}
 	_, addr := startListen(t, nil, "0", "--exec", command)
 	cmd := exec.Command(binary, "-e", `local c = assert(socket.connect("127.0.0.1", tonumber(arg[1])))
