@@ -15,6 +15,7 @@ import (
 	"syscall"
 
 	"github.com/wirelab/wirelab/internal/errtext"
+	"github.com/wirelab/wirelab/internal/gctune"
 	"github.com/wirelab/wirelab/internal/textsim"
 	"github.com/wirelab/wirelab/lua"
 	"github.com/wirelab/wirelab/repl"
@@ -63,6 +64,9 @@ func cmdRun(args []string, stdout, stderr io.Writer) int {
 	}
 	o := options(stdout, stderr)
 	o.MaxMemory = budget.n
+	if budget.n > 0 {
+		gctune.Start(min(gcHeadroom, uint64(budget.n)/8)) // a small budget, a small floor
+	}
 	return profiled(*profile, stderr, func() int {
 		return runWith(o, stdout, stderr, func(rt *lua.Runtime) error {
 			if trace.on {

@@ -8,6 +8,7 @@ import (
 	"os"
 	"runtime/pprof"
 
+	"github.com/wirelab/wirelab/internal/gctune"
 	"github.com/wirelab/wirelab/internal/textsim"
 	_ "github.com/wirelab/wirelab/internal/winefix" // a wirelab.exe built for Wine removes files there
 	"github.com/wirelab/wirelab/scripts"
@@ -48,7 +49,12 @@ const usage = `usage:
   wirelab version                print the version
 `
 
+// gcHeadroom is the floor of the collector's headroom (internal/gctune):
+// how far the heap may grow past what is live before a collection.
+const gcHeadroom = 64 << 20
+
 func main() {
+	gctune.Start(gcHeadroom)
 	os.Exit(profiled(os.Getenv("WIRELAB_PPROF"), os.Stderr, func() int { return run(os.Args[1:], os.Stdout, os.Stderr) }))
 }
 

@@ -33,13 +33,17 @@ var noDeadline time.Time
 // of a delimited read over its limit (ErrTooLong). Unrecv puts bytes back
 // on purpose.
 type Conn struct {
-	nc      *wire      // the transport, traced when asked
-	r       *readBuf   // reads nc
-	pend    []byte     // bytes put back, read before r; guarded by rmu
-	rmu     sync.Mutex // held by a read, guards rw
-	wmu     sync.Mutex // held by a write, guards ww
-	rw, ww  watch
-	wbuf    []byte       // small frames are assembled here, under wmu
+	nc     *wire      // the transport, traced when asked
+	r      *readBuf   // reads nc
+	pend   []byte     // bytes put back, read before r; guarded by rmu
+	rmu    sync.Mutex // held by a read, guards rw
+	wmu    sync.Mutex // held by a write, guards ww
+	rw, ww watch
+	rhead  [8]byte // readFrame's header, under rmu: a local would escape
+	// whead and wvec are SendFrame's header and write vector for large
+	// frames, under wmu: kept in c so that a send allocates nothing.
+	whead   [8]byte
+	wvec    net.Buffers
 	timeout atomic.Int64 // nanoseconds; 0 means none
 	closed  atomic.Bool
 	// lastOp is when the latest operation, or file chunk, started
@@ -57,6 +61,7 @@ type Conn struct {
 // stays registered while the same context keeps calling, so a handler's
 // loop of reads costs no registration per call.
 type watch struct {
+	set      func(time.Time) error // the direction's SetReadDeadline or SetWriteDeadline
 	ctx      context.Context
 	stop     func() bool
 	deadline int64       // the deadline last set, on lastOp's clock; 0: none
@@ -73,6 +78,7 @@ type watch struct {
 func NewConn(nc net.Conn) *Conn {
 	w := &wire{Conn: nc}
 	c := &Conn{nc: w, r: newReadBuf(w)}
+	c.rw.set, c.ww.set = w.SetReadDeadline, w.SetWriteDeadline
 	c.lastOp.Store(int64(sinceEpoch()))
 	return c
 }
@@ -167,7 +173,8 @@ func (c *Conn) CloseWrite() error {
 // its operation returned and the next one, under another context, began:
 // the watch's generation makes such a late one do nothing, so it never
 // cuts the next operation short.
-func (c *Conn) arm(ctx context.Context, w *watch, set func(time.Time) error) {
+func (c *Conn) arm(ctx context.Context, w *watch) {
+	set := w.set
 	t := c.Timeout()
 	if oc, ok := ctx.(*opCtx); ok {
 		// The watch follows the caller's own context, so that a loop of
@@ -258,7 +265,7 @@ func (c *Conn) lockRead(ctx context.Context, op string) error {
 	}
 	c.rmu.Lock()
 	c.inOp.Add(1)
-	c.arm(ctx, &c.rw, c.nc.SetReadDeadline)
+	c.arm(ctx, &c.rw)
 	return nil
 }
 
@@ -275,7 +282,7 @@ func (c *Conn) lockWrite(ctx context.Context, op string) error {
 	}
 	c.wmu.Lock()
 	c.inOp.Add(1)
-	c.arm(ctx, &c.ww, c.nc.SetWriteDeadline)
+	c.arm(ctx, &c.ww)
 	return nil
 }
 
@@ -611,31 +618,47 @@ func (c *Conn) Send(ctx context.Context, data []byte) (int, error) {
 }
 
 // SendFrame writes payload behind its length packed by h, in one write
-// for small payloads and without copying large ones.
+// for small payloads and without copying large ones. It allocates nothing.
 func (c *Conn) SendFrame(ctx context.Context, h *netproto.Format, payload []byte) error {
-	var hdr [8]byte
-	head, err := netproto.AppendLength(hdr[:0], h, len(payload))
-	if err != nil {
-		return &OpError{Op: "send", Err: err}
+	if err := netproto.CheckLength(h, len(payload)); err != nil {
+		return &OpError{Op: "send", Err: err} // refused before anything waits
 	}
 	if err := c.lockWrite(ctx, "send"); err != nil {
 		return err
 	}
 	defer c.unlockWrite()
-	if len(payload) < 4096 {
-		// One write, so the frame leaves in one segment; the buffer is
-		// reused, so a busy loop allocates nothing here.
-		c.wbuf = append(append(c.wbuf[:0], head...), payload...)
-		_, err = c.nc.Write(c.wbuf)
-		if cap(c.wbuf) > 1024 {
-			c.wbuf = nil // idle connections keep only small buffers
-		}
+	// The header is packed into c, under wmu: packed into a local array
+	// it would escape, through the byte order's interface, to the heap.
+	head, _ := netproto.AppendLength(c.whead[:0], h, len(payload))
+	var err error
+	if len(payload) < smallFrame {
+		// One write, so the frame leaves in one segment. The buffer is
+		// borrowed from a pool for the write only: a busy loop allocates
+		// nothing and an idle connection holds no buffer.
+		pb := frameBufs.Get().(*[]byte)
+		b := append(append((*pb)[:0], head...), payload...)
+		_, err = c.nc.Write(b)
+		*pb = b[:0]
+		frameBufs.Put(pb)
 	} else {
-		bufs := net.Buffers{head, payload}
-		_, err = c.nc.writeBuffers(&bufs)
+		// The header and the payload go out in one writev; the vector
+		// lives in c (under wmu) rather than escaping per call, and lets
+		// go of payload when done.
+		c.wvec = append(c.wvec[:0], head, payload)
+		bufs := c.wvec
+		_, err = c.nc.writeBuffers(&c.wvec)
+		clear(bufs)
+		c.wvec = bufs[:0]
 	}
 	return classify(ctx, "send", err)
 }
+
+// smallFrame is the payload size below which SendFrame copies a frame into
+// one buffer rather than writing header and payload as two pieces.
+const smallFrame = 4096
+
+// frameBufs are the buffers SendFrame assembles small frames in.
+var frameBufs = sync.Pool{New: func() any { b := make([]byte, 0, smallFrame+8); return &b }}
 
 // SendParts writes head, then each part in turn, under one hold of the
 // write side, so that nothing another task sends comes between them: a
@@ -676,22 +699,32 @@ func (c *Conn) SendParts(ctx context.Context, head []byte, parts []Part) error {
 // and ErrClosed (or ErrTimeout), and leaves the whole frame so far, header
 // included, buffered.
 func (c *Conn) RecvFrame(ctx context.Context, h *netproto.Format, max int64) ([]byte, error) {
+	return c.RecvFrameInto(ctx, h, max, nil)
+}
+
+// RecvFrameInto is RecvFrame reading the payload into buf's storage: it
+// returns buf[:0] extended by the payload, so that a loop which passes
+// back the previous frame's buffer reads frames without allocating once
+// the buffer is as large as they are. buf's contents are overwritten.
+func (c *Conn) RecvFrameInto(ctx context.Context, h *netproto.Format, max int64, buf []byte) ([]byte, error) {
 	if err := c.lockRead(ctx, "recv"); err != nil {
 		return nil, err
 	}
 	defer c.unlockRead()
-	buf, err := c.readFrame(h, max)
+	buf, err := c.readFrame(h, max, buf[:0])
+	if err == nil && buf == nil {
+		buf = []byte{} // an empty frame is a frame: not nil
+	}
 	c.completed(err)
 	return buf, c.recvError(ctx, "recv", err)
 }
 
-// readFrame is RecvFrame under the read lock.
-func (c *Conn) readFrame(h *netproto.Format, max int64) ([]byte, error) {
-	if buf, ok, err := c.bufferedFrame(h, max); ok {
+// readFrame is RecvFrameInto under the read lock.
+func (c *Conn) readFrame(h *netproto.Format, max int64, dst []byte) ([]byte, error) {
+	if buf, ok, err := c.bufferedFrame(h, max, dst); ok {
 		return buf, err
 	}
-	var hb [8]byte
-	head := hb[:h.Size()]
+	head := c.rhead[:h.Size()]
 	if got, err := io.ReadFull(c.in(), head); err != nil {
 		c.unread(head[:got])
 		return nil, err
@@ -700,7 +733,7 @@ func (c *Conn) readFrame(h *netproto.Format, max int64) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	buf, err := netproto.ReadPayload(c.in(), n)
+	buf, err := netproto.AppendPayload(dst, c.in(), n)
 	if err != nil {
 		c.unread(append(head, buf...))
 	}
@@ -711,7 +744,7 @@ func (c *Conn) readFrame(h *netproto.Format, max int64) ([]byte, error) {
 // whole after at most one read: it takes the frame straight from the
 // buffer. ok is false, and nothing is taken, when the frame is not whole
 // there (or bytes were put back); readFrame then reads it piece by piece.
-func (c *Conn) bufferedFrame(h *netproto.Format, max int64) (buf []byte, ok bool, err error) {
+func (c *Conn) bufferedFrame(h *netproto.Format, max int64, dst []byte) (buf []byte, ok bool, err error) {
 	hs := h.Size()
 	if len(c.pend) > 0 || hs > readBufSize {
 		return nil, false, nil
@@ -734,8 +767,7 @@ func (c *Conn) bufferedFrame(h *netproto.Format, max int64) (buf []byte, ok bool
 	if int64(c.r.Buffered()-hs) < n {
 		return nil, false, nil
 	}
-	buf = make([]byte, n)
-	copy(buf, c.r.buf[c.r.r+hs:])
+	buf = append(dst, c.r.buf[c.r.r+hs:c.r.r+hs+int(n)]...)
 	c.r.Discard(hs + int(n))
 	return buf, true, nil
 }

@@ -233,7 +233,7 @@ func (m *minRate) deadline() time.Time {
 func (ir idleReader) Read(p []byte) (int, error) {
 	c := ir.c
 	if c.timeoutFor(ir.ctx) > 0 || ir.rate != nil {
-		c.arm(ir.ctx, &c.rw, c.nc.SetReadDeadline)
+		c.arm(ir.ctx, &c.rw)
 	}
 	if ir.rate != nil {
 		if d := ir.rate.deadline(); c.rw.deadline == 0 || d.Sub(epoch) < time.Duration(c.rw.deadline) {
@@ -260,7 +260,7 @@ type idleWriter struct {
 
 func (iw idleWriter) Write(p []byte) (int, error) {
 	if iw.c.timeoutFor(iw.ctx) > 0 {
-		iw.c.arm(iw.ctx, &iw.c.ww, iw.c.nc.SetWriteDeadline)
+		iw.c.arm(iw.ctx, &iw.c.ww)
 	}
 	return iw.w.Write(p)
 }

@@ -27,8 +27,12 @@ type readBuf struct {
 	seen func([]byte, error) // given what raw reads bring, and how they end (the trace), or nil
 	buf  []byte              // nil while empty and waiting
 	pbuf *[]byte             // buf's pool entry, so that giving it back allocates nothing
-	r, w int                 // buf[r:w] are the bytes held
-	err  error               // the read error not yet returned
+	// big asks for the large storage at the next grab: the last read
+	// filled its buffer, so the peer sends more than a small buffer holds
+	// at once, and one read of the large one saves system calls.
+	big  bool
+	r, w int   // buf[r:w] are the bytes held
+	err  error // the read error not yet returned
 	// readOnce is the function raw reads call, made once rather than as
 	// a closure per read; it leaves its results in n and errno.
 	readOnce func(fd uintptr) bool
@@ -39,8 +43,19 @@ type readBuf struct {
 // readBufSize is the storage of a buffer that holds bytes.
 const readBufSize = 4096
 
-// bufPool keeps the storage of buffers that emptied while waiting.
-var bufPool = sync.Pool{New: func() any { b := make([]byte, readBufSize); return &b }}
+// bigReadBufSize is the storage of a buffer on a stream of large
+// messages: a 16 KiB frame then comes in one read rather than two or
+// more, and a read is a system call, which costs microseconds on a
+// virtual machine. The storage is held only while it holds bytes, as
+// the small one is, so idle connections cost no more.
+const bigReadBufSize = 64 << 10
+
+// bufPool and bigBufPool keep the storage of buffers that emptied while
+// waiting.
+var (
+	bufPool    = sync.Pool{New: func() any { b := make([]byte, readBufSize); return &b }}
+	bigBufPool = sync.Pool{New: func() any { b := make([]byte, bigReadBufSize); return &b }}
+)
 
 // newReadBuf returns a buffer reading from src.
 func newReadBuf(src io.Reader) *readBuf {
@@ -64,7 +79,11 @@ func (b *readBuf) Buffered() int { return b.w - b.r }
 func (b *readBuf) release() {
 	if b.buf != nil && b.r == b.w {
 		if b.pbuf != nil {
-			bufPool.Put(b.pbuf)
+			if len(*b.pbuf) == bigReadBufSize {
+				bigBufPool.Put(b.pbuf)
+			} else {
+				bufPool.Put(b.pbuf)
+			}
 		}
 		b.buf, b.pbuf, b.r, b.w = nil, nil, 0, 0
 	}
@@ -73,9 +92,25 @@ func (b *readBuf) release() {
 // grab takes storage for reading into.
 func (b *readBuf) grab() {
 	if b.buf == nil {
-		b.pbuf = bufPool.Get().(*[]byte)
-		b.buf = (*b.pbuf)[:readBufSize]
+		if b.big {
+			b.pbuf = bigBufPool.Get().(*[]byte)
+		} else {
+			b.pbuf = bufPool.Get().(*[]byte)
+		}
+		b.buf = *b.pbuf
 		b.r, b.w = 0, 0
+	}
+}
+
+// sized notes a read of n bytes into room bytes of storage: one that
+// fills a small buffer asks for the large one next time, and one that
+// brings less than a small buffer's worth goes back to the small.
+func (b *readBuf) sized(n, room int) {
+	switch {
+	case n == room && len(b.buf) < bigReadBufSize:
+		b.big = true
+	case n < readBufSize && len(b.buf) == bigReadBufSize:
+		b.big = false
 	}
 }
 
@@ -95,6 +130,9 @@ func (b *readBuf) fill() {
 		b.r = 0
 	} else if b.r == b.w {
 		b.r, b.w = 0, 0
+		if b.buf != nil && b.big != (len(b.buf) == bigReadBufSize) {
+			b.release() // the other size suits the stream now
+		}
 	}
 	for range 100 {
 		var n int
@@ -104,6 +142,7 @@ func (b *readBuf) fill() {
 		} else {
 			b.grab()
 			n, err = b.src.Read(b.buf[b.w:])
+			b.sized(n, len(b.buf)-b.w)
 		}
 		if n < 0 {
 			panic(errors.New("engine: negative read count"))
@@ -163,6 +202,7 @@ func (b *readBuf) readFD(fd uintptr) bool {
 		b.release()
 		return false
 	}
+	b.sized(n, len(b.buf)-b.w)
 	b.n, b.errno = n, err
 	return true
 }
@@ -175,9 +215,9 @@ func (e *syscallError) Unwrap() error { return e.errno }
 
 // Peek returns the next n bytes without taking them, reading as needed;
 // fewer, with the error, when a read fails first. n must be at most
-// readBufSize.
+// readBufSize, or at most the bytes held (a large buffer holds more).
 func (b *readBuf) Peek(n int) ([]byte, error) {
-	if n > readBufSize {
+	if n > readBufSize && n > b.w-b.r {
 		return nil, errors.New("engine: peek beyond the read buffer")
 	}
 	for b.w-b.r < n && b.err == nil {

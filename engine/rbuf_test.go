@@ -2,13 +2,18 @@ package engine
 
 import (
 	"bytes"
+	"context"
 	"errors"
+	"fmt"
 	"io"
 	"math/rand/v2"
 	"net"
 	"os"
+	"strconv"
 	"testing"
 	"time"
+
+	"github.com/wirelab/wirelab/netproto"
 )
 
 // socketPair returns the two ends of a loopback TCP connection.
@@ -142,5 +147,90 @@ func TestReadBufWaitsWithoutStorage(t *testing.T) {
 	s2.Close()
 	if err := <-done; !errors.Is(err, net.ErrClosed) {
 		t.Fatalf("a read on a closed socket: %v", err)
+	}
+}
+
+// countingConn counts the reads of the connection it wraps; it hides the
+// socket's RawConn, so the buffer reads through it.
+type countingConn struct {
+	net.Conn
+	reads int
+}
+
+func (c *countingConn) Read(p []byte) (int, error) {
+	c.reads++
+	return c.Conn.Read(p)
+}
+
+// TestLargeFramesTakeOneReadEach streams 16 KiB frames, all sent before
+// the first is read, and counts the reads that receiving them takes:
+// once a read fills the small buffer, the large one takes a frame or
+// more per read, where a 4 KiB buffer took two or more per frame. Every
+// frame must still come back whole and in order.
+func TestLargeFramesTakeOneReadEach(t *testing.T) {
+	client, server := socketPair(t)
+	const frames, size = 64, 16 << 10
+	h, _ := netproto.LengthHeader("!I")
+	var stream []byte
+	for i := range frames {
+		stream, _ = netproto.AppendFrame(stream, h, bytes.Repeat([]byte{byte(i)}, size))
+	}
+	go client.Write(stream)
+	cc := &countingConn{Conn: server}
+	c := NewConn(cc)
+	var buf []byte
+	for i := range frames {
+		var err error
+		if buf, err = c.RecvFrameInto(context.Background(), h, 1<<20, buf); err != nil {
+			t.Fatal(err)
+		}
+		if len(buf) != size || buf[0] != byte(i) || buf[size-1] != byte(i) {
+			t.Fatalf("frame %d came back wrong: %d bytes", i, len(buf))
+		}
+	}
+	// The loopback socket may hand over less than a whole frame at a
+	// time; a 4 KiB buffer needs at least 2 reads a frame, 128 here.
+	if cc.reads > frames*5/4 {
+		t.Errorf("%d reads for %d frames of %d bytes, want at most %d", cc.reads, frames, size, frames*5/4)
+	}
+	t.Logf("%d reads for %d frames of %d bytes", cc.reads, frames, size)
+}
+
+// TestDelimitedReadsAfterLargeReads mixes exact reads of large blocks with
+// line reads, as the capture tests' exchange does: a large buffer may then
+// hold more than a small one's worth, and a delimited read must still see
+// all of it (it once spun forever on a Peek the small size refused).
+func TestDelimitedReadsAfterLargeReads(t *testing.T) {
+	a, b := tcpPair(t)
+	sizes := []int{1, 100, 1500, 65535, 65536, 200000}
+	var stream []byte
+	for _, n := range sizes {
+		stream = append(stream, strconv.Itoa(n)+"\n"...)
+		stream = append(stream, bytes.Repeat([]byte{byte(n % 251)}, n)...)
+	}
+	go a.Send(context.Background(), stream)
+	done := make(chan error, 1)
+	go func() {
+		for _, n := range sizes {
+			line, err := b.RecvUntil(context.Background(), []byte("\n"), 64)
+			if err != nil || string(line) != strconv.Itoa(n) {
+				done <- fmt.Errorf("line %q, %v; want %d", line, err, n)
+				return
+			}
+			data, err := b.RecvExact(context.Background(), n)
+			if err != nil || !bytes.Equal(data, bytes.Repeat([]byte{byte(n % 251)}, n)) {
+				done <- fmt.Errorf("block of %d: %d bytes, %v", n, len(data), err)
+				return
+			}
+		}
+		done <- nil
+	}()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(time.Minute): // a failsafe: the reads take milliseconds
+		t.Fatal("the reads did not finish")
 	}
 }

@@ -14,11 +14,12 @@ import (
 // hashModule is the hash module.
 var hashModule = &module{
 	name: "hash",
-	doc:  "digests: md5, sha1, sha256, streaming or whole files",
+	doc:  "digests: md5, sha1, sha256, blake3, streaming or whole files",
 	funcs: []fn{
 		{"md5", hashMD5, "hash.md5(s) -> hex -- MD5 of s, lowercase hex"},
 		{"sha256", hashSHA256, "hash.sha256(s) -> hex -- SHA-256 of s, lowercase hex"},
-		{"new", hashNew, "hash.new(\"md5\"|\"sha1\"|\"sha256\") -> h -- a streaming digest: h:update(s), h:hexdigest()"},
+		{"blake3", hashBLAKE3, "hash.blake3(s) -> hex -- BLAKE3 (256 bits) of s, lowercase hex"},
+		{"new", hashNew, "hash.new(\"md5\"|\"sha1\"|\"sha256\"|\"blake3\") -> h -- a streaming digest: h:update(s), h:hexdigest()"},
 		{"file", hashFile, "hash.file(algo, path [, {dir=d}]) -> hex, size | nil, err -- digest and size of a file, streamed"},
 		{"password", hashPassword, "hash.password(pw) -> hash -- a bcrypt hash for an accounts file"},
 		{"accounts", hashAccounts, "hash.accounts(path) -> accounts | nil, err -- read a user:password file (plaintext, bcrypt or argon2id entries)"},
@@ -47,11 +48,16 @@ func hashSHA256(L *glua.LState) int {
 	return 1
 }
 
+func hashBLAKE3(L *glua.LState) int {
+	L.Push(glua.LString(hexOf("blake3", L.CheckString(1))))
+	return 1
+}
+
 func hashNew(L *glua.LState) int {
 	algo := L.CheckString(1)
 	h, err := engine.NewHash(algo)
 	if err != nil || h == nil {
-		L.ArgError(1, fmt.Sprintf("unknown hash %q (md5, sha1, sha256)", algo))
+		L.ArgError(1, fmt.Sprintf("unknown hash %q (%s)", algo, engine.HashNames))
 	}
 	L.Push(newObject(L, &hasher{algo: algo, h: h}))
 	return 1
@@ -60,7 +66,7 @@ func hashNew(L *glua.LState) int {
 func hashFile(L *glua.LState) int {
 	algo, path := L.CheckString(1), L.CheckString(2)
 	if h, err := engine.NewHash(algo); err != nil || h == nil {
-		L.ArgError(1, fmt.Sprintf("unknown hash %q (md5, sha1, sha256)", algo))
+		L.ArgError(1, fmt.Sprintf("unknown hash %q (%s)", algo, engine.HashNames))
 	}
 	sum, size, err := engine.HashFile(ctxOf(L), algo, path, optString(L, optTable(L, 3, "dir"), "dir", ""))
 	if err != nil {

@@ -1,9 +1,6 @@
 package lua
 
 import (
-	"encoding"
-	"fmt"
-
 	"github.com/wirelab/wirelab/engine"
 )
 
@@ -29,27 +26,11 @@ const (
 	passCopy
 )
 
-// copyHasher copies a digest through its binary form, which md5, sha1
-// and sha256 all have.
+// copyHasher copies a digest in its current state (engine.CloneHash).
 func copyHasher(v any) (any, error) {
 	h := v.(*hasher)
-	m, ok1 := h.h.(encoding.BinaryMarshaler)
-	if !ok1 {
-		return nil, fmt.Errorf("a %s hasher cannot be copied", h.algo)
-	}
-	state, err := m.MarshalBinary()
+	fresh, err := engine.CloneHash(h.algo, h.h)
 	if err != nil {
-		return nil, err
-	}
-	fresh, err := engine.NewHash(h.algo)
-	if err != nil {
-		return nil, err
-	}
-	u, ok2 := fresh.(encoding.BinaryUnmarshaler)
-	if !ok2 {
-		return nil, fmt.Errorf("a %s hasher cannot be copied", h.algo)
-	}
-	if err := u.UnmarshalBinary(state); err != nil {
 		return nil, err
 	}
 	return &hasher{algo: h.algo, h: fresh}, nil

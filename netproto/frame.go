@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 )
 
@@ -30,14 +31,10 @@ func LengthHeader(format string) (*Format, error) {
 
 // AppendLength appends n packed by the length header h.
 func AppendLength(dst []byte, h *Format, n int) ([]byte, error) {
-	if !h.IntegerFormat() {
-		return nil, structErr("length header %q must be one integer code", h.src)
+	if err := CheckLength(h, n); err != nil {
+		return nil, err
 	}
 	it := h.items[0]
-	_, hi, _ := intRange(it.code, it.size)
-	if n < 0 || uint64(n) > hi {
-		return nil, fmt.Errorf("%w: %d does not fit %q", ErrFrameTooLarge, n, h.src)
-	}
 	dst = append(dst, make([]byte, it.pad)...)
 	switch it.size {
 	case 1:
@@ -48,6 +45,19 @@ func AppendLength(dst []byte, h *Format, n int) ([]byte, error) {
 		return h.order.AppendUint32(dst, uint32(n)), nil
 	}
 	return h.order.AppendUint64(dst, uint64(n)), nil
+}
+
+// CheckLength returns the error AppendLength would give for n, without
+// packing anything: ErrFrameTooLarge (errors.Is) when h cannot hold n.
+func CheckLength(h *Format, n int) error {
+	if !h.IntegerFormat() {
+		return structErr("length header %q must be one integer code", h.src)
+	}
+	it := h.items[0]
+	if _, hi, _ := intRange(it.code, it.size); n < 0 || uint64(n) > hi {
+		return fmt.Errorf("%w: %d does not fit %q", ErrFrameTooLarge, n, h.src)
+	}
+	return nil
 }
 
 // ReadLength reads a length header h from r and returns the length it
@@ -75,23 +85,21 @@ func decodeLength(h *Format, b []byte, max int64) (int64, error) {
 		return 0, structErr("length header %q must be one integer code", h.src)
 	}
 	it := h.items[0]
-	n, ok := lengthValue(h.unpackOne(it, b[it.pad:]), max)
-	if ok {
+	if n, ok := lengthValue(h, it, b[it.pad:], max); ok {
 		return n, nil
 	}
 	return 0, newLengthError(h, b[it.pad:it.pad+it.size], max)
 }
 
-// lengthValue returns v, an integer that unpackOne gave, as a length, and
-// whether it is one from 0 to max.
-func lengthValue(v any, max int64) (int64, bool) {
-	switch v := v.(type) {
-	case int64:
+// lengthValue reads the integer item it of h from b as a length, and
+// reports whether it is one from 0 to max. The integer stays unboxed: a
+// frame's length costs no allocation.
+func lengthValue(h *Format, it item, b []byte, max int64) (int64, bool) {
+	u, v, signed := h.integer(it, b)
+	if signed {
 		return v, v >= 0 && v <= max
-	case uint64:
-		return int64(v), v <= uint64(max)
 	}
-	return 0, false
+	return int64(u), u <= uint64(max)
 }
 
 // A LengthError is a refused length header. It wraps ErrBadLength (a
@@ -161,7 +169,7 @@ func newLengthError(h *Format, b []byte, max int64) *LengthError {
 		e.swap = mustFormat("!" + code)
 		e.other = ">" + code
 	}
-	e.Swapped, e.SwapFits = lengthValue(e.swap.unpackOne(e.swap.items[0], b), max)
+	e.Swapped, e.SwapFits = lengthValue(e.swap, e.swap.items[0], b, max)
 	return e
 }
 
@@ -189,31 +197,39 @@ func ReadFrame(r io.Reader, h *Format, max int64) ([]byte, error) {
 // ReadPayload reads exactly n bytes. Memory grows with the bytes that
 // arrive, so a peer that promises much and sends little costs little. It
 // returns the bytes it got and io.ErrUnexpectedEOF on a short stream.
-func ReadPayload(r io.Reader, n int64) ([]byte, error) {
-	if n <= growStep {
-		buf := make([]byte, n)
-		got, err := io.ReadFull(r, buf)
+func ReadPayload(r io.Reader, n int64) ([]byte, error) { return AppendPayload(nil, r, n) }
+
+// AppendPayload is ReadPayload appending to dst: the bytes go into dst's
+// spare capacity when it is enough, so a loop that hands back the same
+// buffer reads frames without allocating. It returns dst extended by the
+// bytes it got.
+func AppendPayload(dst []byte, r io.Reader, n int64) ([]byte, error) {
+	start := len(dst)
+	if n <= int64(cap(dst)-start) || n <= growStep {
+		dst = slices.Grow(dst, int(n))
+		got, err := io.ReadFull(r, dst[start:start+int(n)])
 		if err == io.EOF {
 			err = io.ErrUnexpectedEOF
 		}
-		return buf[:got], err
+		return dst[:start+got], err
 	}
-	buf := make([]byte, 0, growStep)
-	for int64(len(buf)) < n {
-		if len(buf) == cap(buf) {
-			buf = append(buf, 0)[:len(buf)]
+	dst = slices.Grow(dst, growStep)
+	end := int64(start) + n
+	for int64(len(dst)) < end {
+		if len(dst) == cap(dst) {
+			dst = append(dst, 0)[:len(dst)]
 		}
-		end := min(int64(cap(buf)), n)
-		got, err := io.ReadFull(r, buf[len(buf):end])
-		buf = buf[:len(buf)+got]
+		stop := min(int64(cap(dst)), end)
+		got, err := io.ReadFull(r, dst[len(dst):stop])
+		dst = dst[:len(dst)+got]
 		if err != nil {
 			if err == io.EOF {
 				err = io.ErrUnexpectedEOF
 			}
-			return buf, err
+			return dst, err
 		}
 	}
-	return buf, nil
+	return dst, nil
 }
 
 // AppendFrame appends a frame holding payload: its length packed by h,

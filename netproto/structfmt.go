@@ -417,7 +417,16 @@ func (f *Format) unpackOne(it item, b []byte) any {
 	case 'd':
 		return math.Float64frombits(f.order.Uint64(b))
 	}
-	var u uint64
+	u, v, signed := f.integer(it, b)
+	if signed {
+		return v
+	}
+	return u
+}
+
+// integer reads the integer item it from b, unboxed: u as unsigned, and
+// when the code is signed, v as the signed value (signed true).
+func (f *Format) integer(it item, b []byte) (u uint64, v int64, signed bool) {
 	switch it.size {
 	case 1:
 		u = uint64(b[0])
@@ -428,11 +437,11 @@ func (f *Format) unpackOne(it item, b []byte) any {
 	default:
 		u = f.order.Uint64(b)
 	}
-	if _, _, signed := intRange(it.code, it.size); signed {
+	if _, _, signed = intRange(it.code, it.size); signed {
 		shift := uint(64 - 8*it.size)
-		return int64(u<<shift) >> shift
+		return u, int64(u<<shift) >> shift, true
 	}
-	return u
+	return u, 0, false
 }
 
 // IntegerFormat reports whether the format packs exactly one integer, as a

@@ -7,9 +7,14 @@
 -- "filename"}. wirelab's own client sends "md5": "after", hashing as it
 -- sends: the server answers {"ok", "md5"} once the bytes are on disk, the
 -- client's {"opt": "confirm", "md5"} follows, and the file is kept (and
--- the same answer given) only if the two digests agree. "opt": "download" (empty in the
--- documents) answers with the same header shape holding filesize and md5,
--- then the bytes.
+-- the same answer given) only if the two digests agree. A client that
+-- names a faster digest, "hash": "blake3" (or "sha256"), gets the same
+-- exchange in it, each message naming the algorithm and holding the
+-- digest under its name, {"hash": "blake3", "blake3": SUM}, so that a
+-- digest is never checked against another algorithm's; a name the server
+-- does not know gets md5, named as such. "opt": "download" (empty in the
+-- documents) answers with the same header shape holding filesize and the
+-- digest (md5, or the one the request names), then the bytes.
 --
 -- File names from the network are plain names or nothing: no "/", "\",
 -- ".", "..", no symlink out of --dir, no control or format characters, and
@@ -33,7 +38,7 @@ M.help = {
   port = "port to listen on (0: any free port)",
   dir = "directory to store uploads in and serve downloads from",
   max_size = "largest upload accepted, in bytes",
-  confirm_timeout = "seconds a client has to confirm an upload's md5 once its bytes are on disk",
+  confirm_timeout = "seconds a client has to confirm an upload's digest once its bytes are on disk",
   max_store = "most bytes --dir may hold, uploads under way included (0: no limit)",
 }
 
@@ -73,20 +78,46 @@ local function checksize(n, max)
   if n > max then return "file too large (limit " .. max .. " bytes)" end
 end
 
+-- M.hashes are the digests a client may name with "hash"; md5 is the
+-- documents' and every client's fallback.
+M.hashes = {md5 = true, sha256 = true, blake3 = true}
+
+-- digest is the algorithm for a request h and whether the replies name
+-- it: the one h names when the server knows it, else md5 (as a server
+-- older than "hash" would do); named when h has a "hash" key at all, so
+-- that a client that asked for one learns which it got.
+local function digest(h)
+  if h.hash == nil then return "md5", false end
+  if M.hashes[h.hash] then return h.hash, true end
+  return "md5", true
+end
+
+-- answer adds the digest sum of algo to the reply t, under the
+-- algorithm's name, and names the algorithm when named.
+local function answer(t, algo, sum, named)
+  t[algo] = sum
+  if named then t.hash = algo end
+  return t
+end
+
 -- confirmer returns recv_file's confirm for a client that sent "md5":
--- "after": once the bytes are on disk, tell it their md5 and keep them only
--- if its own, which follows as {"opt": "confirm", "md5": ...}, agrees.
+-- "after" (or "hash"): once the bytes are on disk, tell it their digest
+-- and keep them only if its own, which follows as {"opt": "confirm",
+-- ALGO: ...}, agrees. A confirmation must be in the same algorithm: one
+-- that names another ("hash"; none means md5) is a mismatch.
 -- The confirmation has its own limit, for the whole message: an upload is
 -- on disk by then, and a client that goes quiet must not hold it for the
 -- idle timeout.
-local function confirmer(conn, limit)
+local function confirmer(conn, limit, algo, named)
   return function(sum)
-    local ok, err = reply(conn, {ok = true, md5 = sum})
+    local ok, err = reply(conn, answer({ok = true}, algo, sum, named))
     if not ok then return nil, err end
     local c, cerr = conn:recv_msg({size_key = "", body = false, timeout = limit})
     if cerr == "timeout" then return nil, ("no confirmation within %g s"):format(limit) end
     if not c then return nil, cerr end
-    if c.opt ~= "confirm" or type(c.md5) ~= "string" or c.md5:lower() ~= sum then
+    local theirs = c.hash
+    if theirs == nil then theirs = "md5" end
+    if c.opt ~= "confirm" or theirs ~= algo or type(c[algo]) ~= "string" or c[algo]:lower() ~= sum then
       return nil, "checksum mismatch"
     end
     return true
@@ -95,24 +126,29 @@ end
 
 function M.upload(conn, h, o)
   local md5 = type(h.md5) == "string" and h.md5 or nil
+  local algo, named = digest(h)
+  -- A digest given up front is the documents' md5; "after", or a "hash"
+  -- alone, asks for the exchange once the bytes are on disk.
+  local after = md5 == "after" or (h.hash ~= nil and md5 == nil)
+  if not after then algo, named = "md5", false end
+  local answers = md5 ~= nil or after
   local bad = checksize(h.filesize, o.max_size)
   if not bad and type(h.filename) ~= "string" then bad = "bad file name" end
   if bad then
-    if md5 then reply(conn, {ok = false, error = bad}) end
+    if answers then reply(conn, {ok = false, error = bad}) end
     return false -- the bytes that follow cannot be trusted: close
   end
-  local after = md5 == "after"
-  local n, sum, stored = conn:recv_file(h.filename, h.filesize, {dir = o.dir, hash = "md5",
-    expect = not after and md5 or nil, confirm = after and confirmer(conn, o.confirm_timeout) or nil,
+  local n, sum, stored = conn:recv_file(h.filename, h.filesize, {dir = o.dir, hash = algo,
+    expect = not after and md5 or nil, confirm = after and confirmer(conn, o.confirm_timeout, algo, named) or nil,
     unique = true, max_store = o.max_store})
   if not n then
     local err = sum
     io.stderr:write(("upload of %s failed: %s\n"):format(q(h.filename), oneline(err)))
-    if md5 and err ~= "closed" then reply(conn, {ok = false, error = M.public(err, o), filename = h.filename}) end
+    if answers and err ~= "closed" then reply(conn, {ok = false, error = M.public(err, o), filename = h.filename}) end
     return false
   end
-  io.stderr:write(("stored %s (%d bytes, md5 %s)\n"):format(q(stored), n, sum))
-  if md5 then return reply(conn, {ok = true, md5 = sum, filename = stored}) end
+  io.stderr:write(("stored %s (%d bytes, %s %s)\n"):format(q(stored), n, algo, sum))
+  if answers then return reply(conn, answer({ok = true, filename = stored}, algo, sum, named)) end
   return true
 end
 
@@ -122,12 +158,13 @@ function M.download(conn, h, o)
     reply(conn, {ok = false, error = "bad file name", filesize = 0})
     return false
   end
-  local sum, size = hash.file("md5", name, {dir = o.dir})
+  local algo, named = digest(h)
+  local sum, size = hash.file(algo, name, {dir = o.dir})
   if not sum then
     io.stderr:write(("download of %s failed: %s\n"):format(q(name), oneline(size)))
     return reply(conn, {ok = false, error = M.public(size), filename = name, filesize = 0})
   end
-  if not reply(conn, {ok = true, filename = name, filesize = size, md5 = sum}) then return false end
+  if not reply(conn, answer({ok = true, filename = name, filesize = size}, algo, sum, named)) then return false end
   return conn:send_file(name, {dir = o.dir, size = size})
 end
 

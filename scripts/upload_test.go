@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"crypto/md5"
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/binary"
 	"encoding/hex"
 	"encoding/json"
@@ -18,6 +19,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/zeebo/blake3"
 
 	"github.com/wirelab/wirelab/internal/testbin"
 )
@@ -104,35 +107,82 @@ func TestUploadFromDocumentClient(t *testing.T) {
 	}
 }
 
+// TestUploadClientPutGet puts a file twice and gets it twice, with each
+// digest --hash offers: the default, blake3, and md5 as older wirelabs
+// used; each line names the digest, which is that of the file.
 func TestUploadClientPutGet(t *testing.T) {
-	store, work, downloads := t.TempDir(), t.TempDir(), t.TempDir()
-	s := startServer(t, store, "upload_server", "--dir", store)
-	src := filepath.Join(work, "big.bin")
-	sum := randomFile(t, src, 5<<20+3)
-	port := strconv.Itoa(s.port)
-	out, errs, code := runClient(t, work, "upload_client", "put "+src+"\nput "+src+"\nget big.bin\nget big.bin\n", "--port", port, "--dir", downloads)
-	if code != 0 {
-		t.Fatalf("exit %d\nstdout %s\nstderr %s", code, out, errs)
+	for _, tc := range []struct {
+		algo string
+		flag []string
+	}{
+		{"blake3", nil},
+		{"sha256", []string{"--hash", "sha256"}},
+		{"md5", []string{"--hash", "md5"}},
+	} {
+		t.Run(tc.algo, func(t *testing.T) {
+			store, work, downloads := t.TempDir(), t.TempDir(), t.TempDir()
+			s := startServer(t, store, "upload_server", "--dir", store)
+			src := filepath.Join(work, "big.bin")
+			sum := randomFile(t, src, 5<<20+3)
+			digest := fileDigest(t, tc.algo, src)
+			port := strconv.Itoa(s.port)
+			out, errs, code := runClient(t, work, "upload_client", "put "+src+"\nput "+src+"\nget big.bin\nget big.bin\n",
+				append([]string{"--port", port, "--dir", downloads}, tc.flag...)...)
+			if code != 0 {
+				t.Fatalf("exit %d\nstdout %s\nstderr %s", code, out, errs)
+			}
+			want := []string{
+				fmt.Sprintf("uploaded %s as big.bin (%d bytes, %s %s)", src, 5<<20+3, tc.algo, digest),
+				fmt.Sprintf("uploaded %s as big.bin.1 (%d bytes, %s %s)", src, 5<<20+3, tc.algo, digest),
+				fmt.Sprintf("downloaded big.bin as big.bin (%d bytes, %s %s)", 5<<20+3, tc.algo, digest),
+				fmt.Sprintf("downloaded big.bin as big.bin.1 (%d bytes, %s %s)", 5<<20+3, tc.algo, digest),
+			}
+			if out != strings.Join(want, "\n")+"\n" {
+				t.Fatalf("stdout:\n%s\nwant:\n%s", out, strings.Join(want, "\n"))
+			}
+			for _, p := range []string{filepath.Join(store, "big.bin"), filepath.Join(store, "big.bin.1"), filepath.Join(downloads, "big.bin"), filepath.Join(downloads, "big.bin.1")} {
+				if md5File(t, p) != sum {
+					t.Fatalf("%s differs", p)
+				}
+			}
+			waitOutput(t, s.stderr, fmt.Sprintf(`stored "big.bin.1" (%d bytes, %s %s)`+"\n", 5<<20+3, tc.algo, digest))
+			// a missing file and a name that is not plain
+			out, errs, code = runClient(t, work, "upload_client", "get nothing-here\nget ../etc\nput /definitely/missing\n",
+				append([]string{"--port", port, "--dir", downloads}, tc.flag...)...)
+			if code != 1 || out != "" || !strings.Contains(errs, "get nothing-here: ") || !strings.Contains(errs, "get ../etc: bad file name") || !strings.Contains(errs, "put /definitely/missing:") {
+				t.Fatalf("exit %d stdout %q stderr %q", code, out, errs)
+			}
+		})
 	}
-	want := []string{
-		fmt.Sprintf("uploaded %s as big.bin (%d bytes, md5 %s)", src, 5<<20+3, sum),
-		fmt.Sprintf("uploaded %s as big.bin.1 (%d bytes, md5 %s)", src, 5<<20+3, sum),
-		fmt.Sprintf("downloaded big.bin as big.bin (%d bytes, md5 %s)", 5<<20+3, sum),
-		fmt.Sprintf("downloaded big.bin as big.bin.1 (%d bytes, md5 %s)", 5<<20+3, sum),
+	// A digest --hash does not offer is a usage error, before connecting.
+	_, errs, code := runClient(t, t.TempDir(), "upload_client", "", "--port", "1", "--hash", "xxh3")
+	if code != 2 || errs != "--hash must be blake3, sha256 or md5, not xxh3\n" {
+		t.Fatalf("--hash xxh3: exit %d stderr %q", code, errs)
 	}
-	if out != strings.Join(want, "\n")+"\n" {
-		t.Fatalf("stdout:\n%s\nwant:\n%s", out, strings.Join(want, "\n"))
+}
+
+// fileDigest is the hex digest of a file with algo: md5, sha256 or blake3.
+func fileDigest(t *testing.T, algo, path string) string {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
 	}
-	for _, p := range []string{filepath.Join(store, "big.bin"), filepath.Join(store, "big.bin.1"), filepath.Join(downloads, "big.bin"), filepath.Join(downloads, "big.bin.1")} {
-		if md5File(t, p) != sum {
-			t.Fatalf("%s differs", p)
-		}
+	var sum []byte
+	switch algo {
+	case "md5":
+		s := md5.Sum(data)
+		sum = s[:]
+	case "sha256":
+		s := sha256.Sum256(data)
+		sum = s[:]
+	case "blake3":
+		s := blake3.Sum256(data)
+		sum = s[:]
+	default:
+		t.Fatalf("no digest %s", algo)
 	}
-	// a missing file and a name that is not plain
-	out, errs, code = runClient(t, work, "upload_client", "get nothing-here\nget ../etc\nput /definitely/missing\n", "--port", port, "--dir", downloads)
-	if code != 1 || out != "" || !strings.Contains(errs, "get nothing-here: ") || !strings.Contains(errs, "get ../etc: bad file name") || !strings.Contains(errs, "put /definitely/missing:") {
-		t.Fatalf("exit %d stdout %q stderr %q", code, out, errs)
-	}
+	return hex.EncodeToString(sum)
 }
 
 func TestUploadRefusesBadInput(t *testing.T) {
@@ -604,4 +654,191 @@ func TestUploadServerCreatesDir(t *testing.T) {
 	if code != 1 || !strings.Contains(errs, "cannot create directory ./missing/store: No such file or directory") {
 		t.Fatalf("exit %d stderr %q", code, errs)
 	}
+}
+
+// TestUploadHashNegotiation speaks the "hash" extension by hand. A client
+// that names blake3 gets every answer in it, the algorithm named and the
+// digest under its name, never under "md5"; a confirmation in another
+// algorithm (an md5 one, as an older client would send) keeps nothing;
+// a name the server does not know gets md5, named; downloads follow the
+// request's "hash" too, and without it answer as before.
+func TestUploadHashNegotiation(t *testing.T) {
+	store := t.TempDir()
+	s := startServer(t, store, "upload_server", "--dir", store)
+	body := []byte("hello")
+	b3 := blake3.Sum256(body)
+	b3hello := hex.EncodeToString(b3[:])
+	md5hello := "5d41402abc4b2a76b9719d911017c592"
+	confirm := func(c net.Conn, h map[string]any) map[string]any {
+		b, _ := json.Marshal(h)
+		c.Write(docFrame(b))
+		return readReply(t, c)
+	}
+	same := func(got map[string]any, want map[string]any) bool {
+		return fmt.Sprint(got) == fmt.Sprint(want)
+	}
+	upload := func(name string, h map[string]any) (net.Conn, map[string]any) {
+		c := dial(t, s.port)
+		hdr := map[string]any{"opt": "upload", "filename": name, "filesize": len(body)}
+		for k, v := range h {
+			hdr[k] = v
+		}
+		docUpload(c, hdr, body)
+		return c, readReply(t, c)
+	}
+
+	for _, h := range []map[string]any{{"md5": "after", "hash": "blake3"}, {"hash": "blake3"}} {
+		c, r := upload("a.txt", h)
+		if !same(r, map[string]any{"ok": true, "hash": "blake3", "blake3": b3hello}) {
+			t.Fatalf("%v: first reply %v", h, r)
+		}
+		r = confirm(c, map[string]any{"opt": "confirm", "hash": "blake3", "blake3": strings.ToUpper(b3hello)})
+		if r["ok"] != true || r["hash"] != "blake3" || r["blake3"] != b3hello || r["md5"] != nil || !strings.HasPrefix(fmt.Sprint(r["filename"]), "a.txt") {
+			t.Fatalf("%v: final reply %v", h, r)
+		}
+		c.Close()
+	}
+	waitOutput(t, s.stderr, `stored "a.txt.1" (5 bytes, blake3 `+b3hello+")\n")
+
+	for name, h := range map[string]map[string]any{
+		"md5 as before":      {"opt": "confirm", "md5": md5hello},
+		"md5 named":          {"opt": "confirm", "hash": "md5", "md5": md5hello},
+		"blake3 under md5":   {"opt": "confirm", "md5": b3hello},
+		"named, no digest":   {"opt": "confirm", "hash": "blake3"},
+		"wrong blake3":       {"opt": "confirm", "hash": "blake3", "blake3": strings.Repeat("0", 64)},
+		"blake3, not named":  {"opt": "confirm", "blake3": b3hello},
+		"sha256 named":       {"opt": "confirm", "hash": "sha256", "blake3": b3hello},
+		"no opt, but blake3": {"hash": "blake3", "blake3": b3hello},
+	} {
+		c, r := upload("b.txt", map[string]any{"md5": "after", "hash": "blake3"})
+		if r["ok"] != true {
+			t.Fatalf("%s: first reply %v", name, r)
+		}
+		if r = confirm(c, h); r["ok"] != false || r["error"] != "checksum mismatch" {
+			t.Fatalf("%s: %v", name, r)
+		}
+		expectClosed(t, c)
+	}
+
+	c, r := upload("c.txt", map[string]any{"md5": "after", "hash": "xxh3"})
+	if !same(r, map[string]any{"ok": true, "hash": "md5", "md5": md5hello}) {
+		t.Fatalf("unknown hash: %v", r)
+	}
+	if r = confirm(c, map[string]any{"opt": "confirm", "hash": "md5", "md5": md5hello}); r["ok"] != true || r["filename"] != "c.txt" || r["hash"] != "md5" {
+		t.Fatalf("unknown hash, confirmed with md5: %v", r)
+	}
+	c.Close()
+	c, r = upload("d.txt", map[string]any{"md5": "after", "hash": "sha256"})
+	s256 := sha256.Sum256(body)
+	if !same(r, map[string]any{"ok": true, "hash": "sha256", "sha256": hex.EncodeToString(s256[:])}) {
+		t.Fatalf("sha256: %v", r)
+	}
+	c.Close()
+
+	c = dial(t, s.port)
+	defer c.Close()
+	for _, tc := range []struct {
+		hash any
+		want map[string]any
+	}{
+		{"blake3", map[string]any{"ok": true, "filename": "c.txt", "filesize": 5.0, "hash": "blake3", "blake3": b3hello}},
+		{nil, map[string]any{"ok": true, "filename": "c.txt", "filesize": 5.0, "md5": md5hello}},
+		{"xxh3", map[string]any{"ok": true, "filename": "c.txt", "filesize": 5.0, "hash": "md5", "md5": md5hello}},
+	} {
+		h := map[string]any{"opt": "download", "filename": "c.txt", "filesize": nil}
+		if tc.hash != nil {
+			h["hash"] = tc.hash
+		}
+		docUpload(c, h, nil)
+		if r := readReply(t, c); !same(r, tc.want) {
+			t.Fatalf("download with hash %v: %v", tc.hash, r)
+		}
+		got := make([]byte, 5)
+		if _, err := io.ReadFull(c, got); err != nil || string(got) != "hello" {
+			t.Fatalf("download bytes %q %v", got, err)
+		}
+	}
+	if got := listDir(t, store); got != "a.txt,a.txt.1,c.txt" {
+		t.Fatalf("store holds %s", got)
+	}
+}
+
+// TestUploadClientWithOlderServer: upload_client against a server that
+// knows "md5": "after" only (wirelab's before "hash", in Go here): it
+// ignores "hash", answers with the md5 of what it stored, and keeps the
+// file only if the md5 that follows agrees. The client, which hashed with
+// blake3 as it sent, confirms with the file's md5 and says md5; with
+// --hash md5 its request is the older one, byte for byte.
+func TestUploadClientWithOlderServer(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		flag []string
+		hdr  string // the request header, with NAME and SIZE for the file's
+	}{
+		{"default", nil, `{"filename": "old.bin", "filesize": SIZE, "hash": "blake3", "md5": "after", "opt": "upload"}`},
+		{"md5", []string{"--hash", "md5"}, `{"filename": "old.bin", "filesize": SIZE, "md5": "after", "opt": "upload"}`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			work := t.TempDir()
+			src := filepath.Join(work, "old.bin")
+			sum := randomFile(t, src, 2<<20+7)
+			type seen struct {
+				header, confirm string
+				sum             string
+			}
+			got := make(chan seen, 1)
+			port := serveOnce(t, func(c net.Conn) {
+				var st seen
+				defer func() { got <- st }()
+				c.SetDeadline(time.Now().Add(time.Minute))
+				st.header = string(peerFrame(c))
+				var h map[string]any
+				json.Unmarshal([]byte(st.header), &h)
+				size, _ := h["filesize"].(float64)
+				m := md5.New()
+				if _, err := io.CopyN(m, c, int64(size)); err != nil {
+					return
+				}
+				st.sum = hex.EncodeToString(m.Sum(nil))
+				c.Write(docFrame([]byte(`{"md5": "` + st.sum + `", "ok": true}`)))
+				st.confirm = string(peerFrame(c))
+				var cf map[string]any
+				json.Unmarshal([]byte(st.confirm), &cf)
+				if cf["opt"] != "confirm" || cf["md5"] != st.sum {
+					c.Write(docFrame([]byte(`{"error": "checksum mismatch", "ok": false}`)))
+					return
+				}
+				c.Write(docFrame([]byte(`{"filename": "old.bin", "md5": "` + st.sum + `", "ok": true}`)))
+			})
+			out, errs, code := runClient(t, work, "upload_client", "put "+src+"\n", append([]string{"--port", port}, tc.flag...)...)
+			st := <-got
+			if want := strings.Replace(tc.hdr, "SIZE", strconv.Itoa(2<<20+7), 1); st.header != want {
+				t.Fatalf("header %s, want %s", st.header, want)
+			}
+			if st.sum != sum || st.confirm != `{"md5": "`+sum+`", "opt": "confirm"}` {
+				t.Fatalf("server stored md5 %s (file's %s), confirmation %s", st.sum, sum, st.confirm)
+			}
+			if code != 0 || out != fmt.Sprintf("uploaded %s as old.bin (%d bytes, md5 %s)\n", src, 2<<20+7, sum) {
+				t.Fatalf("exit %d stdout %q stderr %q", code, out, errs)
+			}
+		})
+	}
+}
+
+// peerFrame reads struct.pack('i', n) and n bytes, for a peer's goroutine
+// (which may not call t.Fatal): nil when they do not come.
+func peerFrame(c net.Conn) []byte {
+	var hdr [4]byte
+	if _, err := io.ReadFull(c, hdr[:]); err != nil {
+		return nil
+	}
+	n := int32(binary.LittleEndian.Uint32(hdr[:]))
+	if n < 0 || n > 1<<20 {
+		return nil
+	}
+	b := make([]byte, n)
+	if _, err := io.ReadFull(c, b); err != nil {
+		return nil
+	}
+	return b
 }

@@ -1,6 +1,6 @@
 // Command engineecho is the middle figure of the echo benchmark: the framed
 // echo server of bench/echo.lua with its handler written in Go on
-// wirelab's engine (engine.Serve, Conn.RecvFrame, Conn.SendFrame) instead
+// wirelab's engine (engine.Serve, Conn.RecvFrameInto, Conn.SendFrame) instead
 // of Lua. Beside bench/nativeecho it measures what the engine's guarantees
 // cost (deadlines, cancellation, slots, the lazy read buffer); beside
 // bench/echo.lua, what the Lua handler adds. It prints its port and
@@ -29,8 +29,10 @@ func main() {
 		panic(err)
 	}
 	srv := engine.Serve(ctx, ln, engine.ServerOptions{}, func(ctx context.Context, c *engine.Conn) {
+		var m []byte // each frame is read into the previous one's buffer
 		for {
-			m, err := c.RecvFrame(ctx, h, netproto.DefaultMaxFrame)
+			var err error
+			m, err = c.RecvFrameInto(ctx, h, netproto.DefaultMaxFrame, m)
 			if err != nil {
 				return
 			}

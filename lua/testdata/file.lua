@@ -27,6 +27,22 @@ local ok, sn, ssum = sender:wait()
 assert(ok and sn == size and ssum == want)
 assert(hash.file("md5", store .. "/copy.bin") == want)
 
+-- the same with BLAKE3 at both ends; an unknown name is refused before
+-- anything moves, naming the ones there are
+local want3 = hash.file("blake3", src)
+local sender3 = task.spawn(function() return c:send_file(src, {hash = "blake3"}) end)
+local n3b, sum3b, name3b = s:recv_file("copy3.bin", size, {dir = store, hash = "blake3", expect = want3})
+assert(n3b == size and sum3b == want3 and name3b == "copy3.bin", tostring(sum3b))
+local ok3b, sn3b, ssum3b = sender3:wait()
+assert(ok3b and sn3b == size and ssum3b == want3 and #want3 == 64)
+assert(hash.file("md5", store .. "/copy3.bin") == want)
+assert(os.remove(store .. "/copy3.bin"))
+for _, call in ipairs({function() return c:send_file(src, {hash = "xxh3"}) end,
+    function() return s:recv_file("x.bin", 1, {dir = store, hash = "xxh3"}) end}) do
+  local okx, ex = pcall(call)
+  assert(not okx and ex:find('unknown hash "xxh3" (md5, sha1, sha256, blake3)', 1, true), ex)
+end
+
 -- an existing file is never overwritten, unless asked
 c:send("abc")
 local e1, ee1 = s:recv_file("copy.bin", 3, {dir = store})

@@ -7,12 +7,27 @@ assert(h:hexdigest() == "6e92e6e4207d0f85e6f73e7f7eb10f8a", "update appends")
 assert(hash.sha256("") == "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855")
 assert(hash.new("sha1"):update("abc"):hexdigest() == "a9993e364706816aba3e25717850c26c9cd0d89d")
 assert(not pcall(hash.new, "md4"))
+-- BLAKE3: the specification's vector for the empty input, and for 1025
+-- bytes i % 251 (one chunk and a byte: two chunks in a tree).
+assert(hash.blake3("") == "af1349b9f5f9a1a6a0404dea36dcc9499bcb25c9adc112b7cc9a93cae41f3262")
+local v = {}
+for i = 0, 1024 do v[#v + 1] = string.char(i % 251) end
+v = table.concat(v)
+assert(hash.blake3(v) == "d00278ae47eb27b34faecf67b4fe263f82d5412916c1ffd97c8cb7fb814b8444")
+assert(hash.new("blake3"):update(v:sub(1, 1000)):update(v:sub(1001)):hexdigest() == hash.blake3(v))
+-- An unknown name is an argument error that lists the known ones.
+local okn, en = pcall(hash.new, "md4")
+assert(not okn and en == [[bad argument #1 to 'new' (unknown hash "md4" (md5, sha1, sha256, blake3))]], en)
+local okf, ef = pcall(hash.file, "xxh3", "x")
+assert(not okf and ef == [[bad argument #1 to 'file' (unknown hash "xxh3" (md5, sha1, sha256, blake3))]], ef)
 
 local path = dir .. "/f.bin"
 local f = assert(io.open(path, "wb"))
 f:write(string.rep("hellochen", 1000))
 f:close()
 assert(hash.file("md5", path) == hash.md5(string.rep("hellochen", 1000)))
+local b3, b3size = hash.file("blake3", path)
+assert(b3 == hash.blake3(string.rep("hellochen", 1000)) and b3size == 9000, b3)
 local none, err = hash.file("md5", dir .. "/missing")
 assert(none == nil and err:find("no such file"), err)
 

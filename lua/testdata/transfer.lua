@@ -102,6 +102,10 @@ local c1, c2 = hch:recv(), hch:recv()
 c1:update("x")
 assert(c2:hexdigest() == hash.sha256("ab") and c1:hexdigest() == hash.sha256("abx"))
 assert(h:hexdigest() == hash.sha256("ab"), "the sender's hasher is untouched")
+-- BLAKE3's hasher has no binary form: it copies by its own Clone.
+local hb = hash.new("blake3"):update("ab")
+local okb, innerb = task.spawn(function(h2) return h2:update("c"):hexdigest() end, hb):wait()
+assert(okb and innerb == hash.blake3("abc") and hb:hexdigest() == hash.blake3("ab"), innerb)
 -- Connections pass by reference: the task closes the parent's.
 local lnr = socket.listen("127.0.0.1", 0)
 local cr = socket.connect("127.0.0.1", lnr:port())
