@@ -27,8 +27,11 @@ export WINEDEBUG=-all WINEARCH=win64
 # No Wine window system: nothing here draws.
 export DISPLAY=
 
+wineserver=$(command -v wineserver || echo "$(dirname "$wine")/wineserver")
 out=$(mktemp -d)
-trap 'rm -rf "$out"' EXIT
+# The prefix's wineserver (and a test binary a failure left) ends with
+# the run: nothing of it lingers on the CI machine.
+trap '"$wineserver" -k 2>/dev/null; rm -rf "$out"' EXIT
 if [ ! -f "$WINEPREFIX/system.reg" ]; then
   mkdir -p "$WINEPREFIX"
   "$wine" wineboot -i >/dev/null 2>&1
