@@ -73,6 +73,7 @@ func exchangeBytes() (client, server []byte) {
 // the packets after them, FINs both ways, and one UDP packet a datagram.
 // Read back with gopacket, and by tshark where it is installed.
 func TestRunPcap(t *testing.T) {
+	testbin.SkipWine(t, testbin.WineUDP)
 	dir := t.TempDir()
 	script, file := filepath.Join(dir, "x.lua"), filepath.Join(dir, "x.pcapng")
 	os.WriteFile(script, []byte(exchangeScript), 0o644)
@@ -298,6 +299,7 @@ srv:close()
 // command's status 1, for run and for connect; the run's work itself is
 // done.
 func TestPcapCutShort(t *testing.T) {
+	testbin.SkipWindows(t, "sh's ulimit -f")
 	dir := t.TempDir()
 	file := filepath.Join(dir, "cut.pcapng")
 	// ulimit -f counts 512-byte blocks: 8 is 4 KiB. Go ignores SIGXFSZ, so

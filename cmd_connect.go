@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/wirelab/wirelab/engine"
+	"github.com/wirelab/wirelab/internal/errtext"
 )
 
 // wirelab connect: stdin to a peer, the peer to stdout, as nc does.
@@ -138,7 +139,7 @@ func cliError(err error) error {
 	case errors.As(err, &plain):
 		why = "the peer answered in plain text (" + plain.Quoted() + "): drop --tls"
 	case errors.As(err, &opt) && opt.Option == "ca":
-		why = "--ca: " + opt.Err.Error()
+		why = "--ca: " + errtext.Rewrite(opt.Err)
 	default:
 		return err
 	}

@@ -13,7 +13,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"time"
 
 	"github.com/wirelab/wirelab/engine"
@@ -246,7 +245,7 @@ func broadcast(stdin io.Reader, mu *sync.Mutex, live map[*engine.Conn]bool) {
 // process behind.
 const execGrace = 2 * time.Second
 
-// execOn runs "sh -c cmd" with its stdin and stdout on c, as ncat --exec
+// execOn runs "sh -c cmd" (cmd.exe on Windows) with its stdin and stdout on c, as ncat --exec
 // does; its stderr is wirelab's. With slots it first waits for a slot, in
 // line. The command leads its own process group, which is killed when the
 // command exits, when wirelab is interrupted, when sending its output to
@@ -262,33 +261,33 @@ func execOn(ctx context.Context, c *engine.Conn, cmd string, slots *engine.Limit
 		}
 		defer release() // releasing twice is harmless
 	}
-	p := exec.Command("/bin/sh", "-c", cmd)
+	p := engine.ShellCommand(cmd)
 	// Both streams through pipes of our own: exec's copying would hold
 	// Wait until the peer sends or closes, and would hide when the
 	// command last wrote.
-	inR, inW, err := os.Pipe()
+	inR, inW, err := engine.InputPipe()
 	if err != nil {
 		return err
 	}
 	defer inW.Close()
-	outR, outW, err := os.Pipe()
+	outR, outW, err := engine.OutputPipe()
 	if err != nil {
 		inR.Close()
 		return err
 	}
 	defer outR.Close()
 	p.Stdin, p.Stdout, p.Stderr = inR, outW, stderr
-	p.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	// A background child that keeps a stderr pipe open does not hold
 	// Wait for long once the command is gone.
 	p.WaitDelay = 200 * time.Millisecond
-	err = p.Start()
+	group, err := engine.StartGroup(p)
 	inR.Close()
 	outW.Close()
 	if err != nil {
 		return err
 	}
-	kill := func() { syscall.Kill(-p.Process.Pid, syscall.SIGKILL) }
+	defer group.Release()
+	kill := group.Kill
 	out := startOutput(c, outR, kill)
 	inDone := make(chan struct{})
 	go func() {

@@ -13,6 +13,7 @@ import (
 	"syscall"
 
 	"github.com/wirelab/wirelab/engine"
+	"github.com/wirelab/wirelab/internal/errtext"
 	"golang.org/x/term"
 )
 
@@ -101,7 +102,7 @@ func netFail(ctx context.Context, stderr io.Writer, err error) int {
 	if ctx.Err() != nil {
 		return 130
 	}
-	fmt.Fprintf(stderr, "wirelab: %v\n", err)
+	fmt.Fprintf(stderr, "wirelab: %s\n", errtext.Rewrite(err))
 	return 1
 }
 

@@ -14,8 +14,8 @@ import (
 	"strings"
 	"syscall"
 
+	"github.com/wirelab/wirelab/internal/errtext"
 	"github.com/wirelab/wirelab/internal/gctune"
-
 	"github.com/wirelab/wirelab/internal/textsim"
 	"github.com/wirelab/wirelab/lua"
 	"github.com/wirelab/wirelab/repl"
@@ -240,12 +240,12 @@ func scriptError(stderr io.Writer, err error) int {
 			if s == "" {
 				s = name
 			}
-			fmt.Fprintf(stderr, "wirelab: %v (the bundled script: wirelab run %s)\n", err, s)
+			fmt.Fprintf(stderr, "wirelab: %s (the bundled script: wirelab run %s)\n", errtext.Rewrite(err), s)
 			return 2
 		}
-		fmt.Fprintf(stderr, "wirelab: %v\n", err)
+		fmt.Fprintf(stderr, "wirelab: %s\n", errtext.Rewrite(err))
 	default:
-		fmt.Fprintf(stderr, "wirelab: %v\n", err)
+		fmt.Fprintf(stderr, "wirelab: %s\n", errtext.Rewrite(err))
 	}
 	return 2
 }

@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/wirelab/wirelab/internal/testbin"
 )
 
 // TestTakenPortFails runs a server on a port another program holds, as a
@@ -43,6 +45,7 @@ func TestTakenPortFails(t *testing.T) {
 		})
 	}
 	// A UDP port taken likewise.
+	testbin.SkipWine(t, testbin.WineUDP)
 	u, err := net.ListenPacket("udp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)

@@ -10,6 +10,7 @@ import (
 
 	"github.com/wirelab/wirelab/internal/gctune"
 	"github.com/wirelab/wirelab/internal/textsim"
+	_ "github.com/wirelab/wirelab/internal/winefix" // a wirelab.exe built for Wine removes files there
 	"github.com/wirelab/wirelab/scripts"
 )
 

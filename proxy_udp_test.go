@@ -10,6 +10,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/wirelab/wirelab/internal/testbin"
 )
 
 // A far side for the UDP proxy's tests: a Go socket that records each
@@ -133,6 +135,7 @@ func whole(b []byte, size int) (int, bool) {
 // reaches the client that caused it. Traced, each datagram is dumped once,
 // labelled up or down.
 func TestProxyUDPExact(t *testing.T) {
+	testbin.SkipWine(t, testbin.WineUDP)
 	far := newUDPFarSide(t, func(p []byte) []byte {
 		r := make([]byte, len(p))
 		for i, b := range p {
@@ -207,6 +210,7 @@ func TestProxyUDPExact(t *testing.T) {
 // arrives is within a wide binomial bound (mean 1,000, standard
 // deviation 22), and each that arrives is whole, in order.
 func TestProxyUDPLoss(t *testing.T) {
+	testbin.SkipWine(t, testbin.WineUDP)
 	far := newUDPFarSide(t, nil)
 	_, c := udpProxied(t, far, "--loss", "0.5", "--direction", "up")
 	const n, size = 2000, 300
@@ -252,6 +256,7 @@ func TestProxyUDPLoss(t *testing.T) {
 
 // TestProxyUDPDup: --dup 1 sends each datagram twice, in order.
 func TestProxyUDPDup(t *testing.T) {
+	testbin.SkipWine(t, testbin.WineUDP)
 	far := newUDPFarSide(t, func(p []byte) []byte { return p })
 	_, c := udpProxied(t, far, "--dup", "1", "--direction", "up")
 	const n = 100
@@ -280,6 +285,7 @@ func TestProxyUDPDup(t *testing.T) {
 // take at least 3.5 s from the first to the last (3.9 s of the link's
 // time), each whole.
 func TestProxyUDPDelayAndRate(t *testing.T) {
+	testbin.SkipWine(t, testbin.WineUDP)
 	far := newUDPFarSide(t, nil)
 	_, c := udpProxied(t, far, "--delay", "300")
 	for i := range 5 {
@@ -320,6 +326,7 @@ func TestProxyUDPDelayAndRate(t *testing.T) {
 // TestProxyUDPUsage: the stream's faults with --udp, the datagrams'
 // without, and bad probabilities are usage errors that name them.
 func TestProxyUDPUsage(t *testing.T) {
+	testbin.SkipWine(t, testbin.WineUDP)
 	for _, c := range []struct {
 		args []string
 		want string

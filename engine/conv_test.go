@@ -462,6 +462,7 @@ func TestConversationConcurrent(t *testing.T) {
 }
 
 func TestProcessConversation(t *testing.T) {
+	testbin.SkipWindows(t, "/bin/sh (exec_windows_test.go tests the same with cmd.exe)")
 	ctx := context.Background()
 	p, err := StartProcess(ctx, Spawn{Argv: []string{"sh", "-c", "echo ready; while read l; do echo \"got $l\"; done; echo bye >&2; exit 3"}, Stderr: StderrPipe})
 	if err != nil {
@@ -498,6 +499,7 @@ func TestProcessConversation(t *testing.T) {
 }
 
 func TestProcessStderrMergedAndBounded(t *testing.T) {
+	testbin.SkipWindows(t, "/bin/sh (exec_windows_test.go tests the same with cmd.exe)")
 	ctx := context.Background()
 	p, err := StartProcess(ctx, Spawn{Shell: "echo out; echo err >&2"})
 	if err != nil {
@@ -524,6 +526,7 @@ func TestProcessStderrMergedAndBounded(t *testing.T) {
 // TestProcessGroupDiesWithOwner: cancelling the owner's context kills the
 // process and the children it started in the background.
 func TestProcessGroupDiesWithOwner(t *testing.T) {
+	testbin.SkipWindows(t, "/bin/sh (exec_windows_test.go tests the same with cmd.exe)")
 	ctx, cancel := context.WithCancel(context.Background())
 	p, err := StartProcess(ctx, Spawn{Shell: "sleep 60 & echo $!; wait"})
 	if err != nil {
@@ -546,6 +549,7 @@ func TestProcessGroupDiesWithOwner(t *testing.T) {
 }
 
 func TestProcessKillAndWaitTimeout(t *testing.T) {
+	testbin.SkipWindows(t, "/bin/sh (exec_windows_test.go tests the same with cmd.exe)")
 	ctx := context.Background()
 	p, err := StartProcess(ctx, Spawn{Argv: []string{"sleep", "60"}})
 	if err != nil {

@@ -8,8 +8,8 @@ import (
 	"net"
 	"os"
 	"strconv"
-	"syscall"
 
+	"github.com/wirelab/wirelab/internal/errtext"
 	"github.com/wirelab/wirelab/netproto"
 )
 
@@ -126,7 +126,7 @@ func Reason(err error) string {
 			return known.Error()
 		}
 	}
-	return err.Error()
+	return errtext.Rewrite(err) // the C runtime's words on Windows too: "no such file or directory"
 }
 
 // classify maps the errors of the net and os packages onto the engine's,
@@ -142,9 +142,9 @@ func classify(ctx context.Context, op string, err error) error {
 	case errors.Is(err, os.ErrDeadlineExceeded):
 		err = ErrTimeout
 	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, net.ErrClosed), errors.Is(err, os.ErrClosed),
-		errors.Is(err, syscall.ECONNRESET), errors.Is(err, syscall.EPIPE), errors.Is(err, syscall.ECONNABORTED):
+		errors.Is(err, errReset), errors.Is(err, errPipe), errors.Is(err, errAborted):
 		err = ErrClosed
-	case errors.Is(err, syscall.ECONNREFUSED):
+	case errors.Is(err, errRefused):
 		err = ErrRefused
 	default:
 		var ne net.Error

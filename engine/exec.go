@@ -19,7 +19,8 @@ const DefaultMaxOutput = 16 << 20
 
 // A Command describes a command to run.
 type Command struct {
-	// Shell, when Argv is empty, is run by /bin/sh -c.
+	// Shell, when Argv is empty, is run by /bin/sh -c (cmd.exe /d /s /c
+	// on Windows).
 	Shell string
 	// Argv is the program and its arguments, run without a shell.
 	Argv []string
@@ -29,8 +30,8 @@ type Command struct {
 	Env map[string]string
 	// Stdin is fed to the command's standard input.
 	Stdin []byte
-	// Timeout, when positive, bounds the run; the whole process group is
-	// killed when it passes.
+	// Timeout, when positive, bounds the run; the whole process group
+	// (on Windows, job object) is killed when it passes.
 	Timeout time.Duration
 	// MaxOutput bounds each of stdout and stderr (0: DefaultMaxOutput).
 	// Output beyond it is read and dropped, so the command never blocks
@@ -136,7 +137,7 @@ func Run(ctx context.Context, c Command) (*Result, error) {
 	if err := res.keepOutput(c, stdout, stderr); err != nil {
 		return nil, err
 	}
-	res.setStatus(r.cmd.ProcessState)
+	res.setStatus(r.cmd.ProcessState, r.group)
 	switch {
 	case ctx.Err() != nil:
 		return res, &OpError{Op: "exec", Err: ErrInterrupted}
@@ -155,6 +156,7 @@ func Run(ctx context.Context, c Command) (*Result, error) {
 // its pipes.
 type running struct {
 	cmd        *exec.Cmd
+	group      *procGroup
 	outR, errR *os.File // its stdout and stderr
 	inW        *os.File // its stdin, or nil when Command.Stdin is nil
 }
@@ -182,7 +184,7 @@ func startCommand(c Command, pipes *pipeSet) (*running, error) {
 		}
 		cmd.Stdin = inR
 	}
-	if err := cmd.Start(); err != nil {
+	if r.group, err = startGroup(cmd); err != nil {
 		return nil, err
 	}
 	pipes.closeChildEnds()
@@ -230,19 +232,20 @@ func (r *running) drain(stdout, stderr collector, stdin []byte) <-chan struct{} 
 // runCtx end, and kills the group after: what the command left running in
 // it goes with it. It returns the error of exec.Cmd.Wait.
 func (r *running) wait(runCtx context.Context) error {
-	pgid := r.cmd.Process.Pid
 	exited := make(chan struct{})
 	go func() {
 		select {
 		case <-runCtx.Done():
-			syscall.Kill(-pgid, syscall.SIGKILL)
+			r.group.kill()
 		case <-exited:
 		}
 	}()
 	err := r.cmd.Wait()
+	r.group.exited()
 	close(exited)
 	// Output already written stays in the pipes and is read to the end.
-	syscall.Kill(-pgid, syscall.SIGKILL)
+	r.group.kill()
+	r.group.release()
 	return err
 }
 
@@ -281,15 +284,15 @@ func (res *Result) keepOutput(c Command, stdout, stderr collector) error {
 	return nil
 }
 
-// setStatus sets Code and Signal from how the command ended (ps is nil
-// when it was never waited for).
-func (res *Result) setStatus(ps *os.ProcessState) {
+// setStatus sets Code and Signal from how the command of group g ended
+// (ps is nil when it was never waited for).
+func (res *Result) setStatus(ps *os.ProcessState, g *procGroup) {
 	if ps == nil {
 		return
 	}
 	res.Code = ps.ExitCode()
-	if ws, ok := ps.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
-		res.Signal = ws.Signal().String()
+	if res.Signal = g.signalName(ps); res.Signal != "" {
+		res.Code = -1
 	}
 }
 
@@ -303,8 +306,8 @@ type pipeSet struct {
 	child, all []*os.File
 }
 
-func (p *pipeSet) pipe() (r, w *os.File, err error) {
-	if r, w, err = os.Pipe(); err == nil {
+func (p *pipeSet) pipe(make func() (r, w *os.File, err error)) (r, w *os.File, err error) {
+	if r, w, err = make(); err == nil {
 		p.all = append(p.all, r, w)
 	}
 	return r, w, err
@@ -312,7 +315,7 @@ func (p *pipeSet) pipe() (r, w *os.File, err error) {
 
 // output returns a pipe the child writes to; r is ours.
 func (p *pipeSet) output() (r, w *os.File, err error) {
-	r, w, err = p.pipe()
+	r, w, err = p.pipe(outputPipe)
 	if err == nil {
 		p.child = append(p.child, w)
 	}
@@ -321,7 +324,7 @@ func (p *pipeSet) output() (r, w *os.File, err error) {
 
 // input returns a pipe the child reads from; w is ours.
 func (p *pipeSet) input() (r, w *os.File, err error) {
-	r, w, err = p.pipe()
+	r, w, err = p.pipe(inputPipe)
 	if err == nil {
 		p.child = append(p.child, r)
 	}
@@ -340,15 +343,18 @@ func (p *pipeSet) closeAll() {
 	}
 }
 
-// command makes the command of argv, or of shell run by /bin/sh -c when
-// argv is empty, in dir with env added to wirelab's environment, as the
-// leader of a process group of its own (so that killing the group reaches
-// its children).
+// command makes the command of argv, or of shell run by /bin/sh -c
+// (cmd.exe on Windows) when argv is empty, in dir with env added to
+// wirelab's environment, to be started by startGroup as the leader of a
+// process group of its own (on Windows, in a job object), so that killing
+// the group reaches its children.
 func command(argv []string, shell, dir string, env map[string]string) *exec.Cmd {
+	var cmd *exec.Cmd
 	if len(argv) == 0 {
-		argv = []string{"/bin/sh", "-c", shell}
+		cmd = shellCommand(shell)
+	} else {
+		cmd = exec.Command(argv[0], argv[1:]...)
 	}
-	cmd := exec.Command(argv[0], argv[1:]...)
 	cmd.Dir = dir
 	if len(env) > 0 {
 		cmd.Env = os.Environ()
@@ -356,6 +362,6 @@ func command(argv []string, shell, dir string, env map[string]string) *exec.Cmd 
 			cmd.Env = append(cmd.Env, k+"="+v)
 		}
 	}
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	setGroupAttr(cmd)
 	return cmd
 }

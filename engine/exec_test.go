@@ -9,6 +9,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/wirelab/wirelab/internal/testbin"
 )
 
 // burnCPU keeps n shell loops spinning until the test ends, as a loaded
@@ -27,6 +29,7 @@ func burnCPU(t *testing.T, n int) {
 // machine: every answer must be whole. (A fixed delay between the exit and
 // closing the pipes lost answers here.)
 func TestRunLosesNoOutputUnderLoad(t *testing.T) {
+	testbin.SkipWindows(t, "/bin/sh (exec_windows_test.go tests the same with cmd.exe)")
 	burnCPU(t, 2)
 	n := 400
 	if testing.Short() {
@@ -64,6 +67,7 @@ func TestRunLosesNoOutputUnderLoad(t *testing.T) {
 // TestRunKillsBackgroundChildren: a child left running when the command
 // exits is killed with its group, and Run returns at once.
 func TestRunKillsBackgroundChildren(t *testing.T) {
+	testbin.SkipWindows(t, "/bin/sh (exec_windows_test.go tests the same with cmd.exe)")
 	start := time.Now()
 	res, err := Run(context.Background(), Command{Shell: "sleep 60 & echo started"})
 	if err != nil || string(res.Stdout) != "started\n" || res.Held {
@@ -77,6 +81,7 @@ func TestRunKillsBackgroundChildren(t *testing.T) {
 // TestRunCutsOffEscapedWriters: a process that left the group and keeps
 // the output open is waited for pipeGrace, then cut off, and Held says so.
 func TestRunCutsOffEscapedWriters(t *testing.T) {
+	testbin.SkipWindows(t, "/bin/sh (exec_windows_test.go tests the same with cmd.exe)")
 	if testing.Short() {
 		t.Skip("waits pipeGrace")
 	}
@@ -95,6 +100,7 @@ func TestRunCutsOffEscapedWriters(t *testing.T) {
 
 // TestRunStdinNotRead: input the command never reads does not block Run.
 func TestRunStdinNotRead(t *testing.T) {
+	testbin.SkipWindows(t, "/bin/sh (exec_windows_test.go tests the same with cmd.exe)")
 	res, err := Run(context.Background(), Command{Shell: "echo done", Stdin: bytes.Repeat([]byte("x"), 1<<20)})
 	if err != nil || string(res.Stdout) != "done\n" {
 		t.Fatalf("%q %v", res.Stdout, err)

@@ -398,6 +398,7 @@ func (c *Conn) RecvFile(ctx context.Context, path string, size int64, o FileOpti
 	if res.Name, err = storeAs(root, tmp, name, o); err != nil {
 		return res, &OpError{Op: "recv_file", Err: err}
 	}
+	syncDir(root) // the new name durable too, where the system lets it be
 	return res, nil
 }
 
@@ -572,7 +573,7 @@ var errNotPartialDir = fmt.Errorf("%s is not a directory: move it away to receiv
 const partMark = ".part-"
 
 // createTemp creates a new partial file for name in root's PartialDir,
-// locked (flock) for as long as it is open, so that CleanPartial can tell
+// locked (flock; LockFileEx on Windows) for as long as it is open, so that CleanPartial can tell
 // the leftovers of a killed process from transfers under way. It returns
 // the file's path in root.
 func createTemp(root *os.Root, name string) (string, *os.File, error) {
@@ -592,11 +593,16 @@ func createTemp(root *os.Root, name string) (string, *os.File, error) {
 		case errors.Is(err, fs.ErrExist):
 			continue
 		case errors.Is(err, fs.ErrNotExist):
+			// Windows says "not found" where Unix says ENOTDIR: a file
+			// took the directory's name.
+			if st, serr := root.Lstat(PartialDir); serr == nil && !st.IsDir() {
+				return "", nil, errNotPartialDir
+			}
 			continue // another transfer removed the empty directory meanwhile
 		case errors.Is(err, syscall.ENOTDIR):
 			return "", nil, errNotPartialDir
 		case err == nil:
-			syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB)
+			tryLock(f)
 		}
 		return tmp, f, err
 	}
@@ -648,7 +654,7 @@ func CleanPartial(dir string) (int, error) {
 		if err != nil {
 			continue
 		}
-		if syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB) == nil && root.Remove(path) == nil {
+		if removeUnlocked(root, path, f) {
 			removed++
 		}
 		f.Close()

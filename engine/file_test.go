@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/wirelab/wirelab/internal/testbin"
 )
 
 // TestCheckName: the names a store accepts, and the rule each refused one
@@ -174,6 +176,7 @@ func TestRecvFileMaxStoreConcurrent(t *testing.T) {
 // element: the rules for names from the network (here, Windows' devices)
 // apply with Dir alone.
 func TestRecvFileOwnPath(t *testing.T) {
+	testbin.SkipWindows(t, "a local file named aux.c, which Windows takes for its AUX device")
 	a, b := tcpPair(t)
 	dir := t.TempDir()
 	go a.Send(context.Background(), []byte("int main;"))

@@ -11,6 +11,8 @@ import (
 	"path/filepath"
 	"testing"
 	"time"
+
+	"github.com/wirelab/wirelab/internal/testbin"
 )
 
 // bigFile writes size bytes of a pattern that no shift of itself matches,
@@ -43,6 +45,7 @@ func bigFile(t *testing.T, size int) (string, string) {
 // timeout, a real stall that the sender is right to end: then the run is
 // repeated with twice the timeout (and slower reads), up to 3.2 s.
 func TestSendFileTimeoutPerStall(t *testing.T) {
+	testbin.SkipWine(t, "Idle read at a progress call came out up to 4 ms past the time since the previous call (the watchdog's marks lag there); runs on Windows")
 	const size = 24 << 20
 	path, want := bigFile(t, size)
 	for _, algo := range []string{"", "md5"} {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"runtime"
+	"strings"
 	"testing"
 	"time"
 
@@ -134,7 +135,7 @@ func TestRunWaitsForSlot(t *testing.T) {
 	testbin.WaitFor(t, 10*time.Second, "Run in line", func() bool { return l.Waiting() == 1 })
 	release()
 	r := <-done
-	if r.err != nil || string(r.res.Stdout) != "hi\n" || l.Running() != 0 {
+	if r.err != nil || strings.TrimRight(string(r.res.Stdout), "\r\n") != "hi" || l.Running() != 0 {
 		t.Fatalf("%v %+v, %d running", r.err, r.res, l.Running())
 	}
 	release, _ = l.Acquire(context.Background())

@@ -46,12 +46,12 @@ func listenError(ctx context.Context, op, host string, port int, err error) erro
 	}
 	var dns *net.DNSError
 	switch {
-	case errors.Is(err, ErrInUse):
-	case errors.Is(err, syscall.EADDRINUSE):
+	case errors.Is(err, ErrInUse), errors.Is(err, ErrNoUnixSockets):
+	case errors.Is(err, errAddrInUse):
 		err = fmt.Errorf("%w (is an earlier run still going? stop it, or pick another port)", ErrInUse)
-	case errors.Is(err, syscall.EACCES):
+	case errors.Is(err, errAccess):
 		err = errors.New("permission denied (ports below 1024 need root; pick a port above 1023)")
-	case errors.Is(err, syscall.EADDRNOTAVAIL):
+	case errors.Is(err, errAddrNotAvail):
 		err = errors.New("address not available (no interface of this machine has it; 127.0.0.1 or 0.0.0.0 always work)")
 	case errors.As(err, &dns):
 		err = fmt.Errorf("no such host %q", host)
@@ -88,7 +88,7 @@ func Listen(ctx context.Context, host string, port, backlog int) (*Listener, err
 		// again on the bound socket sets the one asked for, as Linux allows.
 		if sc, ok := ln.(syscall.Conn); ok {
 			if rc, err := sc.SyscallConn(); err == nil {
-				rc.Control(func(fd uintptr) { syscall.Listen(int(fd), backlog) })
+				rc.Control(func(fd uintptr) { relisten(fd, backlog) })
 			}
 		}
 	}

@@ -32,7 +32,8 @@ const DefaultMaxStderr = 1 << 20
 
 // A Spawn describes a process to start and talk to.
 type Spawn struct {
-	// Shell, when Argv is empty, is run by /bin/sh -c.
+	// Shell, when Argv is empty, is run by /bin/sh -c (cmd.exe /d /s /c
+	// on Windows).
 	Shell string
 	// Argv is the program and its arguments, run without a shell.
 	Argv []string
@@ -62,15 +63,16 @@ type Spawn struct {
 // Conn: what is sent goes to its stdin, what is received comes from its
 // stdout, with every receive and send a connection has (exact reads,
 // delimiters, frames, timeouts, Unrecv). It leads a process group of its
-// own; Kill signals the whole group, and when the leader exits the rest of
-// the group is killed, as Run does.
+// own (on Windows, a job object); Kill signals the whole group, and when
+// the leader exits the rest of the group is killed, as Run does.
 type Process struct {
-	conn *Conn
-	cmd  *exec.Cmd
-	pid  int
-	pty  bool          // the process leads a session on a pseudo-terminal
-	done chan struct{} // closed once the leader is reaped
-	stop func() bool   // unregisters the kill on ctx's cancellation
+	conn  *Conn
+	cmd   *exec.Cmd
+	group *procGroup
+	pid   int
+	pty   bool          // the process leads a session on a pseudo-terminal
+	done  chan struct{} // closed once the leader is reaped
+	stop  func() bool   // unregisters the kill on ctx's cancellation
 
 	mu     sync.Mutex
 	state  *os.ProcessState
@@ -131,13 +133,14 @@ func StartProcess(ctx context.Context, s Spawn) (*Process, error) {
 		}
 		cmd.Stderr = errW
 	}
-	if err := cmd.Start(); err != nil {
+	group, err := startGroup(cmd)
+	if err != nil {
 		return nil, &OpError{Op: "spawn", Err: err}
 	}
 	ok = true
 	pipes.closeChildEnds()
 
-	p := &Process{cmd: cmd, pid: cmd.Process.Pid, pty: s.PTY, done: make(chan struct{}), maxErr: s.MaxStderr}
+	p := &Process{cmd: cmd, group: group, pid: cmd.Process.Pid, pty: s.PTY, done: make(chan struct{}), maxErr: s.MaxStderr}
 	if p.maxErr <= 0 {
 		p.maxErr = DefaultMaxStderr
 	}
@@ -162,8 +165,10 @@ func StartProcess(ctx context.Context, s Spawn) (*Process, error) {
 // groups of their own).
 func (p *Process) reap() {
 	p.cmd.Wait()
+	p.group.exited()
 	p.mu.Lock()
-	syscall.Kill(-p.pid, syscall.SIGKILL)
+	p.group.kill()
+	p.group.release()
 	if p.pty {
 		killSession(p.pid)
 	}
@@ -196,7 +201,8 @@ func (p *Process) drainStderr(r *os.File) {
 // Conn returns the connection to the process's stdin and stdout.
 func (p *Process) Conn() *Conn { return p.conn }
 
-// Pid returns the process id, which is also its process group's id.
+// Pid returns the process id, which is also its process group's id on
+// Unix.
 func (p *Process) Pid() int { return p.pid }
 
 // Stderr returns the standard error collected since the last call, and
@@ -262,21 +268,23 @@ func (p *Process) status() (int, string, error) {
 	if st == nil {
 		return 0, "", &OpError{Op: "wait", Err: errors.New("not started")}
 	}
-	if ws, ok := st.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
-		return -1, ws.Signal().String(), nil
+	if sig := p.group.signalName(st); sig != "" {
+		return -1, sig, nil
 	}
 	return st.ExitCode(), "", nil
 }
 
 // Kill sends sig to the process's whole group. Once the process has
-// exited and been reaped it does nothing: its group is gone.
+// exited and been reaped it does nothing: its group is gone. Windows has
+// no signals: there KILL, TERM, INT, HUP and QUIT terminate the job
+// object (the process and its children), other signals fail.
 func (p *Process) Kill(sig syscall.Signal) error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.reaped {
 		return nil
 	}
-	if err := syscall.Kill(-p.pid, sig); err != nil && !errors.Is(err, syscall.ESRCH) {
+	if err := p.group.signal(sig); err != nil {
 		return &OpError{Op: "kill", Err: err}
 	}
 	return nil

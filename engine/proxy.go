@@ -455,7 +455,7 @@ func (d *direction) finish(err error) {
 		if closeWrite(d.dst) == nil && d.stream != nil {
 			d.stream.FinSent()
 		}
-	case errors.Is(err, syscall.ECONNRESET):
+	case errors.Is(err, errReset):
 		if t != nil {
 			t.event(d.mark(), "RST from "+peerName(d.src.RemoteAddr())+", passed on")
 		}

@@ -9,7 +9,6 @@ import (
 	"strconv"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"time"
 )
 
@@ -209,6 +208,7 @@ func (p *UDPProxy) read() {
 	var again retry
 	for {
 		n, _, flags, from, err := p.pc.ReadMsgUDPAddrPort(buf, nil)
+		flags, err = truncFlags(flags, err)
 		if err != nil {
 			if p.ctx.Err() != nil || errors.Is(err, net.ErrClosed) {
 				return
@@ -224,7 +224,7 @@ func (p *UDPProxy) read() {
 		if s == nil {
 			continue
 		}
-		if flags&syscall.MSG_TRUNC != 0 {
+		if flags&msgTrunc != 0 {
 			s.dirs[0].event("datagram of more than " + plural(int64(len(buf)), "byte") + " from " + s.clientName + " dropped: too large to relay whole")
 			continue
 		}
@@ -361,9 +361,10 @@ func (s *udpSession) readTarget() {
 	buf := make([]byte, 1<<16)
 	for {
 		n, _, flags, _, err := s.up.ReadMsgUDPAddrPort(buf, nil)
+		flags, err = truncFlags(flags, err)
 		switch {
 		case err == nil:
-		case errors.Is(err, syscall.ECONNREFUSED):
+		case errors.Is(err, errRefused):
 			// The ICMP port unreachable of an earlier send: said once, and
 			// the session goes on (the target may start listening).
 			s.refusedBy()
@@ -379,7 +380,7 @@ func (s *udpSession) readTarget() {
 			}
 			return
 		}
-		if flags&syscall.MSG_TRUNC != 0 {
+		if flags&msgTrunc != 0 {
 			s.dirs[1].event("datagram of more than " + plural(int64(len(buf)), "byte") + " from " + s.targetName + " dropped: too large to relay whole")
 			continue
 		}
@@ -585,7 +586,7 @@ func (d *udpDirection) send(data []byte) {
 	}
 	switch {
 	case err == nil:
-	case d.up && errors.Is(err, syscall.ECONNREFUSED):
+	case d.up && errors.Is(err, errRefused):
 		s.refusedBy()
 	case errors.Is(err, net.ErrClosed):
 	default:

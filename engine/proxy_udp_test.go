@@ -126,6 +126,7 @@ func recv(t *testing.T, c *net.UDPConn) []byte {
 // datagram reaches the target whole and alone, from a socket of the
 // client's own, and every answer reaches the client that caused it.
 func TestUDPProxyExact(t *testing.T) {
+	testbin.SkipWine(t, testbin.WineUDP)
 	// The answer names the port it came from and carries the datagram
 	// back, reversed: a misrouted or cut answer cannot pass.
 	far := newUDPFar(t, func(p []byte) []byte {
@@ -194,6 +195,7 @@ func TestUDPProxyExact(t *testing.T) {
 // deviation 22), each whole, in order; and with Loss 1 none, while the
 // trace dumps each once, saying it was dropped.
 func TestUDPProxyLoss(t *testing.T) {
+	testbin.SkipWine(t, testbin.WineUDP)
 	far := newUDPFar(t, nil)
 	p := startUDPProxy(t, far, UDPProxyOptions{Up: UDPFaults{Loss: 0.5}})
 	c := udpClient(t, p)
@@ -301,6 +303,7 @@ func checkNumbered(b []byte, size int) (int, bool) {
 // TestUDPProxyDup: with Dup 1 each datagram reaches the target exactly
 // twice, in order, and the answers come back as they are (no faults down).
 func TestUDPProxyDup(t *testing.T) {
+	testbin.SkipWine(t, testbin.WineUDP)
 	far := newUDPFar(t, func(p []byte) []byte { return p })
 	p := startUDPProxy(t, far, UDPProxyOptions{Up: UDPFaults{Dup: 1}})
 	c := udpClient(t, p)
@@ -337,6 +340,7 @@ func TestUDPProxyDup(t *testing.T) {
 // than 300 ms after it was sent; with jitter far larger than the gaps
 // between datagrams, they still arrive in order.
 func TestUDPProxyDelayJitter(t *testing.T) {
+	testbin.SkipWine(t, testbin.WineUDP)
 	far := newUDPFar(t, nil)
 	p := startUDPProxy(t, far, UDPProxyOptions{Up: UDPFaults{Delay: 300 * time.Millisecond}})
 	c := udpClient(t, p)
@@ -371,6 +375,7 @@ func TestUDPProxyDelayJitter(t *testing.T) {
 // least 3.5 s from the first to the last (3.9 s of link time after the
 // first), each whole.
 func TestUDPProxyRate(t *testing.T) {
+	testbin.SkipWine(t, testbin.WineUDP)
 	far := newUDPFar(t, nil)
 	p := startUDPProxy(t, far, UDPProxyOptions{Up: UDPFaults{Rate: 10 << 10}})
 	c := udpClient(t, p)
@@ -398,6 +403,7 @@ func TestUDPProxyRate(t *testing.T) {
 // forgotten; the client's next datagram begins another, from a new
 // socket, and its answer still comes back.
 func TestUDPProxyIdle(t *testing.T) {
+	testbin.SkipWine(t, testbin.WineUDP)
 	far := newUDPFar(t, func(p []byte) []byte { return p })
 	var trace testbin.Buffer
 	p := startUDPProxy(t, far, UDPProxyOptions{IdleTimeout: 50 * time.Millisecond, Trace: NewTracer(&trace)})
@@ -440,6 +446,7 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 // every leg it crossed: a duplicated one twice on the target's leg, the
 // two answers once on each leg.
 func TestUDPProxyTraceAndCapture(t *testing.T) {
+	testbin.SkipWine(t, testbin.WineUDP)
 	far := newUDPFar(t, func(p []byte) []byte { return append([]byte("re:"), p...) })
 	file := filepath.Join(t.TempDir(), "u.pcapng")
 	cf, err := capture.Create(file)
@@ -519,6 +526,7 @@ func TestUDPProxyTraceAndCapture(t *testing.T) {
 // TestUDPProxyRefused: a target where nothing listens is reported, once
 // per session, and the proxy goes on.
 func TestUDPProxyRefused(t *testing.T) {
+	testbin.SkipWine(t, testbin.WineUDP)
 	pc, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
 	if err != nil {
 		t.Fatal(err)
@@ -550,6 +558,7 @@ func TestUDPProxyRefused(t *testing.T) {
 // TestUDPProxyBadTarget: a target without a port, or a host that does not
 // resolve, is an error at the start.
 func TestUDPProxyBadTarget(t *testing.T) {
+	testbin.SkipWine(t, testbin.WineUDP)
 	if _, err := NewUDPProxy(context.Background(), "127.0.0.1", 0, "127.0.0.1", 0, UDPProxyOptions{}); err == nil ||
 		!strings.Contains(err.Error(), "port from 1 to 65535") {
 		t.Fatalf("port 0: %v", err)

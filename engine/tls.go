@@ -21,6 +21,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/wirelab/wirelab/internal/errtext"
 )
 
 // TLSOptions configure the client side of a TLS connection.
@@ -337,7 +339,7 @@ type OptionError struct {
 }
 
 // Error implements error: "ca: open x.pem: no such file or directory".
-func (e *OptionError) Error() string { return e.Option + ": " + e.Err.Error() }
+func (e *OptionError) Error() string { return e.Option + ": " + errtext.Rewrite(e.Err) }
 
 // Unwrap returns the reason.
 func (e *OptionError) Unwrap() error { return e.Err }

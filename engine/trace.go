@@ -492,7 +492,7 @@ func (w *wire) readDone(p []byte, err error) {
 				ct.stream.FinReceived()
 			}
 		}
-	case errors.Is(err, syscall.ECONNRESET):
+	case errors.Is(err, errReset):
 		w.resetBy(ct, err)
 	}
 }
@@ -566,7 +566,7 @@ func (w *wire) wrote(ct *connTrace, n, size int64, err error) {
 			ct.stream.Mark("the send above failed after " + strconv.FormatInt(n, 10) + " of its " +
 				strconv.FormatInt(size, 10) + " bytes: " + err.Error())
 		}
-		if errors.Is(err, syscall.ECONNRESET) {
+		if errors.Is(err, errReset) {
 			w.resetBy(ct, err)
 		}
 	}

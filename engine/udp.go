@@ -7,7 +7,6 @@ import (
 	"strconv"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"time"
 )
 
@@ -119,6 +118,7 @@ func (u *UDP) RecvFrom(ctx context.Context, max int) (data []byte, from netip.Ad
 	}
 	buf := make([]byte, min(max, MaxDatagram+8))
 	n, _, flags, from, rerr := u.pc.ReadMsgUDPAddrPort(buf, nil)
+	flags, rerr = truncFlags(flags, rerr)
 	stop()
 	if rerr != nil {
 		return nil, from, false, classify(ctx, "recvfrom", rerr)
@@ -128,7 +128,7 @@ func (u *UDP) RecvFrom(ctx context.Context, max int) (data []byte, from netip.Ad
 		t.dump(false, net.UDPAddrFromAddrPort(from), -1, buf[:n])
 		t.receivedDatagram(from, localPort(u.pc.LocalAddr(), from.Addr()), buf[:n])
 	}
-	return buf[:n], from, flags&syscall.MSG_TRUNC != 0, nil
+	return buf[:n], from, flags&msgTrunc != 0, nil
 }
 
 // localPort is the address a datagram to or from peer had at our end: the

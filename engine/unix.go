@@ -4,11 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"net"
 	"os"
 	"strconv"
 	"strings"
-	"syscall"
 	"time"
 )
 
@@ -19,6 +19,20 @@ const UnixPrefix = "unix:"
 // ErrInUse means a Unix socket's path is taken by a live listener, or by
 // a file that is not a socket.
 var ErrInUse = errors.New("address in use")
+
+// ErrNoUnixSockets means the system has no Unix-domain sockets: Windows
+// before Windows 10 version 1803, or Wine. Listening or dialing "unix:"
+// fails with an error that wraps it and the system's.
+var ErrNoUnixSockets = errors.New("no Unix-domain sockets on this system (Windows has them from Windows 10 version 1803): use TCP")
+
+// unixError is err, wrapping ErrNoUnixSockets too when it says the
+// system has no Unix-domain sockets.
+func unixError(err error) error {
+	if err != nil && noUnixSockets(err) {
+		return fmt.Errorf("%w: %w", ErrNoUnixSockets, err)
+	}
+	return err
+}
 
 // unixPath returns the socket path of host, and whether it names one.
 func unixPath(host string) (string, bool) {
@@ -36,7 +50,8 @@ func dialNet(ctx context.Context, host string, port int, timeout time.Duration) 
 		if path == "" {
 			return nil, fmt.Errorf("empty Unix socket path")
 		}
-		return d.DialContext(ctx, "unix", path)
+		nc, err := d.DialContext(ctx, "unix", path)
+		return nc, unixError(err)
 	}
 	return d.DialContext(ctx, "tcp", net.JoinHostPort(host, strconv.Itoa(port)))
 }
@@ -82,7 +97,7 @@ func listenUnix(ctx context.Context, path string) (net.Listener, error) {
 			probe.Close()
 			return nil, fmt.Errorf("%w: a server listens on %s", ErrInUse, path)
 		}
-		if !errors.Is(err, syscall.ECONNREFUSED) && !errors.Is(err, syscall.ENOENT) {
+		if !errors.Is(err, errRefused) && !errors.Is(err, fs.ErrNotExist) {
 			return nil, err
 		}
 		// Stale: nobody accepts on it.
@@ -93,7 +108,7 @@ func listenUnix(ctx context.Context, path string) (net.Listener, error) {
 	var lc net.ListenConfig
 	ln, err := lc.Listen(ctx, "unix", path)
 	if err != nil {
-		return nil, err
+		return nil, unixError(err)
 	}
 	ln.(*net.UnixListener).SetUnlinkOnClose(true)
 	return ln, nil

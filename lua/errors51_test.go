@@ -139,6 +139,9 @@ func TestCheck51AcceptsLua51(t *testing.T) {
 		suite, _ := filepath.Glob(filepath.Join(strings.TrimSpace(string(out)), "_lua5.1-tests", "*.lua"))
 		files = append(files, suite...)
 	}
+	if _, err := exec.LookPath("go"); err != nil && len(files) < 20 {
+		t.Skip("no go command to find gopher-lua's copy of the Lua 5.1 suite (as under Wine): checked nothing")
+	}
 	if len(files) < 20 {
 		t.Fatalf("only %d files to check", len(files))
 	}

@@ -16,10 +16,10 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
+	"github.com/wirelab/wirelab/internal/testbin"
 	glua "github.com/yuin/gopher-lua"
 )
 
@@ -193,13 +193,7 @@ const maxRepeats = 1000
 var suiteCPU, suiteStuckCPU = 20 * time.Second * raceFactor, 5 * time.Second * raceFactor
 
 // cpuTime returns the CPU time the process has used, user and system.
-func cpuTime() time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-}
+func cpuTime() time.Duration { return testbin.CPUTime() }
 
 // suiteRun is the record of one file's run.
 type suiteRun struct {

@@ -5,6 +5,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/wirelab/wirelab/internal/testbin"
 )
 
 // TestSocketProxyUDP: socket.proxy{udp = true} relays datagrams to a Go
@@ -13,6 +15,7 @@ import (
 // sessions and bytes; the stream's faults with udp, the datagrams'
 // without, and bad probabilities raise, naming the option.
 func TestSocketProxyUDP(t *testing.T) {
+	testbin.SkipWine(t, testbin.WineUDP)
 	pc, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
 	if err != nil {
 		t.Fatal(err)

@@ -3,10 +3,10 @@ package lua
 import (
 	"context"
 	"errors"
+	"os"
 	"time"
 
 	glua "github.com/yuin/gopher-lua"
-	"golang.org/x/sys/unix"
 	xterm "golang.org/x/term"
 
 	"github.com/wirelab/wirelab/engine"
@@ -37,42 +37,6 @@ func escapeReceived(b []byte) []byte {
 
 // errStdinEOF ends interactive mode when the input ends.
 var errStdinEOF = errors.New("eof")
-
-// ttyInput sends what is typed on the terminal, a line at a time as the
-// terminal's line discipline hands it over, to out until ctx is done. It
-// reads only when poll(2) says a line is there, so it never leaves a read
-// pending that would take keystrokes meant for the prompt afterwards.
-func ttyInput(ctx context.Context, out chan<- []byte) error {
-	fds := []unix.PollFd{{Fd: 0, Events: unix.POLLIN}}
-	buf := make([]byte, 4096)
-	for {
-		if ctx.Err() != nil {
-			return ctx.Err()
-		}
-		n, err := unix.Poll(fds, 100)
-		if err != nil && !errors.Is(err, unix.EINTR) {
-			return err
-		}
-		if n == 0 || err != nil {
-			continue
-		}
-		m, err := unix.Read(0, buf)
-		if errors.Is(err, unix.EINTR) || errors.Is(err, unix.EAGAIN) {
-			continue
-		}
-		if err != nil {
-			return err
-		}
-		if m == 0 {
-			return errStdinEOF
-		}
-		select {
-		case out <- append([]byte(nil), buf[:m]...):
-		case <-ctx.Done():
-			return ctx.Err()
-		}
-	}
-}
 
 // pipeInput is ttyInput for stdin that is not a terminal: lines through
 // r, the runtime's line reader of stdin, each with "\n" put back.
@@ -119,7 +83,7 @@ func connInteractive(L *glua.LState) int {
 	}()
 	lines := make(chan []byte)
 	input := func(ctx context.Context, out chan<- []byte) error { return pipeInput(ctx, rt.lines, out) }
-	tty := rt.lines == &stdinLines && xterm.IsTerminal(0) // the process's own terminal
+	tty := rt.lines == &stdinLines && xterm.IsTerminal(int(os.Stdin.Fd())) // the process's own terminal
 	if tty {
 		input = ttyInput
 	}

@@ -20,6 +20,7 @@ type traceSinks struct {
 	mu       sync.Mutex
 	stderr   *engine.Tracer
 	files    map[string]*engine.Tracer
+	opened   []*os.File                     // the files of files, closed with the runtime
 	captures map[string]*engine.FileCapture // by absolute path
 	all      *engine.Tracer                 // set by socket.trace: every new socket's
 	// pinned is the capture of wirelab run --pcap (CaptureAll): every
@@ -75,7 +76,7 @@ func (rt *Runtime) capture(path string) (*engine.FileCapture, error) {
 	return c, nil
 }
 
-// closeCaptures ends the runtime's capture files, once its sockets are
+// closeCaptures ends the runtime's capture and trace files, once its sockets are
 // closed, and returns what to say of those that failed: a capture that
 // stopped at a write error (a full disk) wrote nothing after it.
 func (s *traceSinks) closeCaptures() string {
@@ -89,6 +90,12 @@ func (s *traceSinks) closeCaptures() string {
 		}
 		delete(s.captures, path)
 	}
+	// The trace files too: left open, they outlived the runtime (and on
+	// Windows kept their directory from being removed).
+	for _, f := range s.opened {
+		f.Close()
+	}
+	s.opened, s.files = nil, nil
 	return words
 }
 
@@ -129,6 +136,7 @@ func (rt *Runtime) tracer(path string) (*engine.Tracer, error) {
 	}
 	t := engine.NewTracer(f)
 	s.files[path] = t
+	s.opened = append(s.opened, f)
 	return t, nil
 }
 

@@ -10,7 +10,6 @@ import (
 	"time"
 
 	glua "github.com/yuin/gopher-lua"
-	"golang.org/x/sys/unix"
 	xterm "golang.org/x/term"
 
 	"github.com/wirelab/wirelab/engine"
@@ -28,14 +27,16 @@ var termModule = &module{
 	},
 }
 
+// streamFD returns the descriptor (on Windows, the handle) of the stream
+// named by argument n.
 func streamFD(L *glua.LState, n int) int {
 	switch name := L.OptString(n, "stdin"); name {
 	case "stdin":
-		return 0
+		return int(os.Stdin.Fd())
 	case "stdout":
-		return 1
+		return int(os.Stdout.Fd())
 	case "stderr":
-		return 2
+		return int(os.Stderr.Fd())
 	default:
 		L.ArgError(n, "stdin, stdout or stderr expected, got "+name)
 	}
@@ -120,12 +121,9 @@ func readLine(L *glua.LState, prompt string, echo bool) int {
 		rt.writeOut(prompt)
 	}
 	if tty && !echo {
-		if t, err := unix.IoctlGetTermios(fd, ioctlGetTermios); err == nil {
-			saved := *t
-			t.Lflag &^= unix.ECHO
-			unix.IoctlSetTermios(fd, ioctlSetTermios, t)
+		if restore := noEcho(fd); restore != nil {
 			defer func() {
-				unix.IoctlSetTermios(fd, ioctlSetTermios, &saved)
+				restore()
 				rt.writeOut("\n")
 			}()
 		}
@@ -168,7 +166,7 @@ type progress struct {
 }
 
 func newProgress(L *glua.LState, label string, total int64) func(int64) {
-	if !xterm.IsTerminal(2) {
+	if !xterm.IsTerminal(int(os.Stderr.Fd())) {
 		return nil
 	}
 	p := &progress{rt: stateOf(L).rt, label: label, total: total, start: time.Now()}

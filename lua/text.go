@@ -24,6 +24,7 @@ var textModule = &module{
 		{"encode", textEncode, "text.encode(s, enc) -> bytes | nil, err -- from UTF-8 to enc"},
 		{"quote", textQuote, "text.quote(s) -> string -- s in double quotes on one line, for a log: quotes, backslashes, control and format characters and invalid UTF-8 escaped (\\n, \\u202e, \\xff), printable UTF-8 kept"},
 		{"valid", textValid, "text.valid(s) -> bool -- whether s is valid UTF-8"},
+		{"console_encoding", textConsoleEncoding, "text.console_encoding() -> name -- the encoding commands write here: on Windows the console's code page (936: gbk), elsewhere utf-8"},
 		{"hexdump", textHexdump, "text.hexdump(s) -> string -- s in the layout of hexdump -C: offset, 16 bytes in hex, the printable ones as text, * for repeated lines"},
 	},
 }
@@ -41,6 +42,11 @@ func lookupEncoding(name string) (encoding.Encoding, error) {
 		return e, nil
 	}
 	return nil, fmt.Errorf("unknown encoding %q", name)
+}
+
+func textConsoleEncoding(L *glua.LState) int {
+	L.Push(glua.LString(consoleEncoding()))
+	return 1
 }
 
 func textDecode(L *glua.LState) int {

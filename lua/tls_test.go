@@ -63,7 +63,9 @@ end, {tls = {cert = dir .. "/cert.pem", key = dir .. "/key.pem"}}))
 local f = io.open(portfile .. ".tmp", "w") f:write(srv:port()) f:close()
 os.rename(portfile .. ".tmp", portfile)
 task.sleep(0.05)
-while not io.open(portfile .. ".done") do task.sleep(0.01) end
+-- the probe is closed at once: an open file cannot be removed on Windows
+local function exists(p) local f = io.open(p) if f then f:close() end return f ~= nil end
+while not exists(portfile .. ".done") do task.sleep(0.01) end
 srv:close()
 print("ok")
 `
@@ -237,6 +239,14 @@ print("ok", srv:port(), select(2, c["local"](c)))
 // refuses to take over a live one and removes the file on close.
 func TestUnixSockets(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "s.sock")
+	if testbin.Wine() {
+		// No AF_UNIX there: the script's error says so and what to do.
+		out, _, err := runWire(t, `print(select(2, socket.listen("unix:" .. ..., {raise = false})))`, path)
+		if err != nil || !strings.Contains(out, "no Unix-domain sockets") || !strings.Contains(out, "use TCP") {
+			t.Fatalf("unclear error: %q %v", out, err)
+		}
+		t.Skip("skipped under Wine: " + testbin.WineUnix)
+	}
 	src := `
 local path = ...
 local a = "unix:" .. path

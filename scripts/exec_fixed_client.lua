@@ -12,7 +12,7 @@ M.help = {
   port = "server port",
   json = "answers carry a JSON header (as the server's --json)",
   framed = "frame requests with struct.pack('i', n) (as the server's --framed)",
-  encoding = "encoding of the server's answers (gbk for a Windows server)",
+  encoding = "encoding of the server's answers (gbk for a Windows server; auto: this system's console code page, text.console_encoding())",
   max = "largest answer accepted, in bytes",
   token = "the server's --token, sent before the first command",
 }
@@ -41,6 +41,9 @@ end
 if ... == "exec_fixed_client" then return M end -- loaded with require
 
 local o = flags.parse(arg, M.defaults, {help = M.help})
+-- auto: the answers are in the code page of this system's console, as
+-- when client and server run on the same Windows machine.
+if o.encoding == "auto" then o.encoding = text.console_encoding() end
 local conn, err = socket.connect(o.host, o.port)
 if not conn then
   io.stderr:write("cannot connect to ", o.host, ":", o.port, ": ", err, "\n")

@@ -13,6 +13,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -69,7 +70,7 @@ func startServer(t *testing.T, dir, name string, args ...string) *server {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() {
-		cmd.Process.Signal(os.Interrupt)
+		testbin.Stop(cmd.Process)
 		cmd.Wait()
 	})
 	line, err := s.stdout.ReadString('\n')
@@ -114,10 +115,24 @@ func dial(t *testing.T, port int) net.Conn {
 	return c
 }
 
+// nl ends the lines of the servers' commands: cmd.exe's echo writes
+// "\r\n" on Windows.
+var nl = map[bool]string{false: "\n", true: "\r\n"}[runtime.GOOS == "windows"]
+
+// seqCmd is the command that prints 1 to n a line each in the servers'
+// shell: seq, or on Windows cmd.exe's for /l loop.
+func seqCmd(n int) string {
+	if runtime.GOOS == "windows" {
+		return fmt.Sprintf("for /l %%i in (1,1,%d) do @echo %%i", n)
+	}
+	return fmt.Sprintf("seq 1 %d", n)
+}
+
+// seq is what seqCmd(n) prints.
 func seq(n int) string {
 	var b strings.Builder
 	for i := 1; i <= n; i++ {
-		fmt.Fprintf(&b, "%d\n", i)
+		fmt.Fprintf(&b, "%d%s", i, nl)
 	}
 	return b.String()
 }
@@ -163,9 +178,11 @@ func TestStickyDemo(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, errs)
 	}
-	for _, want := range []string{"the packets stuck", "--- answer to `echo hello`: 6 bytes\n  hello\n", "answer to `seq 1 400`: 1492 bytes",
+	big, size := seqCmd(400), strconv.Itoa(len(seq(400)))
+	hello := strconv.Itoa(len("hello" + nl))
+	for _, want := range []string{"the packets stuck", "--- answer to `echo hello`: " + hello + " bytes\n  hello\n", "answer to `" + big + "`: " + size + " bytes",
 		"the same bytes: reading the header, then exactly n bytes, survives any split",
-		"the broken pair:\n--- answer to `seq 1 400`: ", " of the 1492 bytes: the answer split"} {
+		"the broken pair:\n--- answer to `" + big + "`: ", " of the " + size + " bytes: the answer split"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("output lacks %q:\n%s", want, out)
 		}
@@ -176,7 +193,7 @@ func TestStickyDemo(t *testing.T) {
 func TestBrokenPairSticks(t *testing.T) {
 	dir := t.TempDir()
 	s := startServer(t, dir, "exec_broken_server")
-	out, errs, code := runClient(t, dir, "exec_broken_client", "seq 1 400\necho hello\n", "--port", strconv.Itoa(s.port))
+	out, errs, code := runClient(t, dir, "exec_broken_client", seqCmd(400)+"\necho hello\n", "--port", strconv.Itoa(s.port))
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, errs)
 	}
@@ -195,6 +212,13 @@ func TestBrokenPairSticks(t *testing.T) {
 // TestFixedPairNeverSticks runs the fixed pair in all three wire modes.
 func TestFixedPairNeverSticks(t *testing.T) {
 	input := "seq 1 5000\necho hello\n\ntrue\nls /definitely-missing-wirelab\nprintf 'a\\nb'\n"
+	last := "a\nb"
+	if runtime.GOOS == "windows" {
+		// The same in cmd.exe: its own error on stderr, a last line
+		// without its end.
+		input = seqCmd(5000) + "\necho hello\n\nver >nul\necho definitely-missing-wirelab>&2\necho a& <nul set /p =b\n"
+		last = "a\r\nb"
+	}
 	for _, mode := range [][]string{nil, {"--json"}, {"--framed"}, {"--json", "--framed"}} {
 		t.Run(strings.Join(append([]string{"plain"}, mode...), ""), func(t *testing.T) {
 			dir := t.TempDir()
@@ -203,12 +227,12 @@ func TestFixedPairNeverSticks(t *testing.T) {
 			if code != 0 {
 				t.Fatalf("exit %d: %s", code, errs)
 			}
-			want := seq(5000) + "hello\n"
+			want := seq(5000) + "hello" + nl
 			if !strings.HasPrefix(out, want) {
 				t.Fatalf("answers mixed: %q", out[max(0, len(want)-50):min(len(out), len(want)+50)])
 			}
 			rest := out[len(want):]
-			if !strings.Contains(rest, "definitely-missing-wirelab") || !strings.HasSuffix(rest, "a\nb") {
+			if !strings.Contains(rest, "definitely-missing-wirelab") || !strings.HasSuffix(rest, last) {
 				t.Fatalf("stderr and last answer: %q", rest)
 			}
 		})
@@ -229,6 +253,7 @@ func docExec(t *testing.T, c net.Conn, cmd string) string {
 // against a client written from the documents, several at once, and one
 // that vanishes mid-command.
 func TestFixedServerWithDocumentClient(t *testing.T) {
+	testbin.SkipWindows(t, "sh commands for the exec server (sleep, touch, head, printf); TestFixedPairNeverSticks and TestWineDemos run it with cmd.exe's")
 	dir := t.TempDir()
 	s := startServer(t, dir, "exec_fixed_server")
 	gone := dial(t, s.port)
@@ -263,6 +288,7 @@ func TestFixedServerWithDocumentClient(t *testing.T) {
 // TestFixedServerJSONWithDocumentClient reads --json answers as the
 // documents' client does: 4-byte length, JSON header with total_size.
 func TestFixedServerJSONWithDocumentClient(t *testing.T) {
+	testbin.SkipWindows(t, "sh commands for the exec server (sleep, touch, head, printf); TestFixedPairNeverSticks and TestWineDemos run it with cmd.exe's")
 	s := startServer(t, t.TempDir(), "exec_fixed_server", "--json")
 	c := dial(t, s.port)
 	c.Write([]byte("printf abc; printf err >&2"))
@@ -358,6 +384,7 @@ func TestFixedClientWithDocumentServer(t *testing.T) {
 }
 
 func TestUDPEcho(t *testing.T) {
+	testbin.SkipWine(t, testbin.WineUDP)
 	dir := t.TempDir()
 	s := startServer(t, dir, "udp_echo_server", "--buffer", "1024")
 	u, err := net.Dial("udp", "127.0.0.1:"+strconv.Itoa(s.port))
@@ -513,6 +540,7 @@ func TestLoginTiming(t *testing.T) {
 // TestFixedServerSaysWhenCut: an answer over --max-output never arrives as
 // if whole: plain answers end with a notice, JSON headers say truncated.
 func TestFixedServerSaysWhenCut(t *testing.T) {
+	testbin.SkipWindows(t, "sh commands for the exec server (sleep, touch, head, printf); TestFixedPairNeverSticks and TestWineDemos run it with cmd.exe's")
 	s := startServer(t, t.TempDir(), "exec_fixed_server", "--max-output", "1000")
 	got := docExec(t, dial(t, s.port), "seq 1 10000")
 	if !strings.HasPrefix(got, "1\n2\n3\n") || !strings.HasSuffix(got, "\nwirelab: output cut at 1000 bytes per stream (--max-output)\n") {
@@ -625,11 +653,11 @@ func TestExecServerToken(t *testing.T) {
 	if got := docExec(t, c, "s3cret"); got != "wirelab: authenticated\n" {
 		t.Fatalf("token: %q", got)
 	}
-	if got := docExec(t, c, "echo hi"); got != "hi\n" {
+	if got := docExec(t, c, "echo hi"); got != "hi"+nl {
 		t.Fatalf("after the token: %q", got)
 	}
 	out, errs, code := runClient(t, dir, "exec_fixed_client", "echo via client\n", "--port", strconv.Itoa(s.port), "--token", "s3cret")
-	if code != 0 || out != "via client\n" {
+	if code != 0 || out != "via client"+nl {
 		t.Fatalf("client: %d %q %q", code, out, errs)
 	}
 	_, errs, code = runClient(t, dir, "exec_fixed_client", "echo via client\n", "--port", strconv.Itoa(s.port), "--token", "wrong")
@@ -663,6 +691,7 @@ func TestExecServerWarnsBeyondLoopback(t *testing.T) {
 // once the first line is in; thousands of truncation notices later, every
 // datagram still comes back.
 func TestUDPEchoWithBlockedStdout(t *testing.T) {
+	testbin.SkipWine(t, testbin.WineUDP)
 	s := startServer(t, t.TempDir(), "udp_echo_server", "--buffer", "16")
 	c, err := net.Dial("udp", "127.0.0.1:"+strconv.Itoa(s.port))
 	if err != nil {
@@ -703,6 +732,7 @@ func vmHWM(t *testing.T, pid int) int64 {
 // output limit and never read them; the server's memory stays bounded
 // (answers wait on disk), and another client is answered within 1 s.
 func TestExecServerMemoryBounded(t *testing.T) {
+	testbin.SkipWindows(t, "sh commands for the exec server (sleep, touch, head, printf); TestFixedPairNeverSticks and TestWineDemos run it with cmd.exe's")
 	n, size := 60, "20000000"
 	if testing.Short() {
 		n, size = 8, "4000000"
@@ -784,6 +814,7 @@ func peakRunning(t *testing.T, log string) (peak, started int) {
 // see it, and answer every client; the rest wait in line. (Before the cap
 // 2,000 clients made 4,000 processes.)
 func TestExecServersCapRunning(t *testing.T) {
+	testbin.SkipWindows(t, "sh commands for the exec server (sleep, touch, head, printf); TestFixedPairNeverSticks and TestWineDemos run it with cmd.exe's")
 	for _, name := range []string{"exec_fixed_server", "exec_broken_server"} {
 		t.Run(name, func(t *testing.T) {
 			dir := t.TempDir()
@@ -829,6 +860,7 @@ func TestExecServersCapRunning(t *testing.T) {
 // command waits for the first to free, and for no more: it is answered
 // once one of the held commands ends, while the others still hold theirs.
 func TestExecServerFreshClientWaits(t *testing.T) {
+	testbin.SkipWindows(t, "sh commands for the exec server (sleep, touch, head, printf); TestFixedPairNeverSticks and TestWineDemos run it with cmd.exe's")
 	dir := t.TempDir()
 	log := filepath.Join(dir, "log")
 	const limit = 3

@@ -12,13 +12,17 @@ local broken_client = require("exec_broken_client")
 local fixed_server = require("exec_fixed_server")
 local fixed_client = require("exec_fixed_client")
 
-local big, small = "seq 1 400", "echo hello"
+-- On Windows the servers' shell is cmd.exe, which has no seq: a for /l
+-- loop prints the same numbers, each line ending in \r\n (1892 bytes).
+local windows = package.config:sub(1, 1) == "\\"
+local big = windows and "for /l %i in (1,1,400) do @echo %i" or "seq 1 400"
+local small = "echo hello"
 
 -- show prints an answer, its middle elided when it is long.
 local function show(title, answer)
   print(string.format("--- answer to `%s`: %d bytes", title, #answer))
   local lines = {}
-  for line in (answer .. "\n"):gmatch("(.-)\n") do lines[#lines + 1] = line end
+  for line in (answer .. "\n"):gmatch("(.-)\r?\n") do lines[#lines + 1] = line end
   if answer:sub(-1) == "\n" then lines[#lines] = nil end
   for i, line in ipairs(lines) do
     if #lines <= 8 or i <= 3 or i > #lines - 3 then

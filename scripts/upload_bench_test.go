@@ -132,7 +132,7 @@ func startBenchServer(tb testing.TB, store string) int {
 		tb.Fatal(err)
 	}
 	tb.Cleanup(func() {
-		cmd.Process.Signal(os.Interrupt)
+		testbin.Stop(cmd.Process)
 		cmd.Wait()
 	})
 	line, _ := bufio.NewReader(out).ReadString('\n')

@@ -49,7 +49,8 @@ function M.put(conn, path, algo)
   if not f then return nil, err end
   local size = f:seek("end")
   f:close()
-  local name = path:match("[^/]+$")
+  -- the last element of the path; on Windows a backslash separates them too
+  local name = path:match(package.config:sub(1, 1) == "\\" and "[^/\\]+$" or "[^/]+$")
   local req = {opt = "upload", filename = name, filesize = size, md5 = "after"}
   if algo ~= "md5" then req.hash = algo end
   local h = json.encode(req, {python = true})

@@ -213,7 +213,22 @@ else
   -- A store that does not exist yet is made, readable by this user only:
   -- uploads are not everyone's to read. Its parent must exist, and a path
   -- that exists but cannot be opened is an error, not "created".
-  local made, merr = exec.run({"mkdir", "-m", "700", "--", o.dir})
+  local made, merr
+  if package.config:sub(1, 1) == "\\" then
+    -- Windows: cmd.exe's mkdir, which makes missing parents too, so the
+    -- parent is looked for first; the directory takes its parent's ACL.
+    local parent = o.dir:match("^(.*[^/\\])[/\\]+[^/\\]+[/\\]*$") or "."
+    local p = io.open(parent)
+    if p then
+      p:close()
+      made, merr = exec.run({"cmd.exe", "/d", "/c", "mkdir", (o.dir:gsub("/", "\\"))})
+      if made and made.code ~= 0 then made.stderr = ": " .. made.stderr:gsub("%s+$", "") end
+    else
+      made = {code = 1, stderr = ": No such file or directory"}
+    end
+  else
+    made, merr = exec.run({"mkdir", "-m", "700", "--", o.dir})
+  end
   if not made or made.code ~= 0 then
     local why = made and made.stderr:match(": ([^:\n]*)\n?$") or merr
     io.stderr:write("cannot create directory ", o.dir, ": ", tostring(why), "\n")

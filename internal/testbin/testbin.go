@@ -5,19 +5,30 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strconv"
-	"strings"
+	"runtime"
 	"testing"
 	"time"
+
+	_ "github.com/wirelab/wirelab/internal/winefix" // test binaries built for Wine remove files there
 )
+
+// BinaryEnv names the variable that gives Main a wirelab already built,
+// to use instead of building one: under Wine, where the test binary runs
+// and no Go toolchain does, the wirelab.exe built beside it.
+const BinaryEnv = "WIRELAB_TEST_BINARY"
 
 // Main builds wirelab into a temporary directory, sets *path to the
 // binary, runs the tests and removes the directory. It returns the exit
 // status for os.Exit; a failed build prints the go command's output and
-// returns 1 without running any test. A package's TestMain is
+// returns 1 without running any test. With BinaryEnv set, that binary is
+// used and nothing is built. A package's TestMain is
 //
 //	func TestMain(m *testing.M) { os.Exit(testbin.Main(m, &wirelab)) }
 func Main(m *testing.M, path *string) int {
+	if bin := os.Getenv(BinaryEnv); bin != "" {
+		*path = bin
+		return m.Run()
+	}
 	dir, err := os.MkdirTemp("", "wirelab-test")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "testbin:", err)
@@ -25,6 +36,9 @@ func Main(m *testing.M, path *string) int {
 	}
 	defer os.RemoveAll(dir)
 	bin := filepath.Join(dir, "wirelab")
+	if runtime.GOOS == "windows" {
+		bin += ".exe"
+	}
 	// By import path: the tests of any package of the module build the
 	// same command, from the checkout they are in.
 	if out, err := exec.Command("go", "build", "-o", bin, "github.com/wirelab/wirelab").CombinedOutput(); err != nil {
@@ -51,14 +65,39 @@ func WaitFor(t testing.TB, limit time.Duration, what string, cond func() bool) {
 	}
 }
 
-// WaitGone waits until the process pid has exited, at most 10 s, and fails
-// t if it has not. A zombie counts as gone: a killed process whose parent
-// is not the test (it was adopted by init) may wait a while to be reaped.
-func WaitGone(t testing.TB, pid int) {
+// SkipWine skips t under Wine, saying which of Wine's limits keeps it
+// from running there; on Windows itself and elsewhere it does nothing.
+func SkipWine(t testing.TB, limit string) {
 	t.Helper()
-	WaitFor(t, 10*time.Second, fmt.Sprintf("process %d to be gone", pid), func() bool {
-		st, _ := exec.Command("ps", "-o", "stat=", "-p", strconv.Itoa(pid)).Output()
-		s := strings.TrimSpace(string(st))
-		return s == "" || strings.HasPrefix(s, "Z")
-	})
+	if Wine() {
+		t.Skip("skipped under Wine: " + limit)
+	}
 }
+
+// SkipWindows skips t on Windows, saying what it needs that Windows has
+// not (sh, a FIFO, a Unix tool).
+func SkipWindows(t testing.TB, needs string) {
+	t.Helper()
+	if runtime.GOOS == "windows" {
+		t.Skip("skipped on Windows: needs " + needs)
+	}
+}
+
+// WineUnix is the limit of Wine that keeps Unix-domain socket tests from
+// running there.
+const WineUnix = "Wine 8.0 has no AF_UNIX sockets (error 10047); runs on Windows 10 1803 and later"
+
+// WineCPU is the limit of Wine that keeps tests that measure CPU time
+// from running there.
+const WineCPU = "Wine 8.0's GetProcessTimes is not monotonic (differences come out negative); runs on Windows"
+
+// WineRST is the limit of Wine that keeps tests of a peer's reset from
+// running there.
+const WineRST = "Wine 8.0 reads a peer's reset (RST) as an orderly end of stream; runs on Windows"
+
+// WineConsole is the limit of Wine that keeps tests of Ctrl-C from
+// running there.
+const WineConsole = "Wine 8.0 gives a process without a console window no console control events (GenerateConsoleCtrlEvent fails); runs on Windows"
+
+// WineUDP is the limit of Wine that keeps UDP tests from running there.
+const WineUDP = "Wine 8.0 fails Go's WSAIoctl(SIO_UDP_CONNRESET) on UDP sockets with error 10045; runs on Windows"

@@ -18,12 +18,15 @@ local none0, why0 = socket.listen("127.0.0.1", port, {raise = false})
 assert(none0 == nil and why0 == "address in use", why0)
 none0, why0 = socket.serve("127.0.0.1", port, function() end, {raise = false})
 assert(none0 == nil and why0 == "address in use", why0)
-local u0 = assert(socket.udp("127.0.0.1", 0))
-raises("udp 127.0.0.1:" .. u0:port() .. ": address in use", socket.udp, "127.0.0.1", u0:port())
-none0, why0 = socket.udp("127.0.0.1", u0:port(), {raise = false})
-assert(none0 == nil and why0 == "address in use", why0)
-u0:close()
-assert(socket.udp({raise = false})):close() -- an unbound client socket takes options too
+-- (arg[2] is "noudp" where UDP sockets fail: under Wine, testbin.WineUDP)
+if arg[2] ~= "noudp" then
+  local u0 = assert(socket.udp("127.0.0.1", 0))
+  raises("udp 127.0.0.1:" .. u0:port() .. ": address in use", socket.udp, "127.0.0.1", u0:port())
+  none0, why0 = socket.udp("127.0.0.1", u0:port(), {raise = false})
+  assert(none0 == nil and why0 == "address in use", why0)
+  u0:close()
+  assert(socket.udp({raise = false})):close() -- an unbound client socket takes options too
+end
 -- an address no interface has, and a host that does not resolve
 local ok0, msg0 = pcall(socket.listen, "192.0.2.1", 0) -- TEST-NET-1: never local
 assert(not ok0 and msg0:find("listen 192.0.2.1:0: address not available", 1, true), msg0)

@@ -261,7 +261,7 @@ func (x *ioFix) lines(L *glua.LState, next glua.LValue) int {
 func errnoResult(L *glua.LState, name string, errno syscall.Errno) int {
 	L.Push(glua.LNil)
 	L.Push(glua.LString(name + ": " + Strerror(errno)))
-	L.Push(glua.LNumber(errno))
+	L.Push(glua.LNumber(cErrno(errno)))
 	return 3
 }
 

@@ -4,12 +4,12 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"os/exec"
 	"strconv"
 	"strings"
 	"syscall"
 	"time"
 
+	"github.com/wirelab/wirelab/internal/errtext"
 	glua "github.com/yuin/gopher-lua"
 )
 
@@ -278,12 +278,11 @@ func mktime(w time.Time, isdst int) int64 {
 // osClock is os.clock(): the processor time of the process, in seconds,
 // as C's clock() counts it.
 func osClock(L *glua.LState) int {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+	cpu, ok := cpuTime()
+	if !ok {
 		L.Push(glua.LNumber(-1))
 		return 1
 	}
-	cpu := time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 	L.Push(glua.LNumber(cpu.Seconds()))
 	return 1
 }
@@ -351,38 +350,45 @@ func fileResult(L *glua.LState, err error, name string) int {
 	}
 	L.Push(glua.LNil)
 	L.Push(glua.LString(name + ": " + Strerror(errno)))
-	L.Push(glua.LNumber(errno))
+	L.Push(glua.LNumber(cErrno(errno)))
 	return 3
+}
+
+// cErrno is the C runtime's errno for errno (on Windows, a Windows error
+// code), as Lua 5.1 returns it.
+func cErrno(errno syscall.Errno) int {
+	if _, n, ok := errtext.Text(errno); ok {
+		return n
+	}
+	return int(errno)
 }
 
 // Strerror is C's message for errno: Go's, capitalized as glibc's are.
 func Strerror(errno syscall.Errno) string {
 	s := errno.Error()
+	if text, _, ok := errtext.Text(errno); ok {
+		s = text // on Windows the C runtime's words, not the system's
+	}
 	if s != "" && 'a' <= s[0] && s[0] <= 'z' {
 		s = string(s[0]-'a'+'A') + s[1:]
 	}
 	return s
 }
 
-// osExecute is os.execute([command]): it runs command with /bin/sh, on
-// the process's standard files, and returns the wait status as C's system
-// does (exit code 3 is 768); without a command, 1: there is a shell. The
-// state's context ends the command.
+// osExecute is os.execute([command]): it runs command with /bin/sh
+// (cmd.exe on Windows), on the process's standard files, and returns what
+// C's system does: the wait status (exit code 3 is 768; on Windows the
+// exit code itself); without a command, 1: there is a shell. The state's
+// context ends the command.
 func osExecute(L *glua.LState) int {
 	if L.Get(1) == glua.LNil {
 		L.Push(glua.LNumber(1))
 		return 1
 	}
-	cmd := exec.CommandContext(host.Context(L), "/bin/sh", "-c", L.CheckString(1))
+	cmd := shellCommand(host.Context(L), L.CheckString(1))
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = host.Stdio(L)
 	cmd.Run() // the wait status tells how it went
-	if ps := cmd.ProcessState; ps != nil {
-		if ws, ok := ps.Sys().(syscall.WaitStatus); ok {
-			L.Push(glua.LNumber(ws))
-			return 1
-		}
-	}
-	L.Push(glua.LNumber(127 << 8)) // what system returns when no shell runs
+	L.Push(glua.LNumber(systemStatus(cmd.ProcessState)))
 	return 1
 }
 
