@@ -21,6 +21,10 @@ export RESULTS
 trap 'rm -f "$RESULTS"' EXIT
 trap 'exit 130' INT TERM
 
+# show: copies stdin to stdout and to stderr (tee /dev/stderr would reopen
+# stderr, and so overwrite a log file that stdout and stderr share).
+show() { while IFS= read -r line; do printf '%s\n' "$line" >&2; printf '%s\n' "$line"; done; }
+
 # metric NAME FIGURE: the value of metric NAME on each benchmark line on
 # stdin, gathered into a RESULT line for FIGURE.
 metric() {
@@ -29,12 +33,12 @@ metric() {
 }
 
 echo "== start-up (wirelab -e 'print(1)' against a Go hello), $rounds rounds"
-go test -count="$rounds" . -run XXX -bench Startup -benchtime 40x | grep -E '^Benchmark' | tee /dev/stderr | metric wirelab/go "start-up time wirelab/go (lower is better)"
+go test -count="$rounds" . -run XXX -bench Startup -benchtime 40x | grep -E '^Benchmark' | show | metric wirelab/go "start-up time wirelab/go (lower is better)"
 echo "== memory per idle connection (10,000 held, Lua against Go), $rounds rounds"
-go test -count="$rounds" ./lua -run TestTenThousandConnections -v | grep -E 'per connection' | tee /dev/stderr |
+go test -count="$rounds" ./lua -run TestTenThousandConnections -v | grep -E 'per connection' | show |
   sed 's/.*lua\/native \([0-9.]*\).*/x \1 lua\/native/' | metric lua/native "idle connection memory lua/go (lower is better)"
 echo "== exact reads and Redis replies (Lua against Go's bufio), $rounds rounds"
-go test -count="$rounds" ./lua -run XXX -bench 'RecvExact|RESP' -benchtime 200000x | grep -E '^Benchmark' | tee "$RESULTS.reads" >&2
+go test -count="$rounds" ./lua -run XXX -bench 'RecvExact|RESP' -benchtime 200000x | grep -E '^Benchmark' | show >"$RESULTS.reads"
 grep RecvExact "$RESULTS.reads" | metric lua/native "recv_exact(64) lua/go"
 grep RESP "$RESULTS.reads" | metric lua/native "Redis replies lua/go"
 rm -f "$RESULTS.reads"
@@ -47,7 +51,7 @@ else
   echo "skipped: socat is not installed"
 fi
 echo "== upload in Go: against plain Go, and plain Go with md5 at both ends ($rounds rounds, order rotated)"
-go test -count=1 ./scripts -run XXX -bench Upload -benchtime "${rounds}x" | grep -E '^Benchmark' | tee /dev/stderr > "$RESULTS.up"
+go test -count=1 ./scripts -run XXX -bench Upload -benchtime "${rounds}x" | grep -E '^Benchmark' | show > "$RESULTS.up"
 for m in native verified; do
   awk -v m="wirelab/$m" -v ref="$m" '{ for (i = 2; i <= NF; i++) { if ($i == m "-min") lo = $(i - 1); if ($i == m) mid = $(i - 1); if ($i == m "-max") hi = $(i - 1) } }
     END { if (mid != "") printf "RESULT\tupload in Go, wirelab md5/Go %s (middle: summed)\t%s\t%s\t%s\n", ref, lo, mid, hi }' "$RESULTS.up" >>"$RESULTS"
