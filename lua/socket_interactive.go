@@ -3,7 +3,6 @@ package lua
 import (
 	"context"
 	"errors"
-	"os"
 	"time"
 
 	glua "github.com/yuin/gopher-lua"
@@ -83,7 +82,7 @@ func connInteractive(L *glua.LState) int {
 	}()
 	lines := make(chan []byte)
 	input := func(ctx context.Context, out chan<- []byte) error { return pipeInput(ctx, rt.lines, out) }
-	tty := rt.lines == &stdinLines && xterm.IsTerminal(int(os.Stdin.Fd())) // the process's own terminal
+	tty := rt.lines == &stdinLines && xterm.IsTerminal(stdinFD()) // the process's own terminal
 	if tty {
 		input = ttyInput
 	}

@@ -32,11 +32,11 @@ var termModule = &module{
 func streamFD(L *glua.LState, n int) int {
 	switch name := L.OptString(n, "stdin"); name {
 	case "stdin":
-		return int(os.Stdin.Fd())
+		return stdinFD()
 	case "stdout":
-		return int(os.Stdout.Fd())
+		return stdoutFD()
 	case "stderr":
-		return int(os.Stderr.Fd())
+		return stderrFD()
 	default:
 		L.ArgError(n, "stdin, stdout or stderr expected, got "+name)
 	}
@@ -166,7 +166,7 @@ type progress struct {
 }
 
 func newProgress(L *glua.LState, label string, total int64) func(int64) {
-	if !xterm.IsTerminal(int(os.Stderr.Fd())) {
+	if !xterm.IsTerminal(stderrFD()) {
 		return nil
 	}
 	p := &progress{rt: stateOf(L).rt, label: label, total: total, start: time.Now()}

@@ -1,6 +1,16 @@
 package lua
 
-import "golang.org/x/sys/windows"
+import (
+	"os"
+
+	"golang.org/x/sys/windows"
+)
+
+// stdinFD, stdoutFD and stderrFD are the standard streams' console
+// handles.
+func stdinFD() int  { return int(os.Stdin.Fd()) }
+func stdoutFD() int { return int(os.Stdout.Fd()) }
+func stderrFD() int { return int(os.Stderr.Fd()) }
 
 // noEcho turns the echo of console handle fd off and returns what turns
 // it back on, or nil when fd is no console.
