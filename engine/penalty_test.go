@@ -159,3 +159,18 @@ func TestPenaltiesCeiling(t *testing.T) {
 		t.Fatalf("no ceiling, yet Wait: %v", err)
 	}
 }
+
+// TestSleepZeroInterrupted: a sleep of nothing under a cancelled context
+// says interrupted, as a longer one does, not context.Canceled.
+func TestSleepZeroInterrupted(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	for _, d := range []time.Duration{0, -time.Second, time.Hour} {
+		if err := Sleep(ctx, d); !errors.Is(err, ErrInterrupted) {
+			t.Errorf("Sleep(cancelled, %v) = %v, want ErrInterrupted", d, err)
+		}
+	}
+	if err := Sleep(context.Background(), 0); err != nil {
+		t.Errorf("Sleep(0) = %v", err)
+	}
+}

@@ -12,7 +12,13 @@ import (
 // Sleep waits for d or until ctx is cancelled (ErrInterrupted).
 func Sleep(ctx context.Context, d time.Duration) error {
 	if d <= 0 {
-		return ctx.Err()
+		if ctx.Err() != nil {
+			// Interrupted, as a longer sleep says: a Penalties slot that
+			// is due at once (a coarse clock makes it so) once handed
+			// back context.Canceled instead.
+			return &OpError{Op: "sleep", Err: ErrInterrupted}
+		}
+		return nil
 	}
 	t := time.NewTimer(d)
 	defer t.Stop()

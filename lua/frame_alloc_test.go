@@ -19,6 +19,11 @@ import (
 // (engine.TestFrameEchoAllocatesNothing).
 const luaFrameAllocs = 3.5
 
+// luaFrameAllocsWindows is the bound on Windows, where Go's overlapped
+// socket I/O allocates now and then on its own: 3.1 to 3.5 a round trip
+// were measured under Wine.
+const luaFrameAllocsWindows = 4
+
 // TestLuaFrameEchoAllocations counts the allocations of a Lua loop of
 // send_frame and recv_frame against a peer that echoes bytes back, per
 // round trip, at sizes from 64 bytes to 64 KiB.
@@ -63,8 +68,12 @@ func TestLuaFrameEchoAllocations(t *testing.T) {
 		base, loop := run(m, 0), run(m, 2000)
 		per := float64(loop-base) / 2000
 		t.Logf("%d bytes: %.2f allocations per round trip", size, per)
-		if per > luaFrameAllocs {
-			t.Errorf("%d bytes: %.2f allocations per round trip in Lua, want at most %v", size, per, luaFrameAllocs)
+		bound := luaFrameAllocs
+		if runtime.GOOS == "windows" {
+			bound = luaFrameAllocsWindows
+		}
+		if per > bound {
+			t.Errorf("%d bytes: %.2f allocations per round trip in Lua, want at most %v", size, per, bound)
 		}
 	}
 }
