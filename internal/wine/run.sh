@@ -59,7 +59,17 @@ for pkg in "${pkgs[@]}"; do
   # -test.short: the long soak and load tests, which prove nothing more
   # about Windows, stay on Linux.
   # -test.v: the skips and their reasons are listed.
-  if (cd "$pkg" && "$wine" "$out/$name.test.exe" -test.v -test.short -test.count=1 -test.timeout=10m ${WINE_TEST_FLAGS:-} >"$out/$name.log" 2>&1); then
+  run() { (cd "$pkg" && "$wine" "$out/$name.test.exe" -test.v -test.short -test.count=1 -test.timeout=10m ${WINE_TEST_FLAGS:-} >"$out/$name.log" 2>&1); }
+  # Wine 8.0 now and then fails to start a process ("fork/exec ...:
+  # Internal error.") on a loaded machine: a package that fails runs once
+  # more, and the first run's failures are shown either way.
+  ok=true
+  if ! run; then
+    echo "wine: $pkg failed once, running it again; the first run's failures:"
+    grep -E -- '^(\s*--- FAIL|panic)' -B3 "$out/$name.log" | grep -v -e '^--$' | head -40 | sed 's/^/wine:   first: /' || true
+    run || ok=false
+  fi
+  if $ok; then
     echo "wine: ok   $pkg ($((SECONDS - start))s, $(grep -c -- '--- PASS' "$out/$name.log" || true) passed, $(grep -c -- '--- SKIP' "$out/$name.log" || true) skipped)"
     grep -B1 -- '--- SKIP' "$out/$name.log" | grep -v -e '^--$' -e '^=== ' | sed 's/^/wine:      /' || true
   else
