@@ -19,9 +19,9 @@ import (
 // (engine.TestFrameEchoAllocatesNothing).
 const luaFrameAllocs = 3.5
 
-// luaFrameAllocsWindows is the bound on Windows, where Go's overlapped
-// socket I/O allocates now and then on its own: 3.1 to 3.5 a round trip
-// were measured under Wine.
+// luaFrameAllocsWindows is the bound on Windows, where sockets are not
+// read through their RawConn and 3.1 to 3.5 a round trip were measured
+// under Wine (the cause of the extra half is not known).
 const luaFrameAllocsWindows = 4
 
 // TestLuaFrameEchoAllocations counts the allocations of a Lua loop of
