@@ -84,7 +84,9 @@ func connInteractive(L *glua.LState) int {
 	input := func(ctx context.Context, out chan<- []byte) error { return pipeInput(ctx, rt.lines, out) }
 	tty := rt.lines == &stdinLines && xterm.IsTerminal(stdinFD()) // the process's own terminal
 	if tty {
-		input = ttyInput
+		input = func(ctx context.Context, out chan<- []byte) error {
+			return ttyInput(ctx, out, func(b []byte) { rt.writeOut(string(b)) })
+		}
 	}
 	inDone := make(chan error, 1)
 	go func() { inDone <- input(ctx, lines) }()

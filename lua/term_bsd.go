@@ -9,3 +9,8 @@ const (
 	ioctlGetTermios = unix.TIOCGETA
 	ioctlSetTermios = unix.TIOCSETA
 )
+
+// queuedInput is 0 here: the BSDs cook keys typed while the terminal was
+// raw again themselves when it is made canonical (PENDIN), so typeAhead
+// has nothing to do.
+func queuedInput(fd int) int { return 0 }
