@@ -62,12 +62,19 @@ func TestInteractiveTypeAhead(t *testing.T) {
 			}
 
 			ctx, cancel := context.WithCancel(context.Background())
-			defer cancel()
 			out := make(chan []byte, 10)
 			echoed := make(chan []byte, 10)
-			done := make(chan error, 1)
+			done := make(chan struct{})
+			var end error // ttyInputFD's, once done is closed
 			go func() {
-				done <- ttyInputFD(ctx, fd, out, func(b []byte) { echoed <- append([]byte(nil), b...) })
+				defer close(done)
+				end = ttyInputFD(ctx, fd, out, func(b []byte) { echoed <- append([]byte(nil), b...) })
+			}()
+			// The reader must be gone before the terminal is closed: the
+			// next test's terminal may get its descriptor's number.
+			defer func() {
+				cancel()
+				<-done
 			}()
 			var got []string
 			next := func() bool {
@@ -75,9 +82,14 @@ func TestInteractiveTypeAhead(t *testing.T) {
 				case b := <-out:
 					got = append(got, string(b))
 					return true
-				case err := <-done:
-					done <- err
-					return false
+				case <-done:
+					select { // what it sent before it ended
+					case b := <-out:
+						got = append(got, string(b))
+						return true
+					default:
+						return false
+					}
 				case <-time.After(10 * time.Second):
 					t.Fatalf("after %q, nothing more came", got)
 					return false
@@ -98,9 +110,9 @@ func TestInteractiveTypeAhead(t *testing.T) {
 			}
 			if tc.end != nil {
 				select {
-				case err := <-done:
-					if !errors.Is(err, tc.end) {
-						t.Fatalf("ended with %v, want %v", err, tc.end)
+				case <-done:
+					if !errors.Is(end, tc.end) {
+						t.Fatalf("ended with %v, want %v", end, tc.end)
 					}
 				case <-time.After(10 * time.Second):
 					t.Fatalf("did not end with %v", tc.end)
