@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"context"
 	"io"
-	"os"
 	"strings"
 	"sync"
 	"time"
@@ -79,7 +78,7 @@ func (r *lineReader) start() {
 		go func() {
 			in := r.in
 			if in == nil {
-				in = os.Stdin
+				in = stdinReader()
 			}
 			br := bufio.NewReader(in)
 			for range r.ask {

@@ -2,7 +2,18 @@
 
 package lua
 
-import "golang.org/x/sys/unix"
+import (
+	"bytes"
+	"errors"
+	"io"
+	"os"
+	"syscall"
+
+	"golang.org/x/sys/unix"
+	xterm "golang.org/x/term"
+
+	"github.com/wirelab/wirelab/engine"
+)
 
 // stdinFD, stdoutFD and stderrFD are the standard streams' descriptors.
 // They are not asked of os.Stdin.Fd(): that puts the file in blocking
@@ -23,4 +34,124 @@ func noEcho(fd int) (restore func()) {
 	t.Lflag &^= unix.ECHO
 	unix.IoctlSetTermios(fd, ioctlSetTermios, t)
 	return func() { unix.IoctlSetTermios(fd, ioctlSetTermios, &saved) }
+}
+
+// stdinReader is what the runtimes' line reader reads: on a terminal, the
+// terminal through cookedTTY; otherwise os.Stdin.
+func stdinReader() io.Reader {
+	if xterm.IsTerminal(stdinFD()) {
+		return &cookedTTY{fd: stdinFD()}
+	}
+	return os.Stdin
+}
+
+// A cookedTTY reads a terminal, cooking what it held before each read as
+// typeAhead does, so that lines pasted after the prompt's Enter reach
+// term.readline as lines, echoed: the end-of-file key is the end of the
+// input, and the interrupt key interrupts, through SIGINT, as the terminal
+// would.
+type cookedTTY struct {
+	fd  int
+	eof bool // an end of input came after what the last read returned
+}
+
+func (t *cookedTTY) Read(p []byte) (int, error) {
+	if t.eof {
+		t.eof = false
+		return 0, io.EOF
+	}
+	ahead := newTypeAhead(t.fd)
+	for {
+		m, err := unix.Read(t.fd, p)
+		if errors.Is(err, unix.EINTR) {
+			continue
+		}
+		if err != nil || m <= 0 {
+			return 0, io.EOF
+		}
+		k := min(ahead.left, m)
+		cooked, end := ahead.cook(p[:k])
+		if ahead.echo && len(cooked) > 0 {
+			unix.Write(t.fd, cooked) // on the terminal, as its own echo
+		}
+		switch {
+		case end == nil:
+			return len(cooked) + copy(p[len(cooked):], p[k:m]), nil
+		case errors.Is(end, errStdinEOF):
+			if len(cooked) == 0 {
+				return 0, io.EOF
+			}
+			t.eof = true
+		case errors.Is(end, engine.ErrInterrupted):
+			syscall.Kill(os.Getpid(), syscall.SIGINT)
+		}
+		return len(cooked), nil
+	}
+}
+
+// A typeAhead cooks the keys typed in the moment between the prompt's
+// Enter and the handover, while the line editor still had the terminal
+// raw. On Linux they wait in the terminal's queue as typed: Enter as
+// "\r", Ctrl-C and Ctrl-D as bytes, and the switch to the normal mode
+// hands them over as one line, so "xyz" and Enter would reach the peer
+// as "xyz\r" with no end of line, and Ctrl-D as a byte. The first left
+// bytes read, those the terminal held when the handover began, are
+// cooked here as the terminal cooks what is typed: "\r" is "\n" under
+// ICRNL, the interrupt key ends the handover as interrupted and the
+// end-of-file key at the start of a line ends it as eof. (The BSDs
+// cook such a queue again themselves: there queuedInput is 0.) A "\r" typed with Ctrl-V as that first line is sent as
+// "\n": the one key this gets wrong.
+type typeAhead struct {
+	left      int  // bytes still to read that were queued at the start
+	lineStart bool // the next byte starts a line
+	echo      bool // the terminal echoes what is typed
+	icrnl     bool
+	igncr     bool
+	intr, eof byte // the keys, 0 when disabled
+}
+
+func newTypeAhead(fd int) *typeAhead {
+	n := queuedInput(fd)
+	t, err := unix.IoctlGetTermios(fd, ioctlGetTermios)
+	if err != nil || n <= 0 || t.Lflag&unix.ICANON == 0 {
+		return &typeAhead{}
+	}
+	a := &typeAhead{left: n, lineStart: true,
+		echo:  t.Lflag&unix.ECHO != 0,
+		icrnl: t.Iflag&unix.ICRNL != 0,
+		igncr: t.Iflag&unix.IGNCR != 0,
+		eof:   t.Cc[unix.VEOF],
+	}
+	if t.Lflag&unix.ISIG != 0 {
+		a.intr = t.Cc[unix.VINTR]
+	}
+	return a
+}
+
+// cook returns, in place in b, what of the typed-ahead keys b the
+// terminal would have handed over, and errStdinEOF or
+// engine.ErrInterrupted when they end the input.
+func (a *typeAhead) cook(b []byte) ([]byte, error) {
+	out := b[:0]
+	for _, c := range b {
+		switch {
+		case c == '\r' && a.igncr:
+			continue
+		case c == '\r' && a.icrnl:
+			c = '\n'
+		case c == a.intr && c != 0:
+			// The terminal drops the line being typed with the
+			// interrupt; lines ended before it went out.
+			return out[:bytes.LastIndexByte(out, '\n')+1], engine.ErrInterrupted
+		case c == a.eof && c != 0:
+			if a.lineStart {
+				return out, errStdinEOF
+			}
+			a.lineStart = true // the line so far goes out as it is
+			continue
+		}
+		out = append(out, c)
+		a.lineStart = c == '\n'
+	}
+	return out, nil
 }

@@ -1,6 +1,7 @@
 package lua
 
 import (
+	"io"
 	"os"
 
 	"golang.org/x/sys/windows"
@@ -23,3 +24,7 @@ func noEcho(fd int) (restore func()) {
 	windows.SetConsoleMode(h, mode&^windows.ENABLE_ECHO_INPUT)
 	return func() { windows.SetConsoleMode(h, mode) }
 }
+
+// stdinReader is what the runtimes' line reader reads: os.Stdin, whose
+// console cooks every line itself.
+func stdinReader() io.Reader { return os.Stdin }

@@ -97,3 +97,58 @@ func TestInteractive(t *testing.T) {
 	s.line(`1 + 1`)
 	s.expect("2")
 }
+
+// TestPasteAfterHandover pastes, in one write, a line that hands the
+// terminal over and the lines meant for what it handed it to: they go to
+// the peer and to term.readline, not to the next prompt as Lua.
+func TestPasteAfterHandover(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	got := make(chan string, 10)
+	go func() {
+		c, err := ln.Accept()
+		if err != nil {
+			return
+		}
+		defer c.Close()
+		r := bufio.NewReader(c)
+		for {
+			line, err := r.ReadString('\n')
+			if err != nil {
+				return
+			}
+			got <- line
+			if line == "\r\n" {
+				c.Write([]byte("HTTP/1.0 200 OK\r\n\r\n"))
+				return
+			}
+		}
+	}()
+	port := strconv.Itoa(ln.Addr().(*net.TCPAddr).Port)
+	s := start(t, filepath.Join(t.TempDir(), "h"))
+	s.line(`c = socket.connect("127.0.0.1", ` + port + `)`)
+	s.send("c:interactive({crlf = true})\rGET / HTTP/1.0\r\r")
+	for _, want := range []string{"GET / HTTP/1.0\r\n", "\r\n"} {
+		select {
+		case l := <-got:
+			if l != want {
+				t.Fatalf("the server got %q, want %q", l, want)
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatalf("the server did not get %q", want)
+		}
+	}
+	s.expect(`HTTP/1.0 200 OK\r`)
+	s.expect(`"closed"`)
+
+	s.send("x, y = term.readline(), term.readline()\rfirst\rsecond\r")
+	s.expect("second")
+	s.line(`x .. "+" .. y`)
+	s.expect(`"first+second"`)
+	if out := s.out.String(); strings.Contains(out, "attempt to") || strings.Contains(out, "'GET'") {
+		t.Fatalf("pasted lines ran as Lua:\n%s", out)
+	}
+}

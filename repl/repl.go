@@ -118,6 +118,7 @@ func (r *session) watchSignals() <-chan struct{} {
 type editor struct {
 	r       *session
 	ln      *liner.State
+	keys    *keyFeed // the editor's input on a terminal; nil: stdin itself
 	history *os.File // appended to; nil when there is none
 	normal  func()
 	editing func()
@@ -125,10 +126,18 @@ type editor struct {
 
 func newEditor(r *session, historyPath string) *editor {
 	origMode, origErr := liner.TerminalMode()
+	keys := newKeyFeed()
+	if keys != nil {
+		// The editor takes os.Stdin as its input when it is made.
+		stdin := os.Stdin
+		os.Stdin = keys.editorIn
+		defer func() { os.Stdin = stdin }()
+	}
 	ln := liner.NewLiner()
 	lineMode, lineErr := liner.TerminalMode()
-	ed := &editor{r: r, ln: ln,
+	ed := &editor{r: r, ln: ln, keys: keys,
 		normal: func() {
+			keys.stop()
 			if origErr == nil {
 				origMode.ApplyMode()
 			}
@@ -137,6 +146,7 @@ func newEditor(r *session, historyPath string) *editor {
 			if lineErr == nil {
 				lineMode.ApplyMode()
 			}
+			keys.start()
 		},
 	}
 	ln.SetCtrlCAborts(true)
@@ -158,6 +168,7 @@ func (ed *editor) close() {
 	}
 	ed.ln.Close()
 	ed.normal()
+	ed.keys.close()
 }
 
 // chunk reads lines until they make a complete chunk, which it returns
