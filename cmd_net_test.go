@@ -469,21 +469,7 @@ func clientHello(t *testing.T) []byte {
 // until the test ends; it returns the port.
 func tcpServer(t *testing.T, serve func(net.Conn)) string {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { ln.Close() })
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			go func() { defer c.Close(); serve(c) }()
-		}
-	}()
-	return portOf(ln.Addr().String())
+	return portOf(testbin.Serve(t, serve).Addr().String())
 }
 
 // TestConnectWrongTransport: connect without --tls to a TLS server, and

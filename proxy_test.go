@@ -29,28 +29,14 @@ type farSide struct {
 // newFarSide starts a server that runs serve for each connection.
 func newFarSide(t *testing.T, serve func(f *farSide, c net.Conn, reads *[]int)) *farSide {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	f := &farSide{ln: ln}
-	t.Cleanup(func() { ln.Close() })
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			go func() {
-				defer c.Close()
-				var reads []int
-				serve(f, c, &reads)
-				f.mu.Lock()
-				f.reads = append(f.reads, reads)
-				f.mu.Unlock()
-			}()
-		}
-	}()
+	f := &farSide{}
+	f.ln = testbin.Serve(t, func(c net.Conn) {
+		var reads []int
+		serve(f, c, &reads)
+		f.mu.Lock()
+		f.reads = append(f.reads, reads)
+		f.mu.Unlock()
+	})
 	return f
 }
 

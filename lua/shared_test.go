@@ -6,6 +6,8 @@ import (
 	"net"
 	"runtime"
 	"testing"
+
+	"github.com/wirelab/wirelab/internal/testbin"
 )
 
 // TestSharedLibrariesStayPrivate runs tasks that change their libraries
@@ -74,16 +76,7 @@ func TestStateMemory(t *testing.T) {
 // allocates nothing on this side (the allocation tests count the whole
 // process).
 func serveEcho(ln net.Listener) {
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			go func() {
-				defer c.Close()
-				io.CopyBuffer(c, struct{ io.Reader }{c}, make([]byte, 256<<10))
-			}()
-		}
-	}()
+	testbin.ServeOn(ln, func(c net.Conn) {
+		io.CopyBuffer(c, struct{ io.Reader }{c}, make([]byte, 256<<10))
+	})
 }

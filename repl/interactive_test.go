@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/wirelab/wirelab/internal/testbin"
 )
 
 // TestInteractive hands the terminal to a connection from the prompt:
@@ -15,36 +17,9 @@ import (
 // control bytes escaped, and Ctrl-C, Ctrl-D and the peer closing each end
 // it with the prompt and its globals intact.
 func TestInteractive(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	got := make(chan string, 100)
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			go func() {
-				defer c.Close()
-				c.Write([]byte("hello\x01\r\n"))
-				r := bufio.NewReader(c)
-				for {
-					line, err := r.ReadString('\n')
-					if err != nil {
-						return
-					}
-					got <- line
-					if line == "bye\n" {
-						return // the peer closes
-					}
-					c.Write([]byte(strings.ToUpper(line)))
-				}
-			}()
-		}
-	}()
+	port, got := lineServer(t, "hello\x01\r\n", func(line string) (string, bool) {
+		return strings.ToUpper(line), line != "bye\n" // then the peer closes
+	})
 	next := func() string {
 		select {
 		case l := <-got:
@@ -54,7 +29,6 @@ func TestInteractive(t *testing.T) {
 			return ""
 		}
 	}
-	port := strconv.Itoa(ln.Addr().(*net.TCPAddr).Port)
 	s := start(t, filepath.Join(t.TempDir(), "h"))
 	s.line(`c = socket.connect("127.0.0.1", ` + port + `)`)
 	s.line(`c:interactive()`)
@@ -102,32 +76,12 @@ func TestInteractive(t *testing.T) {
 // terminal over and the lines meant for what it handed it to: they go to
 // the peer and to term.readline, not to the next prompt as Lua.
 func TestPasteAfterHandover(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	got := make(chan string, 10)
-	go func() {
-		c, err := ln.Accept()
-		if err != nil {
-			return
+	port, got := lineServer(t, "", func(line string) (string, bool) {
+		if line == "\r\n" {
+			return "HTTP/1.0 200 OK\r\n\r\n", false
 		}
-		defer c.Close()
-		r := bufio.NewReader(c)
-		for {
-			line, err := r.ReadString('\n')
-			if err != nil {
-				return
-			}
-			got <- line
-			if line == "\r\n" {
-				c.Write([]byte("HTTP/1.0 200 OK\r\n\r\n"))
-				return
-			}
-		}
-	}()
-	port := strconv.Itoa(ln.Addr().(*net.TCPAddr).Port)
+		return "", true
+	})
 	s := start(t, filepath.Join(t.TempDir(), "h"))
 	s.line(`c = socket.connect("127.0.0.1", ` + port + `)`)
 	s.send("c:interactive({crlf = true})\rGET / HTTP/1.0\r\r")
@@ -151,4 +105,28 @@ func TestPasteAfterHandover(t *testing.T) {
 	if out := s.out.String(); strings.Contains(out, "attempt to") || strings.Contains(out, "'GET'") {
 		t.Fatalf("pasted lines ran as Lua:\n%s", out)
 	}
+}
+
+// lineServer serves loopback connections: each gets greeting, then the
+// answer to each line it sends, until reply says no more and the server
+// closes it. It returns the port and the lines received.
+func lineServer(t *testing.T, greeting string, reply func(line string) (answer string, more bool)) (string, <-chan string) {
+	got := make(chan string, 100)
+	ln := testbin.Serve(t, func(c net.Conn) {
+		c.Write([]byte(greeting))
+		r := bufio.NewReader(c)
+		for {
+			line, err := r.ReadString('\n')
+			if err != nil {
+				return
+			}
+			got <- line
+			answer, more := reply(line)
+			c.Write([]byte(answer))
+			if !more {
+				return
+			}
+		}
+	})
+	return strconv.Itoa(ln.Addr().(*net.TCPAddr).Port), got
 }

@@ -33,10 +33,12 @@ type keyFeed struct {
 }
 
 // afterEnter is how long the feed holds keys after an Enter while the
-// editor still edits: some Enters do not end the line (answering a
-// completion's question, ending a search), and the editor then waits for
-// more. A line that ends gives the terminal back well within it.
-const afterEnter = 100 * time.Millisecond
+// editor still edits: an Enter that answers the editor's question "Display
+// all N possibilities?" does not end the line, and the editor then waits
+// for more. A line that ends gives the terminal back well within it, even
+// on a loaded machine; were it slower, a key typed after the Enter would
+// go to the next prompt, as it did without the feed.
+const afterEnter = 500 * time.Millisecond
 
 // newKeyFeed returns the feed of the terminal on stdin, running, or nil
 // when stdin is not a terminal.

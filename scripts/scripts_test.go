@@ -329,11 +329,7 @@ func docFrame(payload []byte) []byte {
 // to peer, a Go server written from the documents; it returns the port.
 func serveOnce(t *testing.T, peer func(c net.Conn)) string {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { ln.Close() })
+	ln := testbin.Listen(t)
 	go func() {
 		c, err := ln.Accept()
 		if err != nil {
