@@ -45,20 +45,9 @@ func ttyInputFD(ctx context.Context, fd int, out chan<- []byte, echo func([]byte
 		if m == 0 {
 			return errStdinEOF
 		}
-		b := buf[:m]
-		var end error
-		if ahead.left > 0 {
-			k := min(ahead.left, m)
-			ahead.left -= k
-			var typed []byte
-			typed, end = ahead.cook(b[:k])
-			if ahead.echo && len(typed) > 0 {
-				echo(typed)
-			}
-			if end == nil {
-				typed = append(typed, b[k:]...)
-			}
-			b = typed
+		b, typed, end := ahead.take(buf[:m])
+		if ahead.echo && typed > 0 {
+			echo(b[:typed])
 		}
 		if len(b) > 0 {
 			select {

@@ -63,29 +63,30 @@ func (t *cookedTTY) Read(p []byte) (int, error) {
 	ahead := newTypeAhead(t.fd)
 	for {
 		m, err := unix.Read(t.fd, p)
-		if errors.Is(err, unix.EINTR) {
+		switch {
+		case errors.Is(err, unix.EINTR):
 			continue
-		}
-		if err != nil || m <= 0 {
+		case errors.Is(err, unix.EAGAIN): // a terminal left non-blocking
+			unix.Poll([]unix.PollFd{{Fd: int32(t.fd), Events: unix.POLLIN}}, -1)
+			continue
+		case err != nil:
+			return 0, err
+		case m == 0:
 			return 0, io.EOF
 		}
-		k := min(ahead.left, m)
-		cooked, end := ahead.cook(p[:k])
-		if ahead.echo && len(cooked) > 0 {
-			unix.Write(t.fd, cooked) // on the terminal, as its own echo
+		b, typed, end := ahead.take(p[:m])
+		if ahead.echo && typed > 0 {
+			unix.Write(t.fd, b[:typed]) // on the terminal, as its own echo
 		}
 		switch {
-		case end == nil:
-			return len(cooked) + copy(p[len(cooked):], p[k:m]), nil
+		case errors.Is(end, errStdinEOF) && len(b) == 0:
+			return 0, io.EOF
 		case errors.Is(end, errStdinEOF):
-			if len(cooked) == 0 {
-				return 0, io.EOF
-			}
 			t.eof = true
 		case errors.Is(end, engine.ErrInterrupted):
 			syscall.Kill(os.Getpid(), syscall.SIGINT)
 		}
-		return len(cooked), nil
+		return len(b), nil
 	}
 }
 
@@ -99,8 +100,9 @@ func (t *cookedTTY) Read(p []byte) (int, error) {
 // cooked here as the terminal cooks what is typed: "\r" is "\n" under
 // ICRNL, the interrupt key ends the handover as interrupted and the
 // end-of-file key at the start of a line ends it as eof. (The BSDs
-// cook such a queue again themselves: there queuedInput is 0.) A "\r" typed with Ctrl-V as that first line is sent as
-// "\n": the one key this gets wrong.
+// cook such a queue again themselves: there queuedInput is 0.) A "\r"
+// quoted with Ctrl-V among those bytes goes as "\n": the one key this
+// gets wrong.
 type typeAhead struct {
 	left      int  // bytes still to read that were queued at the start
 	lineStart bool // the next byte starts a line
@@ -126,6 +128,24 @@ func newTypeAhead(fd int) *typeAhead {
 		a.intr = t.Cc[unix.VINTR]
 	}
 	return a
+}
+
+// take cooks what of b, just read, the terminal held before the read
+// began, in place, and leaves the rest as it is. It returns what is to be
+// handed over, how much of it was typed ahead (the terminal has not
+// echoed that), and errStdinEOF or engine.ErrInterrupted when the keys
+// typed ahead end the input, after which nothing more of b counts.
+func (a *typeAhead) take(b []byte) (out []byte, typed int, end error) {
+	k := min(a.left, len(b))
+	if k == 0 {
+		return b, 0, nil
+	}
+	a.left -= k
+	cooked, end := a.cook(b[:k])
+	if end != nil {
+		return cooked, len(cooked), end
+	}
+	return append(cooked, b[k:]...), len(cooked), nil
 }
 
 // cook returns, in place in b, what of the typed-ahead keys b the

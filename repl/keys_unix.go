@@ -77,18 +77,24 @@ func (f *keyFeed) set(change func()) {
 		return
 	}
 	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.closed { // the feed has ended, and its wake pipe with it
+		return
+	}
 	change()
-	f.mu.Unlock()
 	unix.Write(f.wake[1], []byte{0})
 }
 
 func (f *keyFeed) run() {
 	defer func() {
+		f.mu.Lock()
+		defer f.mu.Unlock()
+		f.closed = true
 		f.w.Close()
 		unix.Close(f.wake[0])
 		unix.Close(f.wake[1])
 	}()
-	fds := []unix.PollFd{{Fd: 0}, {Fd: int32(f.wake[0]), Events: unix.POLLIN}}
+	fds := []unix.PollFd{{Fd: 0, Events: unix.POLLIN}, {Fd: int32(f.wake[0]), Events: unix.POLLIN}}
 	key, drain := make([]byte, 1), make([]byte, 64)
 	for {
 		f.mu.Lock()
@@ -101,11 +107,14 @@ func (f *keyFeed) run() {
 		if closed {
 			return
 		}
-		fds[0].Events = 0
+		// The terminal is watched only while keys may pass: a hung-up
+		// terminal is always ready, and would spin the poll.
+		watch := fds[1:]
+		fds[0].Revents = 0
 		if open {
-			fds[0].Events = unix.POLLIN
+			watch = fds
 		}
-		n, err := unix.Poll(fds, timeout)
+		n, err := unix.Poll(watch, timeout)
 		if err != nil && !errors.Is(err, unix.EINTR) {
 			return
 		}
